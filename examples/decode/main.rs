@@ -1,0 +1,2 @@
+//! Packet inspector (placeholder).
+fn main() {}

@@ -1,0 +1,1 @@
+//! CTCS. Placeholder until implemented.

@@ -1,0 +1,1 @@
+//! SHA-1 (FIPS 180-4). Placeholder until implemented.

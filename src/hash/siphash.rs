@@ -1,0 +1,1 @@
+//! SipHash-2-4. Placeholder until implemented.

@@ -1,0 +1,60 @@
+//! # trackwire
+//!
+//! Sans-IO, `no_std`, allocation-free codecs for two BitTorrent-adjacent protocols:
+//!
+//! * the **UDP tracker protocol** ([`udp`]): BEP 15 connect, announce, scrape and error
+//!   messages in both directions, IPv4 and IPv6 peer lists, BEP 41 announce options and the
+//!   older `extensions` bitmask (authentication, request string);
+//! * **CTCS** ([`ctcs`]): the line protocol between the Enhanced CTorrent client and the
+//!   CTorrent Control Server, protocol versions 1–3.
+//!
+//! ## What it is and is not
+//!
+//! trackwire turns bytes into typed messages and back. It performs **no I/O**, **never
+//! reads a clock** (time is passed in as [`time::Instant`]) and **never allocates**:
+//! decoders borrow the input and validate it once, so iterating a peer list or a scrape
+//! list cannot fail; encoders write into a caller buffer and leave it untouched when it is
+//! too small ([`EncodeError`] says how many bytes are required). Bad input never panics:
+//! it yields a [`DecodeError`] that says what is wrong and at which byte offset.
+//!
+//! ## Crate features
+//!
+//! | feature | adds |
+//! |---|---|
+//! | *(none, default)* | everything in the protocol modules; `#![no_std]`, no allocator needed |
+//! | `alloc` | conveniences that return owned copies |
+//! | `std` | `alloc`, plus [`time::StdClock`], a bridge from `std::time::Instant` |
+//! | `heapless` | owned fixed-capacity copies of borrowed views (`heapless::Vec`) |
+//!
+//! ## MSRV
+//!
+//! Rust 1.81 (for `core::error::Error`). Raising it is a minor-version change. The
+//! optional `heapless` dependency has its own MSRV.
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Input must never be able to panic the decoder: no indexing, no unwrap, no overflow.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
+
+// Explicit, so that std use cannot creep into the library unnoticed.
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod error;
+pub mod hash;
+pub mod time;
+pub mod udp;
+pub mod ctcs;
+pub(crate) mod wire;
+
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use time::Instant;

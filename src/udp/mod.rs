@@ -1,0 +1,1 @@
+//! UDP tracker protocol. Placeholder until implemented.

@@ -1,0 +1,449 @@
+//! Checked cursors over byte slices: the only code in the crate that handles byte offsets.
+//!
+//! Every decoder reads through a [`Reader`] and every encoder writes through a
+//! [`Writer`], so no codec can index out of bounds and every error carries the offset at
+//! which it happened. Integers are big-endian (network byte order), as BEP 15 requires.
+
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+
+/// A forward-only reader over a borrowed byte slice.
+///
+/// Offsets in the errors it produces are `base + position`, so a reader over a part of a
+/// larger input reports offsets relative to the whole input.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`, reporting offsets from 0.
+    pub(crate) const fn new(buf: &'a [u8]) -> Self {
+        Reader {
+            rest: buf,
+            offset: 0,
+        }
+    }
+
+    /// A reader over `buf`, which starts at byte `base` of the caller's input.
+    pub(crate) const fn with_base(buf: &'a [u8], base: usize) -> Self {
+        Reader {
+            rest: buf,
+            offset: base,
+        }
+    }
+
+    /// The offset of the next unread byte.
+    pub(crate) const fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// How many bytes are left.
+    pub(crate) const fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
+    /// Whether every byte has been read.
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The unread bytes, without consuming them.
+    pub(crate) const fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// An error of `kind` at the current offset.
+    pub(crate) const fn error(&self, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError::new(kind, self.offset)
+    }
+
+    fn truncated(&self, want: usize) -> DecodeError {
+        self.error(DecodeErrorKind::Truncated {
+            needed: want.saturating_sub(self.rest.len()),
+        })
+    }
+
+    /// Consumes and returns the next `n` bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        match self.rest.split_at_checked(n) {
+            Some((head, tail)) => {
+                self.rest = tail;
+                self.offset = self.offset.saturating_add(n);
+                Ok(head)
+            }
+            None => Err(self.truncated(n)),
+        }
+    }
+
+    /// Consumes and returns every remaining byte.
+    pub(crate) fn take_rest(&mut self) -> &'a [u8] {
+        let all = self.rest;
+        self.offset = self.offset.saturating_add(all.len());
+        self.rest = &[];
+        all
+    }
+
+    /// Consumes the next `N` bytes as an array.
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        match self.rest.split_first_chunk::<N>() {
+            Some((head, tail)) => {
+                self.rest = tail;
+                self.offset = self.offset.saturating_add(N);
+                Ok(*head)
+            }
+            None => Err(self.truncated(N)),
+        }
+    }
+
+    /// Consumes one byte.
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        self.array::<1>().map(|[b]| b)
+    }
+
+    /// Consumes a big-endian `u16`.
+    pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
+        self.array().map(u16::from_be_bytes)
+    }
+
+    /// Consumes a big-endian `u32`.
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        self.array().map(u32::from_be_bytes)
+    }
+
+    /// Consumes a big-endian `i32`.
+    pub(crate) fn i32(&mut self) -> Result<i32, DecodeError> {
+        self.array().map(i32::from_be_bytes)
+    }
+
+    /// Consumes a big-endian `u64`.
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        self.array().map(u64::from_be_bytes)
+    }
+
+    /// Consumes a big-endian `i64`.
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
+        self.array().map(i64::from_be_bytes)
+    }
+
+    /// The next byte, without consuming it.
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.rest.first().copied()
+    }
+
+    /// Consumes every remaining byte as a list of `stride`-byte records.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::PartialRecord`] at the offset of the partial last record.
+    pub(crate) fn records(&mut self, stride: u8) -> Result<&'a [u8], DecodeError> {
+        let s = usize::from(stride).max(1);
+        let partial = self.rest.len() % s;
+        let whole = self.rest.len().saturating_sub(partial);
+        if whole == self.rest.len() {
+            Ok(self.take_rest())
+        } else {
+            Err(DecodeError::new(
+                DecodeErrorKind::PartialRecord { stride },
+                self.offset.saturating_add(whole),
+            ))
+        }
+    }
+
+    /// Fails with [`DecodeErrorKind::TrailingBytes`] unless every byte was read.
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(self.error(DecodeErrorKind::TrailingBytes))
+        }
+    }
+
+    /// Consumes bytes while `pred` holds and returns them.
+    pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
+        let n = self.rest.iter().take_while(|&&b| pred(b)).count();
+        // `n` never exceeds the length, so this cannot fail.
+        self.take(n).unwrap_or_default()
+    }
+
+    /// Consumes `byte` if it is next; says whether it was.
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
+        if self.peek() == Some(byte) {
+            self.rest = self.rest.get(1..).unwrap_or_default();
+            self.offset = self.offset.saturating_add(1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The position of the first `byte` in the unread bytes, relative to the cursor.
+    pub(crate) fn find(&self, byte: u8) -> Option<usize> {
+        self.rest.iter().position(|&b| b == byte)
+    }
+}
+
+/// Splits a validated slice into `N`-byte records. The slice's length is a multiple of
+/// `N` by construction ([`Reader::records`]); a partial tail, if one were ever passed,
+/// is not yielded.
+#[derive(Debug, Clone)]
+pub(crate) struct Records<'a, const N: usize> {
+    rest: &'a [u8],
+}
+
+impl<'a, const N: usize> Records<'a, N> {
+    pub(crate) const fn new(bytes: &'a [u8]) -> Self {
+        Records { rest: bytes }
+    }
+}
+
+impl<'a, const N: usize> Iterator for Records<'a, N> {
+    type Item = &'a [u8; N];
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (head, tail) = self.rest.split_first_chunk::<N>()?;
+        self.rest = tail;
+        Some(head)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.rest.len().checked_div(N).unwrap_or(0);
+        (n, Some(n))
+    }
+}
+
+impl<const N: usize> ExactSizeIterator for Records<'_, N> {}
+
+impl<const N: usize> DoubleEndedIterator for Records<'_, N> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let (head, tail) = self.rest.split_last_chunk::<N>()?;
+        self.rest = head;
+        Some(tail)
+    }
+}
+
+/// Reads fields out of a fixed-size record yielded by [`Records`].
+pub(crate) fn be_u16_at<const N: usize>(rec: &[u8; N], at: usize) -> u16 {
+    let mut r = Reader::new(rec.get(at..).unwrap_or_default());
+    r.u16().unwrap_or_default()
+}
+
+/// Reads a big-endian `u32` at `at` of a fixed-size record (0 if out of range, which the
+/// callers' record sizes rule out).
+pub(crate) fn be_u32_at<const N: usize>(rec: &[u8; N], at: usize) -> u32 {
+    let mut r = Reader::new(rec.get(at..).unwrap_or_default());
+    r.u32().unwrap_or_default()
+}
+
+/// Copies `M` bytes at `at` of a fixed-size record.
+pub(crate) fn bytes_at<const N: usize, const M: usize>(rec: &[u8; N], at: usize) -> [u8; M] {
+    let mut r = Reader::new(rec.get(at..).unwrap_or_default());
+    r.array::<M>().unwrap_or([0; M])
+}
+
+/// A writer into a caller buffer whose capacity was checked up front, so a failed encode
+/// never leaves partial output behind.
+#[derive(Debug)]
+pub(crate) struct Writer<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Writer<'a> {
+    /// A writer for a message of exactly `required` bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` is shorter than `required`; `buf` is not touched.
+    pub(crate) fn new(buf: &'a mut [u8], required: usize) -> Result<Self, EncodeError> {
+        match buf.get_mut(..required) {
+            Some(window) => Ok(Writer {
+                buf: window,
+                len: 0,
+            }),
+            None => Err(EncodeError::new(required)),
+        }
+    }
+
+    /// How many bytes have been written.
+    pub(crate) const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The bytes written so far.
+    pub(crate) fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// Appends `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if the bytes do not fit the window given to [`Writer::new`], which
+    /// only an encoder that computed its length wrongly can cause.
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        let end = self.len.saturating_add(bytes.len());
+        let dst = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(EncodeError::new(end))?;
+        dst.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Appends one byte.
+    pub(crate) fn u8(&mut self, v: u8) -> Result<(), EncodeError> {
+        self.bytes(&[v])
+    }
+
+    /// Appends a big-endian `u16`.
+    pub(crate) fn u16(&mut self, v: u16) -> Result<(), EncodeError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Appends a big-endian `u32`.
+    pub(crate) fn u32(&mut self, v: u32) -> Result<(), EncodeError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Appends a big-endian `i32`.
+    pub(crate) fn i32(&mut self, v: i32) -> Result<(), EncodeError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Appends a big-endian `u64`.
+    pub(crate) fn u64(&mut self, v: u64) -> Result<(), EncodeError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Appends a big-endian `i64`.
+    pub(crate) fn i64(&mut self, v: i64) -> Result<(), EncodeError> {
+        self.bytes(&v.to_be_bytes())
+    }
+
+    /// Appends `v` in decimal ASCII, no padding.
+    pub(crate) fn decimal_u64(&mut self, v: u64) -> Result<(), EncodeError> {
+        let mut digits = [0u8; 20];
+        let n = format_u64(v, &mut digits);
+        self.bytes(digits.get(digits.len().saturating_sub(n)..).unwrap_or_default())
+    }
+
+    /// Appends `v` in decimal ASCII, with a leading `-` when negative.
+    pub(crate) fn decimal_i64(&mut self, v: i64) -> Result<(), EncodeError> {
+        if v < 0 {
+            self.u8(b'-')?;
+        }
+        self.decimal_u64(v.unsigned_abs())
+    }
+
+    /// Writes `bytes` at `at`, over bytes already written (for fields computed after the
+    /// rest of the message, such as a hash).
+    pub(crate) fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<(), EncodeError> {
+        let end = at.saturating_add(bytes.len());
+        if end > self.len {
+            return Err(EncodeError::new(end));
+        }
+        let dst = self.buf.get_mut(at..end).ok_or(EncodeError::new(end))?;
+        dst.copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Ends the message and returns its length.
+    pub(crate) const fn finish(self) -> usize {
+        self.len
+    }
+}
+
+/// Writes the decimal digits of `v` right-aligned into `out`; returns how many.
+fn format_u64(mut v: u64, out: &mut [u8; 20]) -> usize {
+    let mut n = 0usize;
+    for slot in out.iter_mut().rev() {
+        // `v % 10 < 10`, so the cast cannot truncate.
+        *slot = b'0'.saturating_add((v % 10) as u8);
+        v /= 10;
+        n = n.saturating_add(1);
+        if v == 0 {
+            break;
+        }
+    }
+    n
+}
+
+/// How many bytes [`Writer::decimal_u64`] writes for `v`.
+pub(crate) const fn decimal_len_u64(mut v: u64) -> usize {
+    let mut n: usize = 1;
+    while v >= 10 {
+        v /= 10;
+        n = n.saturating_add(1);
+    }
+    n
+}
+
+/// How many bytes [`Writer::decimal_i64`] writes for `v`.
+pub(crate) const fn decimal_len_i64(v: i64) -> usize {
+    let digits = decimal_len_u64(v.unsigned_abs());
+    if v < 0 {
+        digits.saturating_add(1)
+    } else {
+        digits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_reports_truncation_where_it_happens() {
+        let mut r = Reader::with_base(&[1, 2, 3], 10);
+        assert_eq!(r.u16().unwrap(), 0x0102);
+        let e = r.u32().unwrap_err();
+        assert_eq!(e.offset(), 12);
+        assert_eq!(e.kind(), DecodeErrorKind::Truncated { needed: 3 });
+        // A failed read consumes nothing.
+        assert_eq!(r.u8().unwrap(), 3);
+        assert!(r.finish().is_ok());
+    }
+
+    #[test]
+    fn records_reject_partial_tail_at_its_start() {
+        let mut r = Reader::new(&[0; 13]);
+        let e = r.records(6).unwrap_err();
+        assert_eq!(e.offset(), 12);
+        assert_eq!(e.kind(), DecodeErrorKind::PartialRecord { stride: 6 });
+        let mut r = Reader::new(&[0; 12]);
+        let recs = r.records(6).unwrap();
+        assert_eq!(Records::<6>::new(recs).len(), 2);
+    }
+
+    #[test]
+    fn writer_checks_capacity_up_front() {
+        let mut buf = [7u8; 3];
+        assert_eq!(Writer::new(&mut buf, 4).unwrap_err().required(), 4);
+        assert_eq!(buf, [7; 3]);
+        let mut w = Writer::new(&mut buf, 2).unwrap();
+        w.u16(0xabcd).unwrap();
+        assert!(w.u8(1).is_err());
+        assert_eq!(w.finish(), 2);
+        assert_eq!(buf, [0xab, 0xcd, 7]);
+    }
+
+    #[test]
+    fn decimal_formatting() {
+        for v in [0u64, 7, 10, 99, 100, 12345, u64::MAX] {
+            let mut buf = [0u8; 32];
+            let mut w = Writer::new(&mut buf, decimal_len_u64(v)).unwrap();
+            w.decimal_u64(v).unwrap();
+            let n = w.finish();
+            assert_eq!(&buf[..n], std::format!("{v}").as_bytes());
+        }
+        for v in [0i64, -1, -5, 42, i64::MIN, i64::MAX] {
+            let mut buf = [0u8; 32];
+            let mut w = Writer::new(&mut buf, decimal_len_i64(v)).unwrap();
+            w.decimal_i64(v).unwrap();
+            let n = w.finish();
+            assert_eq!(&buf[..n], std::format!("{v}").as_bytes());
+        }
+    }
+}
