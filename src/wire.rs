@@ -138,7 +138,7 @@ impl<'a> Reader<'a> {
     /// [`DecodeErrorKind::PartialRecord`] at the offset of the partial last record.
     pub(crate) fn records(&mut self, stride: u8) -> Result<&'a [u8], DecodeError> {
         let s = usize::from(stride).max(1);
-        let partial = self.rest.len() % s;
+        let partial = self.rest.len().checked_rem(s).unwrap_or(0);
         let whole = self.rest.len().saturating_sub(partial);
         if whole == self.rest.len() {
             Ok(self.take_rest())
