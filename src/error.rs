@@ -178,7 +178,11 @@ impl EncodeError {
 
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "output buffer too small: {} bytes required", self.required)
+        write!(
+            f,
+            "output buffer too small: {} bytes required",
+            self.required
+        )
     }
 }
 
@@ -192,7 +196,10 @@ mod tests {
     #[test]
     fn display_says_what_and_where() {
         let e = DecodeError::new(DecodeErrorKind::Truncated { needed: 4 }, 12);
-        assert_eq!(e.to_string(), "input ends early (4 more bytes needed) at byte 12");
+        assert_eq!(
+            e.to_string(),
+            "input ends early (4 more bytes needed) at byte 12"
+        );
         assert_eq!(e.kind().name(), "truncated");
         assert_eq!(e.shifted(3).offset(), 15);
         assert_eq!(

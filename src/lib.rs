@@ -49,11 +49,11 @@ extern crate std;
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+pub mod ctcs;
 pub mod error;
 pub mod hash;
 pub mod time;
 pub mod udp;
-pub mod ctcs;
 pub(crate) mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};

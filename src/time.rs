@@ -108,12 +108,29 @@ mod tests {
     fn saturates_both_ways() {
         let t = Instant::from_secs(15);
         assert_eq!(t.as_millis(), 15_000);
-        assert_eq!(t.saturating_add(Duration::from_millis(1500)).as_millis(), 16_500);
-        assert_eq!(Instant::from_millis(u64::MAX - 1).saturating_add(Duration::MAX).as_millis(), u64::MAX);
-        assert_eq!(Instant::from_millis(u64::MAX).checked_add(Duration::from_millis(1)), None);
-        assert_eq!(Instant::ZERO.saturating_sub(Duration::from_secs(1)), Instant::ZERO);
+        assert_eq!(
+            t.saturating_add(Duration::from_millis(1500)).as_millis(),
+            16_500
+        );
+        assert_eq!(
+            Instant::from_millis(u64::MAX - 1)
+                .saturating_add(Duration::MAX)
+                .as_millis(),
+            u64::MAX
+        );
+        assert_eq!(
+            Instant::from_millis(u64::MAX).checked_add(Duration::from_millis(1)),
+            None
+        );
+        assert_eq!(
+            Instant::ZERO.saturating_sub(Duration::from_secs(1)),
+            Instant::ZERO
+        );
         assert_eq!(Instant::ZERO.saturating_duration_since(t), Duration::ZERO);
-        assert_eq!(t.saturating_duration_since(Instant::ZERO), Duration::from_secs(15));
+        assert_eq!(
+            t.saturating_duration_since(Instant::ZERO),
+            Duration::from_secs(15)
+        );
     }
 
     #[cfg(feature = "std")]
