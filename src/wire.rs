@@ -341,18 +341,6 @@ impl<'a> Writer<'a> {
         self.decimal_u64(v.unsigned_abs())
     }
 
-    /// Writes `bytes` at `at`, over bytes already written (for fields computed after the
-    /// rest of the message, such as a hash).
-    pub(crate) fn patch(&mut self, at: usize, bytes: &[u8]) -> Result<(), EncodeError> {
-        let end = at.saturating_add(bytes.len());
-        if end > self.len {
-            return Err(EncodeError::new(end));
-        }
-        let dst = self.buf.get_mut(at..end).ok_or(EncodeError::new(end))?;
-        dst.copy_from_slice(bytes);
-        Ok(())
-    }
-
     /// Ends the message and returns its length.
     pub(crate) const fn finish(self) -> usize {
         self.len

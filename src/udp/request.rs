@@ -1,0 +1,543 @@
+//! Requests, sent by clients to trackers: connect, announce and scrape (BEP 15).
+//!
+//! ```text
+//! connect   0  u64 protocol_id = 0x41727101980   8 u32 action = 0   12 u32 transaction_id
+//! announce  0  u64 connection_id   8 u32 action = 1   12 u32 transaction_id
+//!           16 [20] info_hash   36 [20] peer_id   56 i64 downloaded   64 i64 left
+//!           72 i64 uploaded   80 u32 event   84 u32 ip   88 u32 key   92 i32 num_want
+//!           96 u16 port   98 tail (BEP 41 options, or the legacy extensions field)
+//! scrape    0  u64 connection_id   8 u32 action = 2   12 u32 transaction_id
+//!           16 [20] info_hash × N
+//! ```
+//!
+//! Leniencies, each because real peers need it: bytes after a connect request are ignored
+//! (BEP 15 "do not expect packets to be exactly of a certain size"; opentracker answers
+//! padded connects); the announce tail is kept whole; unknown `event` values are kept.
+
+use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::udp::legacy::Extensions;
+use crate::udp::options::Options;
+use crate::udp::types::{ConnectionId, Event, InfoHash, PeerId, TransactionId};
+use crate::wire::{Reader, Records, Writer};
+
+/// The magic constant a connect request carries in place of a connection id.
+pub const PROTOCOL_ID: u64 = 0x0417_2710_1980;
+/// The length of a connect request.
+pub const CONNECT_REQUEST_LEN: usize = 16;
+/// The length of an announce request without a tail.
+pub const ANNOUNCE_REQUEST_LEN: usize = 98;
+/// The length of a scrape request's fixed part.
+pub const SCRAPE_REQUEST_HEADER_LEN: usize = 16;
+/// The length of one info hash in a scrape request.
+pub const INFO_HASH_LEN: usize = 20;
+
+/// The first 16 bytes every request shares.
+struct Header {
+    connection_id: u64,
+    action: u32,
+    transaction_id: TransactionId,
+}
+
+fn read_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
+    Ok(Header {
+        connection_id: r.u64()?,
+        action: r.u32()?,
+        transaction_id: TransactionId(r.u32()?),
+    })
+}
+
+fn write_header(
+    w: &mut Writer<'_>,
+    connection_id: u64,
+    action: u32,
+    tid: TransactionId,
+) -> Result<(), EncodeError> {
+    w.u64(connection_id)?;
+    w.u32(action)?;
+    w.u32(tid.0)
+}
+
+/// A connect request: the first step of every exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectRequest {
+    /// The client's transaction id.
+    pub transaction_id: TransactionId,
+}
+
+impl ConnectRequest {
+    /// The encoded length.
+    pub const LEN: usize = CONNECT_REQUEST_LEN;
+
+    /// Decodes a connect request. Bytes after the first 16 are ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::Truncated`] if shorter than 16 bytes;
+    /// [`DecodeErrorKind::UnknownAction`] (offset 8) if the action is not 0;
+    /// [`DecodeErrorKind::BadProtocolId`] (offset 0) if the magic is wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = read_header(&mut r)?;
+        Self::from_header(&h)
+    }
+
+    fn from_header(h: &Header) -> Result<Self, DecodeError> {
+        if h.action != 0 {
+            return Err(DecodeError::new(
+                DecodeErrorKind::UnknownAction(h.action),
+                8,
+            ));
+        }
+        if h.connection_id != PROTOCOL_ID {
+            return Err(DecodeError::new(DecodeErrorKind::BadProtocolId, 0));
+        }
+        Ok(ConnectRequest {
+            transaction_id: h.transaction_id,
+        })
+    }
+
+    /// Encodes the request into `buf` and returns its length (16).
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` is shorter than 16 bytes; `buf` is untouched.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::new(buf, Self::LEN)?;
+        write_header(&mut w, PROTOCOL_ID, 0, self.transaction_id)?;
+        Ok(w.finish())
+    }
+}
+
+/// Which grammar the bytes after the 98 fixed announce bytes follow.
+///
+/// The two published extensions conflict at byte 98, so only the caller can know which
+/// one its peers speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TailGrammar {
+    /// BEP 41 options (what uTorrent, libtorrent and qBittorrent send). The default.
+    #[default]
+    Bep41,
+    /// The older `extensions` bitmask with authentication and request string.
+    Legacy,
+    /// No interpretation: the bytes are kept as they are and never rejected.
+    Raw,
+}
+
+/// What follows the 98 fixed bytes of an announce request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AnnounceTail<'a> {
+    /// Nothing: a 98-byte announce.
+    #[default]
+    None,
+    /// BEP 41 options.
+    Options(Options<'a>),
+    /// The legacy `extensions` field and its bodies.
+    Extensions(Extensions<'a>),
+    /// Bytes decoded under [`TailGrammar::Raw`], or to be sent as they are.
+    Raw(&'a [u8]),
+}
+
+impl<'a> AnnounceTail<'a> {
+    fn decode(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
+        if bytes.is_empty() {
+            return Ok(AnnounceTail::None);
+        }
+        Ok(match grammar {
+            TailGrammar::Bep41 => {
+                AnnounceTail::Options(Options::decode_at(bytes, ANNOUNCE_REQUEST_LEN)?)
+            }
+            TailGrammar::Legacy => {
+                AnnounceTail::Extensions(Extensions::decode_at(bytes, ANNOUNCE_REQUEST_LEN)?)
+            }
+            TailGrammar::Raw => AnnounceTail::Raw(bytes),
+        })
+    }
+
+    /// How many bytes the tail takes.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            AnnounceTail::None => 0,
+            AnnounceTail::Options(o) => o.as_bytes().len(),
+            AnnounceTail::Extensions(e) => e.encoded_len(),
+            AnnounceTail::Raw(b) => b.len(),
+        }
+    }
+}
+
+/// An announce request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnounceRequest<'a> {
+    /// The connection id from the tracker's connect response.
+    pub connection_id: ConnectionId,
+    /// The client's transaction id.
+    pub transaction_id: TransactionId,
+    /// The torrent.
+    pub info_hash: InfoHash,
+    /// The announcing peer.
+    pub peer_id: PeerId,
+    /// Bytes downloaded this session.
+    pub downloaded: i64,
+    /// Bytes left to download.
+    pub left: i64,
+    /// Bytes uploaded this session.
+    pub uploaded: i64,
+    /// The event.
+    pub event: Event,
+    /// The IPv4 address to announce, or 0 for the datagram's sender (see
+    /// [`announce_ip`](crate::udp::announce_ip)).
+    pub ip: u32,
+    /// A random key the client keeps for the session (the same over IPv4 and IPv6).
+    pub key: u32,
+    /// How many peers the client wants; −1 for the tracker's default (see
+    /// [`effective_num_want`](crate::udp::effective_num_want)).
+    pub num_want: i32,
+    /// The port the client listens on.
+    pub port: u16,
+    /// What follows the fixed fields.
+    pub tail: AnnounceTail<'a>,
+}
+
+impl<'a> AnnounceRequest<'a> {
+    /// Decodes an announce request whose tail follows BEP 41.
+    ///
+    /// # Errors
+    ///
+    /// See [`AnnounceRequest::decode_with`].
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::decode_with(bytes, TailGrammar::Bep41)
+    }
+
+    /// Decodes an announce request whose tail follows `grammar`.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::Truncated`] at the first cut field;
+    /// [`DecodeErrorKind::UnknownAction`] (offset 8) if the action is not 1;
+    /// [`DecodeErrorKind::OptionOverrun`] where a BEP 41 option or a legacy body runs past
+    /// the end.
+    pub fn decode_with(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = read_header(&mut r)?;
+        Self::from_header(&h, &mut r, grammar)
+    }
+
+    fn from_header(
+        h: &Header,
+        r: &mut Reader<'a>,
+        grammar: TailGrammar,
+    ) -> Result<Self, DecodeError> {
+        if h.action != 1 {
+            return Err(DecodeError::new(
+                DecodeErrorKind::UnknownAction(h.action),
+                8,
+            ));
+        }
+        Ok(AnnounceRequest {
+            connection_id: ConnectionId(h.connection_id),
+            transaction_id: h.transaction_id,
+            info_hash: InfoHash(r.array()?),
+            peer_id: PeerId(r.array()?),
+            downloaded: r.i64()?,
+            left: r.i64()?,
+            uploaded: r.i64()?,
+            event: Event::from_u32(r.u32()?),
+            ip: r.u32()?,
+            key: r.u32()?,
+            num_want: r.i32()?,
+            port: r.u16()?,
+            tail: AnnounceTail::decode(r.take_rest(), grammar)?,
+        })
+    }
+
+    /// The encoded length: 98 plus the tail.
+    pub fn encoded_len(&self) -> usize {
+        ANNOUNCE_REQUEST_LEN.saturating_add(self.tail.encoded_len())
+    }
+
+    /// Encodes the request into `buf` and returns its length. A legacy authentication
+    /// body given as [`PasswdHash::Password`](crate::udp::legacy::PasswdHash::Password)
+    /// gets its hash computed over the bytes written before it.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` is shorter than [`AnnounceRequest::encoded_len`]; `buf` is
+    /// untouched.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::new(buf, self.encoded_len())?;
+        write_header(&mut w, self.connection_id.0, 1, self.transaction_id)?;
+        w.bytes(&self.info_hash.0)?;
+        w.bytes(&self.peer_id.0)?;
+        w.i64(self.downloaded)?;
+        w.i64(self.left)?;
+        w.i64(self.uploaded)?;
+        w.u32(self.event.to_u32())?;
+        w.u32(self.ip)?;
+        w.u32(self.key)?;
+        w.i32(self.num_want)?;
+        w.u16(self.port)?;
+        match &self.tail {
+            AnnounceTail::None => {}
+            AnnounceTail::Options(o) => w.bytes(o.as_bytes())?,
+            AnnounceTail::Extensions(e) => e.encode_into(&mut w)?,
+            AnnounceTail::Raw(b) => w.bytes(b)?,
+        }
+        Ok(w.finish())
+    }
+
+    /// The BEP 41 options, if the tail was decoded as such.
+    pub const fn options(&self) -> Option<&Options<'a>> {
+        match &self.tail {
+            AnnounceTail::Options(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The legacy extensions, if the tail was decoded as such.
+    pub const fn extensions(&self) -> Option<&Extensions<'a>> {
+        match &self.tail {
+            AnnounceTail::Extensions(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum HashesRepr<'a> {
+    Wire(&'a [u8]),
+    Slice(&'a [InfoHash]),
+}
+
+/// The info hashes of a scrape request: borrowed from the datagram, or from the
+/// caller's slice when encoding. Iterating yields copies (20 bytes each).
+#[derive(Debug, Clone, Copy)]
+pub struct InfoHashes<'a>(HashesRepr<'a>);
+
+impl<'a> InfoHashes<'a> {
+    /// Info hashes to encode.
+    pub const fn from_slice(hashes: &'a [InfoHash]) -> Self {
+        InfoHashes(HashesRepr::Slice(hashes))
+    }
+
+    /// How many hashes there are.
+    pub const fn len(&self) -> usize {
+        match self.0 {
+            HashesRepr::Wire(b) => b.len() / INFO_HASH_LEN,
+            HashesRepr::Slice(s) => s.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The hashes in order.
+    pub fn iter(&self) -> InfoHashIter<'a> {
+        InfoHashIter(match self.0 {
+            HashesRepr::Wire(b) => IterRepr::Wire(Records::new(b)),
+            HashesRepr::Slice(s) => IterRepr::Slice(s.iter()),
+        })
+    }
+
+    /// The hashes as contiguous wire bytes, when they were decoded from a datagram.
+    pub const fn wire_bytes(&self) -> Option<&'a [u8]> {
+        match self.0 {
+            HashesRepr::Wire(b) => Some(b),
+            HashesRepr::Slice(_) => None,
+        }
+    }
+}
+
+impl PartialEq for InfoHashes<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for InfoHashes<'_> {}
+
+impl<'a> IntoIterator for InfoHashes<'a> {
+    type Item = InfoHash;
+    type IntoIter = InfoHashIter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum IterRepr<'a> {
+    Wire(Records<'a, INFO_HASH_LEN>),
+    Slice(core::slice::Iter<'a, InfoHash>),
+}
+
+/// Iterator over [`InfoHashes`].
+#[derive(Debug, Clone)]
+pub struct InfoHashIter<'a>(IterRepr<'a>);
+
+impl Iterator for InfoHashIter<'_> {
+    type Item = InfoHash;
+
+    fn next(&mut self) -> Option<InfoHash> {
+        match &mut self.0 {
+            IterRepr::Wire(r) => r.next().map(|h| InfoHash(*h)),
+            IterRepr::Slice(s) => s.next().copied(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IterRepr::Wire(r) => r.size_hint(),
+            IterRepr::Slice(s) => s.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for InfoHashIter<'_> {}
+
+/// A scrape request: up to about 74 info hashes (see [`crate::udp::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScrapeRequest<'a> {
+    /// The connection id from the tracker's connect response.
+    pub connection_id: ConnectionId,
+    /// The client's transaction id.
+    pub transaction_id: TransactionId,
+    /// The torrents to scrape.
+    pub info_hashes: InfoHashes<'a>,
+}
+
+impl<'a> ScrapeRequest<'a> {
+    /// Decodes a scrape request. Zero hashes is accepted (opentracker answers it with an
+    /// empty scrape); whether to serve it is the tracker's choice.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::Truncated`] if shorter than 16 bytes;
+    /// [`DecodeErrorKind::UnknownAction`] (offset 8) if the action is not 2;
+    /// [`DecodeErrorKind::PartialRecord`] at the start of a partial last hash.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = read_header(&mut r)?;
+        Self::from_header(&h, &mut r)
+    }
+
+    fn from_header(h: &Header, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        if h.action != 2 {
+            return Err(DecodeError::new(
+                DecodeErrorKind::UnknownAction(h.action),
+                8,
+            ));
+        }
+        Ok(ScrapeRequest {
+            connection_id: ConnectionId(h.connection_id),
+            transaction_id: h.transaction_id,
+            info_hashes: InfoHashes(HashesRepr::Wire(r.records(20)?)),
+        })
+    }
+
+    /// The encoded length: 16 + 20 per hash.
+    pub fn encoded_len(&self) -> usize {
+        INFO_HASH_LEN
+            .saturating_mul(self.info_hashes.len())
+            .saturating_add(SCRAPE_REQUEST_HEADER_LEN)
+    }
+
+    /// Encodes the request into `buf` and returns its length.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` is shorter than [`ScrapeRequest::encoded_len`]; `buf` is
+    /// untouched.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let mut w = Writer::new(buf, self.encoded_len())?;
+        write_header(&mut w, self.connection_id.0, 2, self.transaction_id)?;
+        match self.info_hashes.0 {
+            HashesRepr::Wire(b) => w.bytes(b)?,
+            HashesRepr::Slice(s) => s.iter().try_for_each(|h| w.bytes(&h.0))?,
+        }
+        Ok(w.finish())
+    }
+}
+
+/// Any request, as a tracker receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// Action 0.
+    Connect(ConnectRequest),
+    /// Action 1.
+    Announce(AnnounceRequest<'a>),
+    /// Action 2.
+    Scrape(ScrapeRequest<'a>),
+}
+
+impl<'a> Request<'a> {
+    /// Decodes a request, dispatching on its action; announce tails follow BEP 41.
+    ///
+    /// # Errors
+    ///
+    /// See [`Request::decode_with`].
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        Self::decode_with(bytes, TailGrammar::Bep41)
+    }
+
+    /// Decodes a request, dispatching on its action; announce tails follow `grammar`.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::Truncated`] where a field is cut (a request shorter than its
+    /// 16-byte header is cut there); [`DecodeErrorKind::UnknownAction`] (offset 8) for an
+    /// action other than 0–2; then the errors of [`ConnectRequest::decode`],
+    /// [`AnnounceRequest::decode_with`] and [`ScrapeRequest::decode`].
+    pub fn decode_with(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let h = read_header(&mut r)?;
+        match h.action {
+            0 => ConnectRequest::from_header(&h).map(Request::Connect),
+            1 => AnnounceRequest::from_header(&h, &mut r, grammar).map(Request::Announce),
+            2 => ScrapeRequest::from_header(&h, &mut r).map(Request::Scrape),
+            other => Err(DecodeError::new(DecodeErrorKind::UnknownAction(other), 8)),
+        }
+    }
+
+    /// The request's transaction id.
+    pub const fn transaction_id(&self) -> TransactionId {
+        match self {
+            Request::Connect(c) => c.transaction_id,
+            Request::Announce(a) => a.transaction_id,
+            Request::Scrape(s) => s.transaction_id,
+        }
+    }
+
+    /// The connection id the request carries (`None` for connect, which carries the
+    /// protocol id instead).
+    pub const fn connection_id(&self) -> Option<ConnectionId> {
+        match self {
+            Request::Connect(_) => None,
+            Request::Announce(a) => Some(a.connection_id),
+            Request::Scrape(s) => Some(s.connection_id),
+        }
+    }
+
+    /// The encoded length.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Request::Connect(_) => ConnectRequest::LEN,
+            Request::Announce(a) => a.encoded_len(),
+            Request::Scrape(s) => s.encoded_len(),
+        }
+    }
+
+    /// Encodes the request into `buf` and returns its length.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` is shorter than [`Request::encoded_len`]; `buf` is
+    /// untouched.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        match self {
+            Request::Connect(c) => c.encode(buf),
+            Request::Announce(a) => a.encode(buf),
+            Request::Scrape(s) => s.encode(buf),
+        }
+    }
+}
