@@ -6,22 +6,31 @@ use core::ops::Range;
 
 use trackwire::udp::legacy::{verify_datagram, EXT_AUTHENTICATION, EXT_REQUEST_STRING};
 use trackwire::udp::{
-    AddressFamily, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
-    ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Event, Extensions, InfoHash,
-    InfoHashes, PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest, ScrapeResponse,
-    ScrapeRow, ScrapeRows, ShortBytes, TailGrammar, TransactionId,
+    AddressFamily, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication, ConnectRequest,
+    ConnectResponse, ConnectionId, ErrorResponse, Event, Extensions, InfoHash, InfoHashes,
+    PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest, ScrapeResponse, ScrapeRow,
+    ScrapeRows, ShortBytes, TailGrammar, TransactionId,
 };
 use trackwire::{DecodeError, DecodeErrorKind};
 
 /// Every prefix shorter than the fixed part fails at the field it cuts into.
-fn check_truncations(full: &[u8], fields: &[Range<usize>], decode: impl Fn(&[u8]) -> Result<(), DecodeError>) {
+fn check_truncations(
+    full: &[u8],
+    fields: &[Range<usize>],
+    decode: impl Fn(&[u8]) -> Result<(), DecodeError>,
+) {
     let end = fields.last().unwrap().end;
     for cut in 0..end {
         let field = fields.iter().find(|f| f.contains(&cut)).unwrap();
         let e = decode(&full[..cut]).expect_err("a truncated message decoded");
         assert_eq!(
             (e.kind(), e.offset()),
-            (DecodeErrorKind::Truncated { needed: field.end - cut }, field.start),
+            (
+                DecodeErrorKind::Truncated {
+                    needed: field.end - cut
+                },
+                field.start
+            ),
             "cut at {cut}"
         );
     }
@@ -42,7 +51,9 @@ fn connect_request() {
     let mut buf = [0u8; 16];
     assert_eq!(c.encode(&mut buf).unwrap(), 16);
     assert_eq!(buf, CONNECT_REQUEST);
-    check_truncations(&CONNECT_REQUEST, &HEADER_FIELDS, |b| ConnectRequest::decode(b).map(drop));
+    check_truncations(&CONNECT_REQUEST, &HEADER_FIELDS, |b| {
+        ConnectRequest::decode(b).map(drop)
+    });
     let mut bad = CONNECT_REQUEST;
     bad[7] = 0x81;
     let e = ConnectRequest::decode(&bad).unwrap_err();
@@ -50,7 +61,10 @@ fn connect_request() {
     bad = CONNECT_REQUEST;
     bad[11] = 1;
     let e = ConnectRequest::decode(&bad).unwrap_err();
-    assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::UnknownAction(1), 8));
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (DecodeErrorKind::UnknownAction(1), 8)
+    );
 }
 
 fn announce_bytes() -> Vec<u8> {
@@ -74,8 +88,20 @@ fn announce_bytes() -> Vec<u8> {
 }
 
 const ANNOUNCE_FIELDS: [Range<usize>; 14] = [
-    0..8, 8..12, 12..16, 16..36, 36..56, 56..64, 64..72, 72..80, 80..84, 84..88, 88..92,
-    92..96, 96..98, 98..98,
+    0..8,
+    8..12,
+    12..16,
+    16..36,
+    36..56,
+    56..64,
+    64..72,
+    72..80,
+    80..84,
+    84..88,
+    88..92,
+    92..96,
+    96..98,
+    98..98,
 ];
 
 #[test]
@@ -88,13 +114,18 @@ fn announce_request_fixed_fields() {
     assert_eq!(&a.peer_id.0, b"-LB0001-udplabpeer01");
     assert_eq!((a.downloaded, a.left, a.uploaded), (7, 1000, 3));
     assert_eq!(a.event, Event::Paused);
-    assert_eq!(trackwire::udp::announce_ip(a.ip).unwrap().to_string(), "1.2.3.4");
+    assert_eq!(
+        trackwire::udp::announce_ip(a.ip).unwrap().to_string(),
+        "1.2.3.4"
+    );
     assert_eq!((a.key, a.num_want, a.port), (0x4c41_4221, -1, 6881));
     assert_eq!(a.tail, AnnounceTail::None);
     let mut buf = [0u8; 98];
     assert_eq!(a.encode(&mut buf).unwrap(), 98);
     assert_eq!(&buf[..], &bytes[..]);
-    check_truncations(&bytes, &ANNOUNCE_FIELDS[..13], |b| AnnounceRequest::decode(b).map(drop));
+    check_truncations(&bytes, &ANNOUNCE_FIELDS[..13], |b| {
+        AnnounceRequest::decode(b).map(drop)
+    });
 }
 
 #[test]
@@ -137,12 +168,18 @@ fn announce_request_with_legacy_auth_and_request_string() {
         }),
         ShortBytes::new(b"/announce?token=xyz"),
     );
-    let a = AnnounceRequest { tail: AnnounceTail::Extensions(ext), ..base };
+    let a = AnnounceRequest {
+        tail: AnnounceTail::Extensions(ext),
+        ..base
+    };
     let mut buf = [0u8; 200];
     let n = a.encode(&mut buf).unwrap();
     let wire = &buf[..n];
     // Layout: extensions u16, then bit 1's body, then bit 2's (least significant first).
-    assert_eq!(&wire[98..100], &(EXT_AUTHENTICATION | EXT_REQUEST_STRING).to_be_bytes());
+    assert_eq!(
+        &wire[98..100],
+        &(EXT_AUTHENTICATION | EXT_REQUEST_STRING).to_be_bytes()
+    );
     assert_eq!(wire[100], 5);
     assert_eq!(&wire[101..106], b"alice");
     // The hash: first 8 bytes of sha1(packet-before-hash ‖ sha1(password)).
@@ -166,7 +203,9 @@ fn announce_request_with_legacy_auth_and_request_string() {
 
 #[test]
 fn scrape_request() {
-    let mut bytes = vec![0x36, 0xe7, 0x1e, 0x1f, 0xd3, 0x42, 0x75, 0x99, 0, 0, 0, 2, 0x22, 0x22, 0, 2];
+    let mut bytes = vec![
+        0x36, 0xe7, 0x1e, 0x1f, 0xd3, 0x42, 0x75, 0x99, 0, 0, 0, 2, 0x22, 0x22, 0, 2,
+    ];
     bytes.extend([0xaa; 20]);
     bytes.extend([0xcc; 20]);
     let s = ScrapeRequest::decode(&bytes).unwrap();
@@ -175,11 +214,16 @@ fn scrape_request() {
     let hashes = [InfoHash([0xaa; 20]), InfoHash([0xcc; 20])];
     assert_eq!(s.info_hashes, InfoHashes::from_slice(&hashes));
     assert_eq!(s.info_hashes.wire_bytes().unwrap(), &bytes[16..]);
-    let built = ScrapeRequest { info_hashes: InfoHashes::from_slice(&hashes), ..s };
+    let built = ScrapeRequest {
+        info_hashes: InfoHashes::from_slice(&hashes),
+        ..s
+    };
     let mut buf = [0u8; 56];
     assert_eq!(built.encode(&mut buf).unwrap(), 56);
     assert_eq!(&buf[..], &bytes[..]);
-    check_truncations(&bytes, &HEADER_FIELDS, |b| ScrapeRequest::decode(b).map(drop));
+    check_truncations(&bytes, &HEADER_FIELDS, |b| {
+        ScrapeRequest::decode(b).map(drop)
+    });
     for cut in 17..56 {
         let e = ScrapeRequest::decode(&bytes[..cut]);
         if (cut - 16) % 20 == 0 {
@@ -194,30 +238,44 @@ fn scrape_request() {
 
 #[test]
 fn connect_response() {
-    let bytes = [0, 0, 0, 0, 0xc0, 0xff, 0xee, 0x01, 0x36, 0xe7, 0x1e, 0x1f, 0xd3, 0x42, 0x75, 0x99];
+    let bytes = [
+        0, 0, 0, 0, 0xc0, 0xff, 0xee, 0x01, 0x36, 0xe7, 0x1e, 0x1f, 0xd3, 0x42, 0x75, 0x99,
+    ];
     let c = ConnectResponse::decode(&bytes).unwrap();
     assert_eq!(c.connection_id, ConnectionId(0x36e7_1e1f_d342_7599));
     assert_eq!(c.transaction_id, TransactionId(0xc0ff_ee01));
     let mut buf = [0u8; 16];
     c.encode(&mut buf).unwrap();
     assert_eq!(buf, bytes);
-    check_truncations(&bytes, &[0..4, 4..8, 8..16], |b| ConnectResponse::decode(b).map(drop));
+    check_truncations(&bytes, &[0..4, 4..8, 8..16], |b| {
+        ConnectResponse::decode(b).map(drop)
+    });
 }
 
 #[test]
 fn announce_response_both_families() {
-    let mut v4 = vec![0, 0, 0, 1, 0x11, 0x11, 0, 2, 0, 0, 6, 0xa7, 0, 0, 0, 1, 0, 0, 0, 1];
+    let mut v4 = vec![
+        0, 0, 0, 1, 0x11, 0x11, 0, 2, 0, 0, 6, 0xa7, 0, 0, 0, 1, 0, 0, 0, 1,
+    ];
     v4.extend([127, 0, 0, 1, 0x1a, 0xe1, 127, 0, 0, 1, 0x1a, 0xe2]);
     let a = AnnounceResponse::decode(&v4, AddressFamily::Ipv4).unwrap();
     assert_eq!((a.interval, a.leechers, a.seeders), (1703, 1, 1));
     let peers: Vec<SocketAddrV4> = a.peers.iter_v4().unwrap().collect();
-    assert_eq!(peers, ["127.0.0.1:6881".parse().unwrap(), "127.0.0.1:6882".parse().unwrap()]);
+    assert_eq!(
+        peers,
+        [
+            "127.0.0.1:6881".parse().unwrap(),
+            "127.0.0.1:6882".parse().unwrap()
+        ]
+    );
     assert!(a.peers.iter_v6().is_none());
     let mut buf = [0u8; 64];
     let n = a.encode(&mut buf).unwrap();
     assert_eq!(&buf[..n], &v4[..]);
     // The same response from an iterator of addresses.
-    let n = a.encode_with_peers(peers.iter().copied(), &mut buf).unwrap();
+    let n = a
+        .encode_with_peers(peers.iter().copied(), &mut buf)
+        .unwrap();
     assert_eq!(&buf[..n], &v4[..]);
     check_truncations(&v4, &[0..4, 4..8, 8..12, 12..16, 16..20], |b| {
         AnnounceResponse::decode(b, AddressFamily::Ipv4).map(drop)
@@ -225,44 +283,87 @@ fn announce_response_both_families() {
     for cut in 21..v4.len() {
         if (cut - 20) % 6 != 0 {
             let e = AnnounceResponse::decode(&v4[..cut], AddressFamily::Ipv4).unwrap_err();
-            assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::PartialRecord { stride: 6 }, 20 + (cut - 20) / 6 * 6));
+            assert_eq!(
+                (e.kind(), e.offset()),
+                (
+                    DecodeErrorKind::PartialRecord { stride: 6 },
+                    20 + (cut - 20) / 6 * 6
+                )
+            );
         }
     }
 
-    let v6peers: Vec<SocketAddrV6> = vec!["[::1]:61001".parse().unwrap(), "[2001:db8::7]:1".parse().unwrap()];
-    let header = AnnounceResponse { peers: Peers::empty(AddressFamily::Ipv6), ..a };
-    let n = header.encode_with_peers(v6peers.iter().copied(), &mut buf).unwrap();
+    let v6peers: Vec<SocketAddrV6> = vec![
+        "[::1]:61001".parse().unwrap(),
+        "[2001:db8::7]:1".parse().unwrap(),
+    ];
+    let header = AnnounceResponse {
+        peers: Peers::empty(AddressFamily::Ipv6),
+        ..a
+    };
+    let n = header
+        .encode_with_peers(v6peers.iter().copied(), &mut buf)
+        .unwrap();
     assert_eq!(n, 20 + 36);
     let d = AnnounceResponse::decode(&buf[..n], AddressFamily::Ipv6).unwrap();
     assert_eq!(d.peers.iter_v6().unwrap().collect::<Vec<_>>(), v6peers);
     assert_eq!(d.peers.as_bytes(), &buf[20..n]);
     // Too small a buffer: untouched, and it says how much is needed.
     let mut small = [0x55u8; 55];
-    let e = header.encode_with_peers(v6peers.iter().copied(), &mut small).unwrap_err();
+    let e = header
+        .encode_with_peers(v6peers.iter().copied(), &mut small)
+        .unwrap_err();
     assert_eq!(e.required(), 56);
     assert_eq!(small, [0x55; 55]);
     // An IPv6 list of one peer is three "IPv4 peers": never guess from the length.
     let one = &buf[..20 + 18];
-    assert_eq!(AnnounceResponse::decode(one, AddressFamily::Ipv4).unwrap().peers.len(), 3);
-    assert_eq!(AnnounceResponse::decode(one, AddressFamily::Ipv6).unwrap().peers.len(), 1);
+    assert_eq!(
+        AnnounceResponse::decode(one, AddressFamily::Ipv4)
+            .unwrap()
+            .peers
+            .len(),
+        3
+    );
+    assert_eq!(
+        AnnounceResponse::decode(one, AddressFamily::Ipv6)
+            .unwrap()
+            .peers
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn scrape_response() {
-    let bytes = [0, 0, 0, 2, 0x22, 0x22, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let bytes = [
+        0, 0, 0, 2, 0x22, 0x22, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0,
+    ];
     let s = ScrapeResponse::decode(&bytes).unwrap();
     let rows = [
-        ScrapeRow { complete: 1, downloaded: 1, incomplete: 4 },
+        ScrapeRow {
+            complete: 1,
+            downloaded: 1,
+            incomplete: 4,
+        },
         ScrapeRow::default(),
     ];
     assert_eq!(s.rows, ScrapeRows::from_slice(&rows));
-    let built = ScrapeResponse { rows: ScrapeRows::from_slice(&rows), ..s };
+    let built = ScrapeResponse {
+        rows: ScrapeRows::from_slice(&rows),
+        ..s
+    };
     let mut buf = [0u8; 32];
     assert_eq!(built.encode(&mut buf).unwrap(), 32);
     assert_eq!(buf, bytes);
-    check_truncations(&bytes, &[0..4, 4..8], |b| ScrapeResponse::decode(b).map(drop));
+    check_truncations(&bytes, &[0..4, 4..8], |b| {
+        ScrapeResponse::decode(b).map(drop)
+    });
     let e = ScrapeResponse::decode(&bytes[..31]).unwrap_err();
-    assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::PartialRecord { stride: 12 }, 20));
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (DecodeErrorKind::PartialRecord { stride: 12 }, 20)
+    );
 }
 
 #[test]
@@ -278,7 +379,10 @@ fn error_response() {
     assert_eq!(&buf[..n], &bytes[..]);
     check_truncations(bytes, &[0..4, 4..8], |b| ErrorResponse::decode(b).map(drop));
     // Only one NUL is trimmed; invalid UTF-8 stays available as bytes.
-    let odd = ErrorResponse { transaction_id: TransactionId(1), message: b"\xff\0\0" };
+    let odd = ErrorResponse {
+        transaction_id: TransactionId(1),
+        message: b"\xff\0\0",
+    };
     assert_eq!(odd.text(), b"\xff\0");
     assert!(odd.to_str().is_err());
     let empty = ErrorResponse::decode(&bytes[..8]).unwrap();
@@ -290,11 +394,20 @@ fn dispatchers_reject_unknown_actions() {
     let mut r = CONNECT_REQUEST;
     r[11] = 9;
     let e = Request::decode(&r).unwrap_err();
-    assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::UnknownAction(9), 8));
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (DecodeErrorKind::UnknownAction(9), 8)
+    );
     let e = Response::decode(&[0, 0, 0, 4, 0, 0, 0, 1], AddressFamily::Ipv4).unwrap_err();
-    assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::UnknownAction(4), 0));
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (DecodeErrorKind::UnknownAction(4), 0)
+    );
     let e = Response::decode(&[0, 0, 0], AddressFamily::Ipv6).unwrap_err();
-    assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::Truncated { needed: 1 }, 0));
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (DecodeErrorKind::Truncated { needed: 1 }, 0)
+    );
 }
 
 #[test]
@@ -307,7 +420,9 @@ fn encoders_leave_short_buffers_untouched() {
     assert_eq!(a.encode(&mut small).unwrap_err().required(), 98);
     assert_eq!(small, [0xee; 97]);
     let mut small = [0xeeu8; 15];
-    let c = ConnectRequest { transaction_id: TransactionId(5) };
+    let c = ConnectRequest {
+        transaction_id: TransactionId(5),
+    };
     assert_eq!(c.encode(&mut small).unwrap_err().required(), 16);
     assert_eq!(small, [0xee; 15]);
 }

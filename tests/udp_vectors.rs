@@ -12,16 +12,51 @@ use trackwire::DecodeErrorKind::{self, *};
 /// The datagrams that are malformed on purpose, and what a conforming decoder says.
 const EXPECTED_ERRORS: &[(&str, usize, DecodeErrorKind, usize)] = &[
     // A reply of 6 + 6 + 3 bytes of peers: a ragged IPv4 peer list.
-    ("libtorrent_odd_peers.txt", 6, PartialRecord { stride: 6 }, 32),
-    ("libtorrent_odd_peers.txt", 8, PartialRecord { stride: 6 }, 32),
+    (
+        "libtorrent_odd_peers.txt",
+        6,
+        PartialRecord { stride: 6 },
+        32,
+    ),
+    (
+        "libtorrent_odd_peers.txt",
+        8,
+        PartialRecord { stride: 6 },
+        32,
+    ),
     // 19-byte announce reply: `seeders` is cut.
-    ("libtorrent_trunc_announce.txt", 6, Truncated { needed: 1 }, 16),
-    ("libtorrent_trunc_announce.txt", 8, Truncated { needed: 1 }, 16),
+    (
+        "libtorrent_trunc_announce.txt",
+        6,
+        Truncated { needed: 1 },
+        16,
+    ),
+    (
+        "libtorrent_trunc_announce.txt",
+        8,
+        Truncated { needed: 1 },
+        16,
+    ),
     // 15-byte connect reply: the connection id is cut.
-    ("libtorrent_trunc_connect.txt", 4, Truncated { needed: 1 }, 8),
-    ("libtorrent_trunc_connect.txt", 6, Truncated { needed: 1 }, 8),
+    (
+        "libtorrent_trunc_connect.txt",
+        4,
+        Truncated { needed: 1 },
+        8,
+    ),
+    (
+        "libtorrent_trunc_connect.txt",
+        6,
+        Truncated { needed: 1 },
+        8,
+    ),
     // opentracker's 8-byte reply to a non-whitelisted hash: no interval at all.
-    ("opentracker_announce_ipv4.txt", 41, Truncated { needed: 4 }, 8),
+    (
+        "opentracker_announce_ipv4.txt",
+        41,
+        Truncated { needed: 4 },
+        8,
+    ),
     // URLData claiming 255 bytes with 6 present: the length byte at 99 overruns.
     ("opentracker_bep41.txt", 20, OptionOverrun, 99),
     // Connect with a wrong magic, and with an all-zero one.
@@ -33,8 +68,18 @@ const EXPECTED_ERRORS: &[(&str, usize, DecodeErrorKind, usize)] = &[
     // The empty datagram.
     ("opentracker_connect.txt", 36, Truncated { needed: 8 }, 0),
     // Scrape with 1 hash + 5 bytes, and one cut inside its first hash.
-    ("opentracker_scrape_many.txt", 24, PartialRecord { stride: 20 }, 36),
-    ("opentracker_scrape_many.txt", 28, PartialRecord { stride: 20 }, 16),
+    (
+        "opentracker_scrape_many.txt",
+        24,
+        PartialRecord { stride: 20 },
+        36,
+    ),
+    (
+        "opentracker_scrape_many.txt",
+        28,
+        PartialRecord { stride: 20 },
+        16,
+    ),
     // Garbage after the announce read as BEP 41: NOP, URLData "040506", then type 7
     // claims 8 bytes with 2 left; 1000 × 0xff is three 255-byte unknown options and a
     // fourth that overruns. Both decode under `TailGrammar::Raw` (tested below).
@@ -44,9 +89,24 @@ const EXPECTED_ERRORS: &[(&str, usize, DecodeErrorKind, usize)] = &[
     ("opentracker_truncated.txt", 8, Truncated { needed: 1 }, 96),
     ("opentracker_truncated.txt", 11, Truncated { needed: 2 }, 96),
     ("opentracker_truncated.txt", 14, Truncated { needed: 4 }, 80),
-    ("opentracker_truncated.txt", 17, Truncated { needed: 20 }, 36),
-    ("opentracker_truncated.txt", 20, Truncated { needed: 16 }, 16),
-    ("opentracker_truncated.txt", 23, Truncated { needed: 20 }, 16),
+    (
+        "opentracker_truncated.txt",
+        17,
+        Truncated { needed: 20 },
+        36,
+    ),
+    (
+        "opentracker_truncated.txt",
+        20,
+        Truncated { needed: 16 },
+        16,
+    ),
+    (
+        "opentracker_truncated.txt",
+        23,
+        Truncated { needed: 20 },
+        16,
+    ),
     ("opentracker_truncated.txt", 26, Truncated { needed: 1 }, 12),
     ("opentracker_truncated.txt", 29, Truncated { needed: 4 }, 8),
     // Requests with actions 3, 4, 5, 256 and 2^32 - 1.
@@ -54,11 +114,26 @@ const EXPECTED_ERRORS: &[(&str, usize, DecodeErrorKind, usize)] = &[
     ("opentracker_wrong_action.txt", 11, UnknownAction(4), 8),
     ("opentracker_wrong_action.txt", 14, UnknownAction(5), 8),
     ("opentracker_wrong_action.txt", 17, UnknownAction(256), 8),
-    ("opentracker_wrong_action.txt", 20, UnknownAction(u32::MAX), 8),
+    (
+        "opentracker_wrong_action.txt",
+        20,
+        UnknownAction(u32::MAX),
+        8,
+    ),
     // A 98-byte announce body sent as a scrape: 82 bytes are not whole hashes.
-    ("opentracker_wrong_action.txt", 23, PartialRecord { stride: 20 }, 96),
+    (
+        "opentracker_wrong_action.txt",
+        23,
+        PartialRecord { stride: 20 },
+        96,
+    ),
     // Announce cut to 40 bytes (with a made-up connection id).
-    ("opentracker_wrong_cid.txt", 20, Truncated { needed: 16 }, 36),
+    (
+        "opentracker_wrong_cid.txt",
+        20,
+        Truncated { needed: 16 },
+        36,
+    ),
     // Action 0 without the protocol magic.
     ("opentracker_wrong_cid.txt", 24, BadProtocolId, 0),
 ];
@@ -117,7 +192,11 @@ fn every_vector_decodes_or_gets_its_error() {
             (Err(e), None) => panic!("{here} failed unexpectedly: {e}"),
         }
     }
-    assert_eq!(errors_seen.len(), EXPECTED_ERRORS.len(), "an expected error never came up");
+    assert_eq!(
+        errors_seen.len(),
+        EXPECTED_ERRORS.len(),
+        "an expected error never came up"
+    );
     assert!(round_tripped > 100, "only {round_tripped} round trips");
 }
 
@@ -177,21 +256,31 @@ fn opentracker_error_keeps_its_nul() {
 #[test]
 fn scrape_rows_and_hashes() {
     let d = find("opentracker_scrape.txt", 16);
-    let Request::Scrape(s) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Scrape(s) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     let hashes: Vec<_> = s.info_hashes.iter().collect();
     assert_eq!(hashes.len(), 2);
     assert_eq!(hashes[0].0, [0xaa; 20]);
     assert_eq!(hashes[1].0, [0xcc; 20]);
     let d = find("opentracker_scrape.txt", 17);
-    let Response::Scrape(r) = Response::decode(&d.bytes, d.family).unwrap() else { panic!() };
-    let rows: Vec<_> = r.rows.iter().map(|r| (r.complete, r.downloaded, r.incomplete)).collect();
+    let Response::Scrape(r) = Response::decode(&d.bytes, d.family).unwrap() else {
+        panic!()
+    };
+    let rows: Vec<_> = r
+        .rows
+        .iter()
+        .map(|r| (r.complete, r.downloaded, r.incomplete))
+        .collect();
     assert_eq!(rows, [(1, 1, 4), (0, 0, 0)]);
 }
 
 #[test]
 fn bep41_split_url_is_concatenated() {
     let d = find("opentracker_bep41.txt", 16);
-    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     let o = a.options().unwrap();
     let kinds: Vec<u8> = o.iter().map(|o| o.kind()).collect();
     assert_eq!(kinds, [1, 1, 2, 2, 0]);
@@ -200,16 +289,26 @@ fn bep41_split_url_is_concatenated() {
     assert_eq!(&url[..n], b"/abcdefg");
     // The 318-byte URL split 255 + 63.
     let d = find("opentracker_bep41.txt", 28);
-    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     let chunks: Vec<usize> = a.options().unwrap().url_data().map(<[u8]>::len).collect();
     assert_eq!(chunks, [255, 63]);
     // Unknown option type 7 is skipped, not rejected.
     let d = find("opentracker_bep41.txt", 24);
-    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     let all: Vec<_> = a.options().unwrap().iter().collect();
     assert_eq!(
         all,
-        [AnnounceOption::Unknown { kind: 7, data: b"xyz" }, AnnounceOption::EndOfOptions]
+        [
+            AnnounceOption::Unknown {
+                kind: 7,
+                data: b"xyz"
+            },
+            AnnounceOption::EndOfOptions
+        ]
     );
 }
 
@@ -220,7 +319,8 @@ fn aria2_tail_decodes_under_both_grammars() {
     let bep41 = trackwire::udp::AnnounceRequest::decode_with(&d.bytes, TailGrammar::Bep41).unwrap();
     let kinds: Vec<_> = bep41.options().unwrap().iter().collect();
     assert_eq!(kinds, [AnnounceOption::EndOfOptions]);
-    let legacy = trackwire::udp::AnnounceRequest::decode_with(&d.bytes, TailGrammar::Legacy).unwrap();
+    let legacy =
+        trackwire::udp::AnnounceRequest::decode_with(&d.bytes, TailGrammar::Legacy).unwrap();
     let ext = legacy.extensions().unwrap();
     assert_eq!((ext.bits, ext.auth, ext.request_string), (0, None, None));
     assert!(ext.rest.is_empty());
@@ -248,21 +348,29 @@ fn garbage_tails_decode_raw() {
 fn event_values_are_kept() {
     // opentracker probe: event 7.
     let d = find("opentracker_announce_ipv4.txt", 28);
-    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     assert_eq!(a.event, Event::Other(7));
     // Extreme counters round-trip (i64 on the wire).
     let d = find("opentracker_announce_ipv4.txt", 44);
-    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     assert_eq!((a.downloaded, a.left, a.uploaded), (-1, -1, i64::MIN));
 }
 
 #[test]
 fn num_want_vectors() {
     let d = find("opentracker_numwant.txt", 9);
-    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else { panic!() };
+    let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
+        panic!()
+    };
     assert_eq!(a.num_want, -1);
     let d = find("opentracker_numwant.txt", 10);
-    let Response::Announce(r) = Response::decode(&d.bytes, d.family).unwrap() else { panic!() };
+    let Response::Announce(r) = Response::decode(&d.bytes, d.family).unwrap() else {
+        panic!()
+    };
     assert_eq!(r.peers.len(), 200);
     assert_eq!(r.leechers, 261);
 }

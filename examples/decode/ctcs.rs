@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 /// Runs the `ctcs` mode with the arguments after the mode name.
-pub fn run(_args: Vec<String>) -> ExitCode {
+pub(crate) fn run(_args: Vec<String>) -> ExitCode {
     eprintln!("decode: the ctcs mode is not implemented yet");
     ExitCode::from(2)
 }

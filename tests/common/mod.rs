@@ -54,7 +54,11 @@ pub fn parse_line(file: &str, line_no: usize, line: &str) -> Option<Datagram> {
     };
     let len: usize = f[4].parse().expect("length");
     let bytes = decode_hex(f.get(5).copied().unwrap_or(""));
-    assert_eq!(bytes.len(), len, "{file}:{line_no}: length field disagrees with hex");
+    assert_eq!(
+        bytes.len(),
+        len,
+        "{file}:{line_no}: length field disagrees with hex"
+    );
     Some(Datagram {
         file: file.to_string(),
         line: line_no,
