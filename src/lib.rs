@@ -57,4 +57,9 @@ pub mod udp;
 pub(crate) mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+
+// The README's examples run as doctests without becoming the crate docs.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 pub use time::Instant;
