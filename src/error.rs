@@ -8,6 +8,9 @@
 //! * [`EncodeError`] — the caller's output buffer is too small. The buffer was left
 //!   untouched; retry with at least [`EncodeError::required`] bytes.
 //!
+//! * [`UsageError`] — the caller asked for something the API cannot do in its current
+//!   state (a full table, a value too long for its field, an unknown handle).
+//!
 //! All of them are `Copy`, allocation-free, and implement [`core::fmt::Display`] and
 //! [`core::error::Error`].
 
@@ -187,6 +190,37 @@ impl fmt::Display for EncodeError {
 }
 
 impl core::error::Error for EncodeError {}
+
+/// A call the API cannot carry out: the caller's mistake, not the peer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// Every slot of a fixed-capacity table is in use.
+    Full,
+    /// A value is longer than its field or the storage reserved for it.
+    TooLong,
+    /// The handle names nothing (finished, cancelled, or never issued).
+    UnknownHandle,
+    /// The call is not allowed in the current state.
+    InvalidState,
+    /// A value would produce output the peer cannot handle (for example a NUL or a line
+    /// end inside a CTCS value).
+    InvalidValue,
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UsageError::Full => "no free slot",
+            UsageError::TooLong => "value too long",
+            UsageError::UnknownHandle => "unknown handle",
+            UsageError::InvalidState => "not allowed in the current state",
+            UsageError::InvalidValue => "value not allowed on the wire",
+        })
+    }
+}
+
+impl core::error::Error for UsageError {}
 
 #[cfg(test)]
 mod tests {

@@ -56,7 +56,7 @@ pub mod time;
 pub mod udp;
 pub(crate) mod wire;
 
-pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError, UsageError};
 
 // The README's examples run as doctests without becoming the crate docs.
 #[doc = include_str!("../README.md")]
