@@ -8,6 +8,9 @@
 //! | tracker → client | [`ConnectResponse`], [`AnnounceResponse`], [`ScrapeResponse`], [`ErrorResponse`]; [`Response`] dispatches | [`response`] |
 //! | announce tail | BEP 41 [`Options`] or legacy [`Extensions`], chosen by [`TailGrammar`] | [`options`], [`legacy`] |
 //!
+//! The tracker side is [`Server`], a stateless triage of datagrams with connection-id
+//! cookies ([`cookie`]).
+//!
 //! Decoding is O(1) validation plus lazy iteration: peer lists, info-hash lists and
 //! scrape rows stay in the datagram and are read as they are iterated. Responses need the
 //! address family of the socket ([`AddressFamily`]) to know the peer format.
@@ -30,13 +33,16 @@
 //! # Ok::<(), trackwire::DecodeError>(())
 //! ```
 
+pub mod cookie;
 pub mod legacy;
 pub mod limits;
 pub mod options;
 pub mod request;
 pub mod response;
+pub mod server;
 pub mod types;
 
+pub use cookie::{ConnectionIdScheme, SipCookies};
 pub use legacy::{Authentication, Extensions, PasswdHash, ShortBytes};
 pub use options::{AnnounceOption, Options};
 pub use request::{
@@ -46,6 +52,9 @@ pub use request::{
 pub use response::{
     AnnounceResponse, CompactPeer, ConnectResponse, ErrorResponse, Peers, Response, ScrapeResponse,
     ScrapeRow, ScrapeRows,
+};
+pub use server::{
+    Dropped, IncomingAnnounce, IncomingScrape, Rejection, Server, ServerAction, ServerConfig,
 };
 pub use types::{
     announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, ConnectionId, Event,

@@ -31,12 +31,31 @@ pub const SCRAPE_REQUEST_HEADER_LEN: usize = 16;
 /// The length of one info hash in a scrape request.
 pub const INFO_HASH_LEN: usize = 20;
 
-/// The first 16 bytes every request shares.
-struct Header {
-    connection_id: u64,
-    action: u32,
-    transaction_id: TransactionId,
+/// The first 16 bytes every request shares: enough for a tracker to decide whether a
+/// datagram is authenticated and where an error reply should go, before the rest is
+/// decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestHeader {
+    /// The connection id (the protocol id, in a connect request).
+    pub connection_id: u64,
+    /// The action.
+    pub action: u32,
+    /// The transaction id.
+    pub transaction_id: TransactionId,
 }
+
+impl RequestHeader {
+    /// Reads the first 16 bytes of a request; the rest is not looked at.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeErrorKind::Truncated`] if `bytes` is shorter than 16 bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        read_header(&mut Reader::new(bytes))
+    }
+}
+
+type Header = RequestHeader;
 
 fn read_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     Ok(Header {

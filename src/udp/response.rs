@@ -187,6 +187,20 @@ impl<'a> Peers<'a> {
         self.raw.is_empty()
     }
 
+    /// The first `n` peers (all of them if there are fewer).
+    pub fn first(&self, n: usize) -> Self {
+        let stride = match self.family {
+            AddressFamily::Ipv4 => PEER_V4_LEN,
+            AddressFamily::Ipv6 => PEER_V6_LEN,
+        };
+        let keep = n.saturating_mul(stride).min(self.raw.len());
+        let raw = Reader::new(self.raw).take(keep).unwrap_or_default();
+        Peers {
+            family: self.family,
+            raw,
+        }
+    }
+
     /// The peers in order.
     pub fn iter(&self) -> PeerIter<'a> {
         PeerIter(match self.family {
@@ -360,13 +374,38 @@ impl<'a> AnnounceResponse<'a> {
     {
         let peers = peers.into_iter();
         let n = peers.len();
+        self.encode_with_at_most(peers, n, buf)
+    }
+
+    /// Encodes the response's header fields followed by at most `max` of `peers` (in
+    /// place of [`peers`](AnnounceResponse::peers)), and returns the length written.
+    ///
+    /// Room for `max` peers is checked before anything is written, so any iterator works,
+    /// including one that filters a swarm as it goes.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` cannot hold 20 bytes plus `max` peers; `buf` is untouched.
+    pub fn encode_with_at_most<P, I>(
+        &self,
+        peers: I,
+        max: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError>
+    where
+        P: CompactPeer,
+        I: IntoIterator<Item = P>,
+    {
         let required = P::LEN
-            .saturating_mul(n)
+            .saturating_mul(max)
             .saturating_add(ANNOUNCE_RESPONSE_HEADER_LEN);
         let mut w = Writer::new(buf, required)?;
         self.write_header(&mut w)?;
         let mut out = CompactWriter(&mut w);
-        peers.take(n).try_for_each(|p| p.write_compact(&mut out))?;
+        peers
+            .into_iter()
+            .take(max)
+            .try_for_each(|p| p.write_compact(&mut out))?;
         Ok(w.finish())
     }
 }
@@ -523,14 +562,44 @@ impl<'a> ScrapeResponse<'a> {
         w.u32(self.transaction_id.0)?;
         match self.rows.0 {
             RowsRepr::Wire(b) => w.bytes(b)?,
-            RowsRepr::Slice(s) => s.iter().try_for_each(|row| {
-                w.u32(row.complete)?;
-                w.u32(row.downloaded)?;
-                w.u32(row.incomplete)
-            })?,
+            RowsRepr::Slice(s) => s.iter().try_for_each(|row| write_row(&mut w, row))?,
         }
         Ok(w.finish())
     }
+
+    /// Encodes a scrape response for `transaction_id` with at most `max` of `rows`, and
+    /// returns the length written. Room for `max` rows is checked before anything is
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` cannot hold 8 bytes plus `max` rows; `buf` is untouched.
+    pub fn encode_with_rows<I>(
+        transaction_id: TransactionId,
+        rows: I,
+        max: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError>
+    where
+        I: IntoIterator<Item = ScrapeRow>,
+    {
+        let required = SCRAPE_ROW_LEN
+            .saturating_mul(max)
+            .saturating_add(SCRAPE_RESPONSE_HEADER_LEN);
+        let mut w = Writer::new(buf, required)?;
+        w.u32(2)?;
+        w.u32(transaction_id.0)?;
+        rows.into_iter()
+            .take(max)
+            .try_for_each(|row| write_row(&mut w, &row))?;
+        Ok(w.finish())
+    }
+}
+
+fn write_row(w: &mut Writer<'_>, row: &ScrapeRow) -> Result<(), EncodeError> {
+    w.u32(row.complete)?;
+    w.u32(row.downloaded)?;
+    w.u32(row.incomplete)
 }
 
 /// An error response. The message is kept as raw bytes: trackers send it with and

@@ -9,24 +9,24 @@ use trackwire::udp::AddressFamily;
 
 /// One datagram of a capture file.
 #[derive(Debug, Clone)]
-pub struct Datagram {
+pub(crate) struct Datagram {
     /// The file name, e.g. `libtorrent_normal.txt`.
-    pub file: String,
+    pub(crate) file: String,
     /// The 1-based line number in the file.
-    pub line: usize,
+    pub(crate) line: usize,
     /// `true` for `C>T` (a request), `false` for `T>C` (a response).
-    pub from_client: bool,
+    pub(crate) from_client: bool,
     /// The family of the addresses.
-    pub family: AddressFamily,
+    pub(crate) family: AddressFamily,
     /// The bytes.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
 }
 
-pub fn vectors_dir() -> PathBuf {
+pub(crate) fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/udp")
 }
 
-pub fn decode_hex(s: &str) -> Vec<u8> {
+pub(crate) fn decode_hex(s: &str) -> Vec<u8> {
     assert!(s.len() % 2 == 0, "odd hex length");
     (0..s.len())
         .step_by(2)
@@ -35,7 +35,7 @@ pub fn decode_hex(s: &str) -> Vec<u8> {
 }
 
 /// Parses one capture line; `None` for comments and blank lines.
-pub fn parse_line(file: &str, line_no: usize, line: &str) -> Option<Datagram> {
+pub(crate) fn parse_line(file: &str, line_no: usize, line: &str) -> Option<Datagram> {
     let line = line.trim_end();
     if line.is_empty() || line.starts_with('#') {
         return None;
@@ -69,7 +69,7 @@ pub fn parse_line(file: &str, line_no: usize, line: &str) -> Option<Datagram> {
 }
 
 /// Every datagram of every capture file, in file-name order.
-pub fn all_datagrams() -> Vec<Datagram> {
+pub(crate) fn all_datagrams() -> Vec<Datagram> {
     let mut files: Vec<_> = std::fs::read_dir(vectors_dir())
         .expect("tests/vectors/udp")
         .map(|e| e.unwrap().path())
