@@ -31,6 +31,7 @@
 //! Rust 1.81 (for `core::error::Error`). Raising it is a minor-version change. The
 //! optional `heapless` dependency has its own MSRV.
 #![no_std]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Input must never be able to panic the decoder: no indexing, no unwrap, no overflow.
 #![deny(
