@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod procs;
+
 use std::path::{Path, PathBuf};
 
 use trackwire::udp::AddressFamily;

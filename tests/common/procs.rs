@@ -1,0 +1,174 @@
+//! Running real programs in interop tests: bounded in time, killed on drop, on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+/// Whether interop tests run: `.ci/run` sets `TRACKWIRE_INTEROP=1` after installing the
+/// real peers. Otherwise the test says loudly that it was skipped.
+pub(crate) fn interop_enabled(test: &str) -> bool {
+    if std::env::var("TRACKWIRE_INTEROP").as_deref() == Ok("1") {
+        return true;
+    }
+    eprintln!(
+        "\n*** SKIPPED {test}: interop tests need real peers; run them with TRACKWIRE_INTEROP=1 (as .ci/run does) ***\n"
+    );
+    false
+}
+
+/// A built example binary (`cargo test` builds examples next to the test binaries).
+pub(crate) fn example(name: &str) -> PathBuf {
+    let mut p = std::env::current_exe().unwrap();
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    let exe = p.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(exe.exists(), "{} was not built (run `cargo test`, which builds examples)", exe.display());
+    exe
+}
+
+/// Requires `program` on PATH (interop runs must not silently lose a peer).
+pub(crate) fn require(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not installed (.ci/run installs it)"))
+}
+
+/// A free UDP port on the loopback address `host` (the kernel picks it).
+pub(crate) fn free_udp_port(host: &str) -> u16 {
+    let s = std::net::UdpSocket::bind((host, 0)).unwrap();
+    s.local_addr().unwrap().port()
+}
+
+/// A free TCP port on the loopback address `host`.
+pub(crate) fn free_tcp_port(host: &str) -> u16 {
+    let s = std::net::TcpListener::bind((host, 0)).unwrap();
+    s.local_addr().unwrap().port()
+}
+
+/// A fresh scratch directory under the target directory.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let mut p = std::env::current_exe().unwrap();
+    p.pop();
+    let dir = p.join("interop-scratch").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A child process that is killed when dropped, with its output lines on a channel.
+pub(crate) struct Proc {
+    child: Child,
+    pub(crate) name: String,
+    lines: Receiver<String>,
+    pub(crate) seen: Vec<String>,
+}
+
+impl Proc {
+    /// Starts `cmd`, collecting stdout and stderr lines.
+    pub(crate) fn spawn(name: &str, mut cmd: Command) -> Proc {
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let (tx, rx) = channel();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for stream in [Box::new(out) as Box<dyn std::io::Read + Send>, Box::new(err)] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Proc { child, name: name.to_string(), lines: rx, seen: Vec::new() }
+    }
+
+    /// Waits up to `timeout` for a line containing `needle`; returns it.
+    pub(crate) fn wait_for(&mut self, needle: &str, timeout: Duration) -> Option<String> {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return Some(l.clone());
+        }
+        let end = Instant::now() + timeout;
+        while let Some(left) = end.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line.clone());
+                    if hit {
+                        return Some(line);
+                    }
+                }
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    /// Every line seen so far (draining what is queued).
+    pub(crate) fn lines(&mut self) -> &[String] {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+        &self.seen
+    }
+
+    /// Sends SIGINT (a graceful stop for BitTorrent clients, which then announce `stopped`).
+    pub(crate) fn interrupt(&self) {
+        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+    }
+
+    /// Waits up to `timeout` for the process to exit; kills it otherwise.
+    pub(crate) fn finish(&mut self, timeout: Duration) -> Option<i32> {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `examples/tracker` on the given binds and waits until every socket is bound.
+pub(crate) fn start_tracker(binds: &[String], extra: &[&str]) -> Proc {
+    let mut cmd = Command::new(example("tracker"));
+    for b in binds {
+        cmd.arg("--bind").arg(b);
+    }
+    cmd.args(extra);
+    let mut p = Proc::spawn("tracker", cmd);
+    for b in binds {
+        let line = format!("listening on {b}");
+        assert!(p.wait_for(&line, Duration::from_secs(10)).is_some(), "tracker never said `{line}`: {:?}", p.lines());
+    }
+    p
+}
+
+/// Waits for a file to exist with exactly `expected` as its content.
+pub(crate) fn wait_for_file(path: &Path, expected: &[u8], timeout: Duration) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if std::fs::read(path).is_ok_and(|b| b == expected) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
