@@ -327,12 +327,15 @@ proptest! {
 
     #[test]
     fn decoders_are_total(line in prop::collection::vec(any::<u8>(), 0..200), version in version()) {
-        for l in [&line[..]] {
-            if let Err(e) = ClientMessage::decode(l, version) { check_offset(&e, l.len())?; }
-            if let Err(e) = ServerMessage::decode(l, version) { check_offset(&e, l.len())?; }
-            if let Err(e) = ServerMessage::decode_with(l, version, KeywordMatch::Prefix) {
-                check_offset(&e, l.len())?;
-            }
+        let l = &line[..];
+        if let Err(e) = ClientMessage::decode(l, version) {
+            check_offset(&e, l.len())?;
+        }
+        if let Err(e) = ServerMessage::decode(l, version) {
+            check_offset(&e, l.len())?;
+        }
+        if let Err(e) = ServerMessage::decode_with(l, version, KeywordMatch::Prefix) {
+            check_offset(&e, l.len())?;
         }
     }
 

@@ -9,18 +9,23 @@
 //! ```
 //! use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
 //!
+//! // Framing: the caller keeps the receive buffer and drops what was consumed.
 //! let stream = b"PROTOCOL 0003\nCTBW 8190,0 4096,2048\n";
 //! let mut framer = Framer::default();
 //! let mut rest = &stream[..];
-//! while let Status::Complete(line) = framer.split(rest).status {
-//!     let consumed = framer.split(rest).consumed; // (illustration: split is pure here)
-//!     let msg = ClientMessage::decode(line.unwrap(), Version::V3).unwrap();
-//!     if let ClientMessage::CtBw(bw) = msg {
-//!         assert_eq!(bw.ul_limit, 2048);
+//! let mut limits = Vec::new();
+//! loop {
+//!     let split = framer.split(rest);
+//!     rest = &rest[split.consumed..];
+//!     let Status::Complete(line) = split.status else { break };
+//!     match ClientMessage::decode(line.unwrap(), Version::V3).unwrap() {
+//!         ClientMessage::CtBw(bw) => limits.push((bw.dl_limit, bw.ul_limit)),
+//!         _ => {}
 //!     }
-//!     rest = &rest[consumed..];
 //! }
+//! assert_eq!(limits, [(4096, 2048)]);
 //!
+//! // Encoding: into the caller's buffer, LF appended.
 //! let mut buf = [0u8; 64];
 //! let n = ServerMessage::SendStatus.encode(Version::V3, &mut buf).unwrap();
 //! assert_eq!(&buf[..n], b"SENDSTATUS\n");
@@ -57,7 +62,7 @@
 //!
 //! # Leniencies, and the client facts behind them
 //!
-//! * **CR, LF or CRLF end a line; empty lines are skipped** ([`line`]): dnh3.3.2 ends a
+//! * **CR, LF or CRLF end a line; empty lines are skipped** ([`line`](mod@line)): dnh3.3.2 ends a
 //!   server line at the first CR or LF, and itself sends `AUTH pw\n\n` (the password
 //!   keeps the newline `fgets` read).
 //! * **An over-long or NUL-bearing line is an error for that line only**: dnh3.3.2 sends
