@@ -326,11 +326,7 @@ impl<'a> Writer<'a> {
     pub(crate) fn decimal_u64(&mut self, v: u64) -> Result<(), EncodeError> {
         let mut digits = [0u8; 20];
         let n = format_u64(v, &mut digits);
-        self.bytes(
-            digits
-                .get(digits.len().saturating_sub(n)..)
-                .unwrap_or_default(),
-        )
+        self.bytes(digits.get(digits.len().saturating_sub(n)..).unwrap_or_default())
     }
 
     /// Appends `v` in decimal ASCII, with a leading `-` when negative.
