@@ -53,10 +53,14 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--bind" => o
                 .binds
                 .push(value()?.parse().map_err(|e| format!("--bind: {e}"))?),
-            "--interval" => o.interval = value()?.parse().map_err(|e| format!("--interval: {e}"))?,
+            "--interval" => {
+                o.interval = value()?.parse().map_err(|e| format!("--interval: {e}"))?
+            }
             "--peer-timeout" => {
                 o.peer_timeout = Duration::from_secs(
-                    value()?.parse().map_err(|e| format!("--peer-timeout: {e}"))?,
+                    value()?
+                        .parse()
+                        .map_err(|e| format!("--peer-timeout: {e}"))?,
                 )
             }
             "--max-age" => {
@@ -67,7 +71,8 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         }
     }
     if o.binds.is_empty() {
-        o.binds.push("127.0.0.1:6969".parse().map_err(|_| "default bind")?);
+        o.binds
+            .push("127.0.0.1:6969".parse().map_err(|_| "default bind")?);
     }
     if o.peer_timeout.is_zero() {
         // Two missed announces and a margin.

@@ -150,15 +150,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Fails with [`DecodeErrorKind::TrailingBytes`] unless every byte was read.
-    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(self.error(DecodeErrorKind::TrailingBytes))
-        }
-    }
-
     /// Consumes bytes while `pred` holds and returns them.
     pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
         let n = self.rest.iter().take_while(|&&b| pred(b)).count();
@@ -263,11 +254,6 @@ impl<'a> Writer<'a> {
             }),
             None => Err(EncodeError::new(required)),
         }
-    }
-
-    /// How many bytes have been written.
-    pub(crate) const fn len(&self) -> usize {
-        self.len
     }
 
     /// The bytes written so far.
@@ -395,7 +381,7 @@ mod tests {
         assert_eq!(e.kind(), DecodeErrorKind::Truncated { needed: 3 });
         // A failed read consumes nothing.
         assert_eq!(r.u8().unwrap(), 3);
-        assert!(r.finish().is_ok());
+        assert!(r.is_empty());
     }
 
     #[test]
@@ -437,5 +423,128 @@ mod tests {
             let n = w.finish();
             assert_eq!(&buf[..n], std::format!("{v}").as_bytes());
         }
+    }
+}
+
+// ---- text helpers (CTCS) ----
+
+impl<'a> Reader<'a> {
+    /// The position of the first byte of the unread bytes that is one of `set`, relative
+    /// to the cursor.
+    pub(crate) fn find_any(&self, set: &[u8]) -> Option<usize> {
+        self.rest.iter().position(|b| set.contains(b))
+    }
+
+    /// Consumes and returns the bytes before the first byte in `set` (which is not
+    /// consumed), or every remaining byte when there is none.
+    pub(crate) fn take_until_any(&mut self, set: &[u8]) -> &'a [u8] {
+        self.take_while(|b| !set.contains(&b))
+    }
+
+    /// Consumes the bytes before the first `byte` and the `byte` itself; returns the
+    /// bytes before it, or `None` (consuming nothing) when `byte` does not occur.
+    pub(crate) fn take_through(&mut self, byte: u8) -> Option<&'a [u8]> {
+        let at = self.find(byte)?;
+        let head = self.take(at).ok()?;
+        self.eat(byte);
+        Some(head)
+    }
+}
+
+/// A fixed-capacity byte store filled from the front, for accumulators that keep bytes
+/// across calls (partial CTCS lines, formatted peer ids).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Fill<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Fill<N> {
+    /// An empty store.
+    pub(crate) const fn new() -> Self {
+        Fill {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    /// How many bytes are stored.
+    pub(crate) const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is stored.
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many more bytes fit.
+    pub(crate) const fn spare(&self) -> usize {
+        N.saturating_sub(self.len)
+    }
+
+    /// Appends `bytes` if they all fit; says whether they did (nothing is stored if not).
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> bool {
+        let end = self.len.saturating_add(bytes.len());
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len = end;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The stored bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// Forgets every stored byte.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn find_any_and_take_until_any() {
+        let mut r = Reader::with_base(b"ab\rc\nd", 5);
+        assert_eq!(r.find_any(b"\r\n"), Some(2));
+        assert_eq!(r.take_until_any(b"\r\n"), b"ab");
+        assert_eq!(r.offset(), 7);
+        assert!(r.eat(b'\r'));
+        assert_eq!(r.take_until_any(b"\r\n"), b"c");
+        assert_eq!(r.find_any(b"xyz"), None);
+        let mut r = Reader::new(b"tail");
+        assert_eq!(r.take_until_any(b" "), b"tail");
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn take_through_consumes_the_delimiter() {
+        let mut r = Reader::new(b"12:abc");
+        assert_eq!(r.take_through(b':'), Some(&b"12"[..]));
+        assert_eq!(r.offset(), 3);
+        assert_eq!(r.take_through(b':'), None);
+        assert_eq!(r.offset(), 3);
+    }
+
+    #[test]
+    fn fill_is_all_or_nothing() {
+        let mut f = Fill::<4>::new();
+        assert!(f.is_empty());
+        assert!(f.push(b"ab"));
+        assert!(!f.push(b"cde"));
+        assert_eq!(f.as_slice(), b"ab");
+        assert_eq!(f.spare(), 2);
+        assert!(f.push(b"cd"));
+        assert_eq!(f.len(), 4);
+        f.clear();
+        assert_eq!(f.as_slice(), b"");
     }
 }

@@ -49,7 +49,7 @@ fn prints_every_datagram_of_every_file() {
     let mut files: Vec<&str> = all.iter().map(|d| d.file.as_str()).collect();
     files.dedup();
     for file in files {
-        let text = std::fs::read(common::vectors_dir().join(file)).unwrap();
+        let text = std::fs::read(common::udp_vectors_dir().join(file)).unwrap();
         let (code, values) = run(&["udp"], &text);
         let datagrams: Vec<_> = all.iter().filter(|d| d.file == file).collect();
         assert_eq!(

@@ -10,28 +10,53 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::procs::{free_tcp_port, free_udp_port, interop_enabled, require, scratch, start_tracker, wait_for_file, Proc};
+use common::procs::{
+    free_tcp_port, free_udp_port, interop_enabled, require, scratch, start_tracker, wait_for_file,
+    Proc,
+};
 
 const PYTHON: &str = "/usr/bin/python3";
 
 fn script(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn libtorrent_two_sessions(host: &str) {
     let port = free_udp_port(host);
-    let bind = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let bind = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     let mut tracker = start_tracker(&[bind], &["--interval", "5"]);
     let dir = scratch(&format!("lt-{}", host.replace(':', "_")));
     let mut py = Proc::spawn("libtorrent", {
         let mut c = Command::new(PYTHON);
-        c.arg(script("libtorrent_peers.py")).arg(host).arg(port.to_string()).arg(host).arg(&dir);
+        c.arg(script("libtorrent_peers.py"))
+            .arg(host)
+            .arg(port.to_string())
+            .arg(host)
+            .arg(&dir);
         c
     });
     let code = py.finish(Duration::from_secs(100));
     let out = py.lines().join("\n");
-    assert_eq!(code, Some(0), "libtorrent checks failed:\n{out}\ntracker:\n{}", tracker.lines().join("\n"));
-    for check in ["second announcer received", "on re-announce", "PASS scrape", "download completed"] {
+    assert_eq!(
+        code,
+        Some(0),
+        "libtorrent checks failed:\n{out}\ntracker:\n{}",
+        tracker.lines().join("\n")
+    );
+    for check in [
+        "second announcer received",
+        "on re-announce",
+        "PASS scrape",
+        "download completed",
+    ] {
         assert!(out.contains(check), "missing `{check}` in:\n{out}");
     }
     eprintln!("{out}");
@@ -68,7 +93,11 @@ fn seeded(name: &str) -> (Proc, Proc, std::path::PathBuf) {
             .arg(free_tcp_port("127.0.0.1").to_string());
         c
     });
-    assert!(seeder.wait_for("ready", Duration::from_secs(30)).is_some(), "seeder never announced: {:?}", seeder.lines());
+    assert!(
+        seeder.wait_for("ready", Duration::from_secs(30)).is_some(),
+        "seeder never announced: {:?}",
+        seeder.lines()
+    );
     (tracker, seeder, dir)
 }
 
@@ -91,7 +120,10 @@ fn aria2c_downloads_from_the_peer_we_hand_out() {
         c.arg(format!("--dir={}", dl.display()))
             .arg("--enable-dht=true")
             .arg(format!("--dht-file-path={}", dir.join("dht.dat").display()))
-            .arg(format!("--dht-file-path6={}", dir.join("dht6.dat").display()))
+            .arg(format!(
+                "--dht-file-path6={}",
+                dir.join("dht6.dat").display()
+            ))
             .arg("--enable-dht6=false")
             .arg("--bt-enable-lpd=false")
             .arg("--enable-peer-exchange=false")
@@ -105,8 +137,15 @@ fn aria2c_downloads_from_the_peer_we_hand_out() {
     let ok = wait_for_file(&dl.join("payload.bin"), &payload(), Duration::from_secs(60));
     let code = client.finish(Duration::from_secs(20));
     let log = tracker.lines().join("\n");
-    assert!(ok, "aria2c did not download the payload; tracker log:\n{log}\naria2c: {:?}", client.lines());
-    assert!(log.contains("100 bytes: announce"), "no 100-byte aria2 announce in:\n{log}");
+    assert!(
+        ok,
+        "aria2c did not download the payload; tracker log:\n{log}\naria2c: {:?}",
+        client.lines()
+    );
+    assert!(
+        log.contains("100 bytes: announce"),
+        "no 100-byte aria2 announce in:\n{log}"
+    );
     eprintln!("aria2c exited with {code:?}; tracker saw:\n{log}");
 }
 
@@ -131,7 +170,13 @@ fn transmission_cli_downloads_from_the_peer_we_hand_out() {
     .unwrap();
     let mut client = Proc::spawn("transmission-cli", {
         let mut c = Command::new(tr);
-        c.arg("-g").arg(&cfg).arg("-w").arg(&dl).arg("-p").arg(peer_port.to_string()).arg(dir.join("seed/payload.torrent"));
+        c.arg("-g")
+            .arg(&cfg)
+            .arg("-w")
+            .arg(&dl)
+            .arg("-p")
+            .arg(peer_port.to_string())
+            .arg(dir.join("seed/payload.torrent"));
         c
     });
     // transmission-cli announces `stopped` first and `started` a second later.
@@ -139,7 +184,13 @@ fn transmission_cli_downloads_from_the_peer_we_hand_out() {
     client.interrupt();
     client.finish(Duration::from_secs(10));
     let log = tracker.lines().join("\n");
-    assert!(ok, "transmission-cli did not download the payload; tracker log:\n{log}");
-    assert!(log.contains(" 98 bytes: announce"), "no 98-byte transmission announce in:\n{log}");
+    assert!(
+        ok,
+        "transmission-cli did not download the payload; tracker log:\n{log}"
+    );
+    assert!(
+        log.contains(" 98 bytes: announce"),
+        "no 98-byte transmission announce in:\n{log}"
+    );
     eprintln!("tracker saw:\n{log}");
 }

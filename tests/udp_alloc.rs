@@ -6,15 +6,13 @@
 //! codec calls. This file holds a single `#[test]` so no other test thread allocates
 //! while the region runs.
 //!
-//! The allocator needs `unsafe impl GlobalAlloc`, the only unsafe code in the package's
-//! targets; the library itself stays free of it.
-#![allow(unsafe_code)]
+//! The counting allocator is `trackwire_alloc_count` (its own tiny crate, because a
+//! `GlobalAlloc` needs unsafe code, which this package forbids).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::{self, Write as _};
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use trackwire_alloc_count::{count, Counting};
 
 use trackwire::hash::sha1::{sha1, Sha1};
 use trackwire::udp::legacy::{passwd_hash, verify_datagram};
@@ -27,40 +25,6 @@ use trackwire::udp::{
     ScrapeRows, ShortBytes, TailGrammar, TransactionId,
 };
 use trackwire::{DecodeError, EncodeError};
-
-// ---- the counting allocator -------------------------------------------------------------
-
-/// `System`, counting every `alloc`, `alloc_zeroed` and `realloc`.
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// only addition is an atomic counter, which does not allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, SeqCst);
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, SeqCst);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, SeqCst);
-        // SAFETY: `ptr` came from this allocator, which is `System` underneath.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator, which is `System` underneath.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -651,12 +615,11 @@ fn udp_codec_never_allocates() {
         seen: Seen::default(),
     };
 
-    let before = ALLOCATIONS.load(SeqCst);
-    work.decode_all();
-    work.encode_all();
-    work.helpers();
-    let after = ALLOCATIONS.load(SeqCst);
-    let allocations = after - before;
+    let ((), allocations) = count(|| {
+        work.decode_all();
+        work.encode_all();
+        work.helpers();
+    });
 
     let seen = work.seen;
     let printed = work.sink.len;
@@ -709,10 +672,8 @@ fn udp_codec_never_allocates() {
     assert!(origins.iter().any(|o| o.starts_with("opentracker_bep41")));
 
     // And the counter does count.
-    let before = ALLOCATIONS.load(SeqCst);
-    black_box(vec![0u8; 64]);
-    assert!(
-        ALLOCATIONS.load(SeqCst) > before,
-        "the counting allocator is not in use"
-    );
+    let ((), n) = count(|| {
+        black_box(vec![0u8; 64]);
+    });
+    assert!(n > 0, "the counting allocator is not in use");
 }

@@ -25,8 +25,14 @@ pub(crate) fn example(name: &str) -> PathBuf {
     if p.ends_with("deps") {
         p.pop();
     }
-    let exe = p.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(exe.exists(), "{} was not built (run `cargo test`, which builds examples)", exe.display());
+    let exe = p
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        exe.exists(),
+        "{} was not built (run `cargo test`, which builds examples)",
+        exe.display()
+    );
     exe
 }
 
@@ -55,7 +61,9 @@ pub(crate) fn free_tcp_port(host: &str) -> u16 {
 pub(crate) fn scratch(name: &str) -> PathBuf {
     let mut p = std::env::current_exe().unwrap();
     p.pop();
-    let dir = p.join("interop-scratch").join(format!("{name}-{}", std::process::id()));
+    let dir = p
+        .join("interop-scratch")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -72,12 +80,19 @@ pub(crate) struct Proc {
 impl Proc {
     /// Starts `cmd`, collecting stdout and stderr lines.
     pub(crate) fn spawn(name: &str, mut cmd: Command) -> Proc {
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let (tx, rx) = channel();
         let out = child.stdout.take().unwrap();
         let err = child.stderr.take().unwrap();
-        for stream in [Box::new(out) as Box<dyn std::io::Read + Send>, Box::new(err)] {
+        for stream in [
+            Box::new(out) as Box<dyn std::io::Read + Send>,
+            Box::new(err),
+        ] {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
@@ -87,7 +102,12 @@ impl Proc {
                 }
             });
         }
-        Proc { child, name: name.to_string(), lines: rx, seen: Vec::new() }
+        Proc {
+            child,
+            name: name.to_string(),
+            lines: rx,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits up to `timeout` for a line containing `needle`; returns it.
@@ -121,7 +141,10 @@ impl Proc {
 
     /// Sends SIGINT (a graceful stop for BitTorrent clients, which then announce `stopped`).
     pub(crate) fn interrupt(&self) {
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status();
     }
 
     /// Waits up to `timeout` for the process to exit; kills it otherwise.
@@ -156,7 +179,11 @@ pub(crate) fn start_tracker(binds: &[String], extra: &[&str]) -> Proc {
     let mut p = Proc::spawn("tracker", cmd);
     for b in binds {
         let line = format!("listening on {b}");
-        assert!(p.wait_for(&line, Duration::from_secs(10)).is_some(), "tracker never said `{line}`: {:?}", p.lines());
+        assert!(
+            p.wait_for(&line, Duration::from_secs(10)).is_some(),
+            "tracker never said `{line}`: {:?}",
+            p.lines()
+        );
     }
     p
 }

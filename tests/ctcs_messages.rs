@@ -1,0 +1,371 @@
+//! Every message in every version: canonical lines decode and re-encode byte for byte,
+//! and malformed lines give the expected typed error at the expected offset.
+
+use trackwire::ctcs::{
+    ClientMessage, CtConfigSet, KeywordMatch, Positional, ServerMessage, Spacing, Text, Version,
+    Word,
+};
+use trackwire::DecodeErrorKind::{self, *};
+
+const V0: Version = Version::V0;
+const V1: Version = Version::V1;
+const V2: Version = Version::V2;
+const V3: Version = Version::V3;
+const ALL: [Version; 4] = [V0, V1, V2, V3];
+
+fn client_rt(line: &str, versions: &[Version]) {
+    for &v in versions {
+        let m = ClientMessage::decode(line.as_bytes(), v)
+            .unwrap_or_else(|e| panic!("{line:?} under v{v}: {e}"));
+        assert!(
+            !matches!(m, ClientMessage::Unknown(_)),
+            "{line:?} under v{v}"
+        );
+        let mut buf = [0u8; 256];
+        let n = m.encode(v, &mut buf).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&buf[..n]).unwrap(),
+            format!("{line}\n"),
+            "v{v}"
+        );
+    }
+}
+
+fn server_rt(line: &str, versions: &[Version]) {
+    for &v in versions {
+        let m = ServerMessage::decode(line.as_bytes(), v)
+            .unwrap_or_else(|e| panic!("{line:?} under v{v}: {e}"));
+        assert!(
+            !matches!(m, ServerMessage::Unknown(_)),
+            "{line:?} under v{v}"
+        );
+        let mut buf = [0u8; 256];
+        let n = m.encode(v, &mut buf).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&buf[..n]).unwrap(),
+            format!("{line}\n"),
+            "v{v}"
+        );
+    }
+}
+
+fn client_err(line: &[u8], v: Version, kind: DecodeErrorKind, offset: usize) {
+    let e = ClientMessage::decode(line, v).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (kind, offset),
+        "{:?}",
+        String::from_utf8_lossy(line)
+    );
+}
+
+fn server_err(line: &[u8], v: Version, kind: DecodeErrorKind, offset: usize) {
+    let e = ServerMessage::decode(line, v).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.offset()),
+        (kind, offset),
+        "{:?}",
+        String::from_utf8_lossy(line)
+    );
+}
+
+#[test]
+fn client_messages_every_version() {
+    client_rt("PROTOCOL 0003", &ALL);
+    client_rt("AUTH s3cret pw", &ALL);
+    client_rt("AUTH ", &ALL);
+    client_rt(
+        "CTORRENT -CD0303-qD0x8CA11D17DD63466A759F 1795312213 1795312213 multi dir.torrent",
+        &ALL,
+    );
+    client_rt(
+        "CTSTATUS 1:0/0:1/0 13/13/13 4095,0 800000,0 0,2048 112",
+        &[V0, V2, V3],
+    );
+    client_rt("CTSTATUS 0/0 13/13/13 0,0 0,0 0,0", &[V1]);
+    client_rt("CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,-5 0", &[V3]);
+    client_rt("CTBW 8190,0 4096,2048", &ALL);
+    client_rt("CTINFO 2 TRACKER WARNING: harness warning", &ALL);
+    client_rt("CTINFO 1 ", &ALL);
+    client_rt("CTDETAIL 1048576 262144 1795312162 0", &ALL);
+    client_rt("CTFILESTART", &[V3]);
+    client_rt("CTFILES", &[V0, V1, V2]);
+    client_rt("CTFILE 1 2 1 8 0 8 500000 b.bin", &[V3]);
+    client_rt("CTFILE 2 6 6 6 300000 a file.txt", &[V2]);
+    client_rt("CTFILE 2 6 6 300000 a file.txt", &[V0, V1]);
+    client_rt("CTFILESDONE", &[V3]);
+    client_rt("CTFDONE", &[V0, V1, V2]);
+    client_rt("CTPEERSTART", &[V3]);
+    client_rt("CTPEERS", &[V0, V1, V2]);
+    client_rt(
+        "CTPEER -CD0303-UQT0x83BD63685CB64BB4BF 127.0.0.1 UiCn 8157 0 16384 0 13",
+        &ALL,
+    );
+    client_rt(
+        "CTPEER -CD0303-x;C\\;0x91B87B592FCC05 10.0.0.255 CnUi 0 0 0 18446744073709551615 0",
+        &ALL,
+    );
+    client_rt("CTPEERSDONE", &[V3]);
+    client_rt("CTPDONE", &[V0, V1, V2]);
+    client_rt("CTCONFIGSTART", &[V3]);
+    client_rt(
+        "CTCONFIG seed_ratio F 0 4:0.00 15:Seed ratio [-E] 15:Upload:Download",
+        &[V3],
+    );
+    client_rt(
+        "CTCONFIG user_exit S 4096 0: 23:Completion command [-X] 0:",
+        &[V3],
+    );
+    client_rt("CTCONFIG 1 72 0.000000 100 1 0 1 0", &[V2]);
+    client_rt("CTCONFIG 1 72 0.000000 100 1 0 0 0 0", &[V0, V1]);
+    client_rt("CTCONFIGDONE", &[V3]);
+}
+
+#[test]
+fn block_keywords_of_the_other_version_are_unknown() {
+    for (line, v) in [
+        ("CTFILES", V3),
+        ("CTFILESTART", V2),
+        ("CTPDONE", V3),
+        ("CTPEERSDONE", V1),
+        ("CTCONFIGSTART", V2),
+        ("CTCONFIGDONE", V0),
+        ("with an embedded newline", V3),
+        ("ctstatus 0/0", V3),
+    ] {
+        assert!(
+            matches!(ClientMessage::decode(line.as_bytes(), v), Ok(ClientMessage::Unknown(t)) if t == line),
+            "{line} v{v}"
+        );
+    }
+    let m = ClientMessage::decode(b"CTFILES", V2).unwrap();
+    assert_eq!((m.keyword(V2), m.keyword(V3)), ("CTFILES", "CTFILESTART"));
+}
+
+#[test]
+fn client_malformed() {
+    // Missing fields: the offset is the end of the line.
+    client_err(
+        b"CTSTATUS 1:0/0:1/0 13/13/13 4095,0 800000,0 0,2048",
+        V3,
+        MissingField,
+        50,
+    );
+    client_err(b"CTBW 1,2", V3, MissingField, 8);
+    client_err(b"CTORRENT id 1 2", V3, MissingField, 15);
+    client_err(b"AUTH", V3, MissingField, 4);
+    client_err(b"CTFILE 1 2 3 4", V1, MissingField, 14);
+    client_err(b"PROTOCOL", V3, MissingField, 8);
+    // Extra fields: the offset is the separator before them.
+    client_err(b"CTSTATUS 0/0 13/13/13 0,0 0,0 0,0 7", V1, ExtraField, 33);
+    client_err(b"CTBW 1,2 3,4 5", V3, ExtraField, 12);
+    client_err(b"CTFILESTART now", V3, ExtraField, 11);
+    client_err(b"CTPEER id 1.2.3.4 UiCn 1 2 3 4 5 6", V3, ExtraField, 32);
+    client_err(b"CTCONFIG a B 0 1:1 0: 0: x", V3, ExtraField, 24);
+    // Non-numbers and overflow: the offset is the number's start.
+    client_err(b"CTBW 1,x 3,4", V3, InvalidNumber, 7);
+    client_err(b"CTDETAIL 1 2147483648 0 0", V3, InvalidNumber, 11);
+    client_err(b"CTFILE 1 8 8 -1 b.bin", V1, InvalidNumber, 13);
+    client_err(b"CTINFO two words", V3, InvalidNumber, 7);
+    client_err(
+        b"CTSTATUS 1:0/0:1/0 13/13/13 4095,0 800000,0 0,2048 1k",
+        V3,
+        InvalidNumber,
+        51,
+    );
+    client_err(b"CTBW  1,2 3,4", V3, InvalidNumber, 5);
+    client_err(b"CTCONFIG 1 72 0.000000 100 1 0 1 x", V2, InvalidNumber, 33);
+    client_err(b"CTCONFIG 1 72 .5 100 1 0 1 0", V2, InvalidNumber, 14);
+    // Wrong shapes.
+    client_err(b"CTSTATUS 1/0 13/13/13 0,0 0,0 0,0 0", V3, InvalidField, 10);
+    client_err(b"CTBW 1,2,3 4,5", V3, InvalidField, 8);
+    client_err(b"CTPEER id 1.2.3 UiCn 1 2 3 4 5", V3, InvalidField, 10);
+    client_err(b"CTPEER id 1.2.3.4 UiXn 1 2 3 4 5", V3, InvalidField, 18);
+    client_err(b"CTPEER id 1.2.3.4 UiC 1 2 3 4 5", V3, InvalidField, 18);
+    client_err(b"CTCONFIG a X 0 1:1 0: 0:", V3, InvalidField, 11);
+    client_err(b"CTCONFIG a B 0 1 0: 0:", V3, InvalidNumber, 15);
+    client_err(b"PROTOCOL 00x3", V3, InvalidVersion, 9);
+    client_err(b"PROTOCOL 99999999999", V3, InvalidVersion, 9);
+    // `len` past the end (the dnh3.3.2 4295-byte truncation).
+    client_err(
+        b"CTCONFIG user_exit S 4096 4250:echo 23:Completio",
+        V3,
+        LengthOverrun,
+        26,
+    );
+    client_err(b"CTCONFIG a B 0 1:1 0: 5:abc", V3, LengthOverrun, 22);
+    // NUL and line breaks inside a line.
+    client_err(
+        b"\0CTCONFIG out_normal S 4096 6:stdout 20:Normal/status output 0:",
+        V3,
+        NulByte,
+        0,
+    );
+    client_err(b"CTINFO 2 a\0b", V3, NulByte, 10);
+    client_err(b"CTINFO 2 a\nb", V3, InvalidField, 10);
+}
+
+#[test]
+fn over_long_lines_are_framing_errors() {
+    use trackwire::ctcs::{split_line, Status, DEFAULT_MAX_LINE_LEN};
+    let mut long = vec![b'A'; DEFAULT_MAX_LINE_LEN];
+    long.push(b'\n');
+    assert!(matches!(
+        split_line(&long, DEFAULT_MAX_LINE_LEN).status,
+        Status::Complete(Ok(_))
+    ));
+    long.insert(0, b'B');
+    let s = split_line(&long, DEFAULT_MAX_LINE_LEN);
+    let Status::Complete(Err(e)) = s.status else {
+        panic!()
+    };
+    assert_eq!(
+        (e.kind(), e.offset(), s.consumed),
+        (LineTooLong, DEFAULT_MAX_LINE_LEN, long.len())
+    );
+}
+
+#[test]
+fn server_messages_every_version() {
+    server_rt("PROTOCOL 0001", &ALL);
+    server_rt("ERROR Authentication failed", &ALL);
+    for cmd in [
+        "CTQUIT",
+        "CTRESTART",
+        "CTUPDATE",
+        "SENDSTATUS",
+        "SENDPEERS",
+        "SENDDETAIL",
+        "SENDCONF",
+    ] {
+        server_rt(cmd, &ALL);
+    }
+    server_rt("SETDLIMIT 20480", &ALL);
+    server_rt("SETULIMIT 1.5e3", &ALL);
+    server_rt("SETULIMIT ", &ALL);
+    server_rt("CTCONFIG max_peers 50", &[V3]);
+    server_rt("CTCONFIG file_list ", &[V3]);
+    server_rt("CTCONFIG   max_peers    60  ", &[V3]);
+    server_rt("CTCONFIG seed_ratio 4:2.50", &[V3]);
+    server_rt("CTCONFIG . . . 60 . . . .", &[V2]);
+    server_rt("CTCONFIG 1 72 0.000000 100 1 0 1 0", &[V2]);
+    server_rt("CTCONFIG . . . 70 . . . . .", &[V1]);
+    server_rt("CTCONFIG . . . 70 . . .", &[V0]);
+
+    let ServerMessage::CtConfigValues(v) =
+        ServerMessage::decode(b"CTCONFIG 0 . 1.5 . . 2 . 1", V2).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (v.verbose, v.fileno, v.pause),
+        (Positional::Set(0), Positional::Set(2), Positional::Set(1))
+    );
+    assert_eq!(v.seed_ratio.set().unwrap().to_f64(), 1.5);
+    // The protocol line as the client reads it.
+    let ServerMessage::Protocol(p) = ServerMessage::decode(b"PROTOCOL 0004\r\n", V3).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((p.version, p.negotiated()), (4, V3));
+    let ServerMessage::Protocol(p) = ServerMessage::decode(b"PROTOCOL 2", V3).unwrap() else {
+        panic!()
+    };
+    assert_eq!(p.negotiated(), V2);
+    let mut buf = [0u8; 32];
+    let n = ServerMessage::Protocol(p).encode(V3, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"PROTOCOL 0002\n");
+}
+
+#[test]
+fn server_malformed() {
+    server_err(b"CTCONFIG max_peers", V3, MissingField, 18);
+    server_err(b"CTCONFIG", V3, MissingField, 8);
+    server_err(b"CTCONFIG   ", V3, MissingField, 11);
+    server_err(b"CTCONFIG . . . 60 . . .", V2, MissingField, 23);
+    server_err(b"CTCONFIG . . . 60 . . . . .", V2, ExtraField, 25);
+    server_err(b"CTCONFIG . . . 70 . . . .", V1, MissingField, 25);
+    server_err(b"CTCONFIG . . . 70 . . . .", V0, ExtraField, 23);
+    server_err(b"CTCONFIG . . x 60 . . . .", V2, InvalidNumber, 13);
+    server_err(b"CTCONFIG . . . 6o . . . .", V2, InvalidNumber, 15);
+    server_err(b"SENDSTATUS now", V3, ExtraField, 10);
+    server_err(b"CTQUIT ", V3, ExtraField, 6);
+    server_err(b"SETDLIMIT", V3, MissingField, 9);
+    server_err(b"ERROR", V3, MissingField, 5);
+    server_err(b"PROTOCOL garbage", V3, InvalidVersion, 9);
+    server_err(b"PROTOCOL 0003 extra", V3, ExtraField, 13);
+    server_err(b"SEND\0STATUS", V3, NulByte, 4);
+    server_err(b"SENDSTATUS\rSENDPEERS", V3, InvalidField, 10);
+    for unknown in [
+        "CTQUITTER",
+        "sendstatus",
+        " SENDSTATUS",
+        "SENDSTATUSXYZ",
+        "HELLO",
+    ] {
+        assert!(
+            matches!(ServerMessage::decode(unknown.as_bytes(), V3), Ok(ServerMessage::Unknown(t)) if t == unknown),
+            "{unknown}"
+        );
+    }
+}
+
+#[test]
+fn prefix_matching_mimics_the_client() {
+    fn p(line: &str, v: Version) -> ServerMessage<'_> {
+        ServerMessage::decode_with(line.as_bytes(), v, KeywordMatch::Prefix).unwrap()
+    }
+    assert_eq!(p("CTQUITTER", V3), ServerMessage::CtQuit);
+    assert_eq!(p("SENDSTATUSXYZ", V3), ServerMessage::SendStatus);
+    assert_eq!(p("SENDDETAIL please", V3), ServerMessage::SendDetail);
+    assert!(matches!(p("sendstatus", V3), ServerMessage::Unknown(_)));
+    assert!(matches!(p(" SENDSTATUS", V3), ServerMessage::Unknown(_)));
+    assert!(matches!(p("ERROR x", V3), ServerMessage::Error(_)));
+    let ServerMessage::SetDlimit(s) = p("SETDLIMIT1000", V3) else {
+        panic!()
+    };
+    assert_eq!((s.dl_limit.as_bytes(), s.applied()), (&b"000"[..], 0));
+    let ServerMessage::SetUlimit(s) = p("SETULIMIT", V3) else {
+        panic!()
+    };
+    assert_eq!(s.applied(), 0);
+    let ServerMessage::Protocol(pr) = p("PROTOCOL garbage", V3) else {
+        panic!()
+    };
+    assert_eq!(pr.negotiated(), V0);
+    let ServerMessage::Protocol(pr) = p("PROTOCOL 0004", V3) else {
+        panic!()
+    };
+    assert_eq!(pr.negotiated(), V3);
+    let ServerMessage::CtConfig(c) = p("CTCONFIGX max_peers 60", V3) else {
+        panic!()
+    };
+    assert_eq!(
+        (c.name.as_bytes(), c.value.as_bytes()),
+        (&b"max_peers"[..], &b"60"[..])
+    );
+    let e = ServerMessage::decode_with(b"CTCONFIG", V3, KeywordMatch::Prefix).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (MissingField, 8));
+}
+
+#[test]
+fn constructed_values_encode_canonically() {
+    let m = ServerMessage::CtConfig(CtConfigSet {
+        name: Word::new(b"max_peers").unwrap(),
+        value: Text::new(b"60").unwrap(),
+        spacing: Spacing::default(),
+    });
+    let mut buf = [0u8; 64];
+    let n = m.encode(V3, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"CTCONFIG max_peers 60\n");
+    assert_eq!(m.encoded_len(V3), n);
+    // Values the client would choke on cannot be built.
+    assert!(Word::new(b"").is_err());
+    assert!(Text::new(b"a\0b").is_err());
+    assert!(Text::new(b"a\rb").is_err());
+    assert!(Word::new(b"two words").is_err());
+    // Too small a buffer is refused and untouched.
+    let mut small = [7u8; 10];
+    assert_eq!(m.encode(V3, &mut small).unwrap_err().required(), 22);
+    assert_eq!(small, [7; 10]);
+}

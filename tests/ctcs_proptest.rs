@@ -1,0 +1,442 @@
+//! Property tests: round trips for every message kind and version, total decoders, and
+//! framing that does not depend on how the stream is chunked.
+
+use std::net::Ipv4Addr;
+
+use proptest::prelude::*;
+use trackwire::ctcs::{
+    split_line, Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues,
+    CtDetail, CtFile, CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, Float, Framer,
+    KeywordMatch, LineBuffer, PeerFlags, Positional, Protocol, ServerMessage, SetDlimit, SetUlimit,
+    Spacing, Status, Text, Version, Word,
+};
+use trackwire::DecodeError;
+
+fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        any::<u8>().prop_filter("line byte", |b| !matches!(b, 0 | b'\r' | b'\n')),
+        0..24,
+    )
+}
+
+fn word_bytes() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        any::<u8>().prop_filter("word byte", |b| !matches!(b, 0 | b'\r' | b'\n' | b' ')),
+        1..16,
+    )
+}
+
+fn float_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (any::<u16>(), 0u32..1_000_000).prop_map(|(a, b)| format!("{a}.{b:06}")),
+        any::<i32>().prop_map(|a| a.to_string()),
+        Just("inf".to_string()),
+        Just("1e3".to_string()),
+    ]
+}
+
+fn version() -> impl Strategy<Value = Version> {
+    (0u8..4).prop_map(|v| Version::new(v).unwrap())
+}
+
+fn pos(v: Option<i32>) -> Positional<i32> {
+    v.map_or(Positional::Keep, Positional::Set)
+}
+
+#[derive(Debug, Clone)]
+struct Raw {
+    ints: [i32; 16],
+    bigs: [u64; 2],
+    longs: [i64; 3],
+    opts: [Option<i32>; 10],
+    flags: [bool; 4],
+    addr: [u8; 4],
+    words: [Vec<u8>; 3],
+    texts: [Vec<u8>; 3],
+    float: String,
+    float_keep: bool,
+    extra: (usize, usize),
+}
+
+fn raw() -> impl Strategy<Value = Raw> {
+    (
+        (
+            prop::array::uniform16(any::<i32>()),
+            prop::array::uniform2(any::<u64>()),
+            prop::array::uniform3(any::<i64>()),
+            prop::array::uniform10(prop::option::of(any::<i32>())),
+            prop::array::uniform4(any::<bool>()),
+            prop::array::uniform4(any::<u8>()),
+        ),
+        (
+            [word_bytes(), word_bytes(), word_bytes()],
+            [text_bytes(), text_bytes(), text_bytes()],
+            float_text(),
+            any::<bool>(),
+            (0usize..4, 0usize..4),
+        ),
+    )
+        .prop_map(
+            |((ints, bigs, longs, opts, flags, addr), (words, texts, float, float_keep, extra))| {
+                Raw {
+                    ints,
+                    bigs,
+                    longs,
+                    opts,
+                    flags,
+                    addr,
+                    words,
+                    texts,
+                    float,
+                    float_keep,
+                    extra,
+                }
+            },
+        )
+}
+
+fn w(b: &[u8]) -> Word<'_> {
+    Word::new(b).unwrap()
+}
+
+fn t(b: &[u8]) -> Text<'_> {
+    Text::new(b).unwrap()
+}
+
+/// The client message of `kind` built from `r`, with the fields `version` does not
+/// carry left at their decoded defaults; `None` if the kind does not exist in `version`.
+fn client_msg(kind: usize, version: Version, r: &Raw) -> Option<ClientMessage<'_>> {
+    let i = &r.ints;
+    let v3 = version.is_v3();
+    let v1status = version.has_v1_status();
+    let msg = match kind {
+        0 => ClientMessage::Protocol(Protocol {
+            version: i[0].unsigned_abs() & 0x7fff_ffff,
+        }),
+        1 => ClientMessage::Auth(Auth {
+            password: t(&r.texts[0]),
+        }),
+        2 => ClientMessage::CtTorrent(CtTorrent {
+            peer_id: w(&r.words[0]),
+            start_timestamp: r.longs[0],
+            current_timestamp: r.longs[1],
+            filename: t(&r.texts[0]),
+        }),
+        3 => ClientMessage::CtStatus(CtStatus {
+            seeders: i[0],
+            total_seeders: if v1status { 0 } else { i[1] },
+            leechers: i[2],
+            total_leechers: if v1status { 0 } else { i[3] },
+            connecting: if v1status { 0 } else { i[4] },
+            n_have: i[5],
+            n_total: i[6],
+            n_avail: i[7],
+            dl_rate: i[8],
+            ul_rate: i[9],
+            dl_total: r.bigs[0],
+            ul_total: r.bigs[1],
+            dl_limit: i[10],
+            ul_limit: i[11],
+            cache_used: if v1status { 0 } else { i[12] },
+        }),
+        4 => ClientMessage::CtBw(CtBw {
+            dl_rate: i[0],
+            ul_rate: i[1],
+            dl_limit: i[2],
+            ul_limit: i[3],
+        }),
+        5 => ClientMessage::CtInfo(CtInfo {
+            severity: i[0],
+            message: t(&r.texts[1]),
+        }),
+        6 => ClientMessage::CtDetail(CtDetail {
+            torrent_size: r.longs[0],
+            piece_size: i[1],
+            current_timestamp: r.longs[1],
+            seed_timestamp: r.longs[2],
+        }),
+        7 => ClientMessage::CtFileStart,
+        8 => ClientMessage::CtFile(CtFile {
+            fileno: i[0],
+            priority: if v3 { i[1] } else { 0 },
+            current_priority: if v3 { i[2] } else { 0 },
+            n_pieces: i[3],
+            n_have: i[4],
+            n_available: if version.get() >= 2 { i[5] } else { 0 },
+            filesize: r.bigs[0],
+            filename: t(&r.texts[2]),
+        }),
+        9 => ClientMessage::CtFilesDone,
+        10 => ClientMessage::CtPeerStart,
+        11 => ClientMessage::CtPeer(CtPeer {
+            peer_id: w(&r.words[1]),
+            address: Ipv4Addr::from(r.addr),
+            choke_interest: PeerFlags {
+                remote_unchoked: r.flags[0],
+                local_interested: r.flags[1],
+                local_unchoked: r.flags[2],
+                remote_interested: r.flags[3],
+            },
+            dl_rate: i[0],
+            ul_rate: i[1],
+            dl_total: r.bigs[0],
+            ul_total: r.bigs[1],
+            n_pieces: i[2],
+        }),
+        12 => ClientMessage::CtPeersDone,
+        13 if v3 => ClientMessage::CtConfigStart,
+        14 if v3 => ClientMessage::CtConfig(CtConfig {
+            name: w(&r.words[0]),
+            value_type: [
+                ConfigType::Boolean,
+                ConfigType::Integer,
+                ConfigType::Float,
+                ConfigType::String,
+            ][usize::from(r.addr[0] % 4)],
+            range: w(&r.words[2]),
+            value: t(&r.texts[0]),
+            short_desc: t(&r.texts[1]),
+            long_desc: t(&r.texts[2]),
+        }),
+        14 => ClientMessage::CtConfigValues(values(r, if version == Version::V2 { 2 } else { 1 })),
+        15 if v3 => ClientMessage::CtConfigDone,
+        16 => ClientMessage::Unknown(unknown(r)),
+        _ => return None,
+    };
+    Some(msg)
+}
+
+/// Positional values for a layout: 2 (8 fields), 1 (9 fields) or 0 (7 fields).
+fn values(r: &Raw, layout: u8) -> CtConfigValues<'_> {
+    let o = &r.opts;
+    CtConfigValues {
+        verbose: pos(o[0]),
+        seedtime: pos(o[1]),
+        seed_ratio: if r.float_keep {
+            Positional::Keep
+        } else {
+            Positional::Set(Float::new(&r.float).unwrap())
+        },
+        maxpeers: pos(o[2]),
+        minpeers: pos(o[3]),
+        fileno: pos(o[4]),
+        cache_size: if layout == 2 {
+            pos(o[5])
+        } else {
+            Positional::Keep
+        },
+        exitzero: if layout == 1 {
+            pos(o[6])
+        } else {
+            Positional::Keep
+        },
+        pause: pos(o[7]),
+        soft_quit: if layout == 1 {
+            pos(o[8])
+        } else {
+            Positional::Keep
+        },
+    }
+}
+
+/// A line no keyword matches (keywords are upper case).
+fn unknown(r: &Raw) -> Text<'_> {
+    match r.texts[0].first() {
+        Some(b'a'..=b'z') => t(&r.texts[0]),
+        _ => t(b"x-unknown line"),
+    }
+}
+
+fn server_msg(kind: usize, version: Version, r: &Raw) -> Option<ServerMessage<'_>> {
+    let msg = match kind {
+        0 => ServerMessage::Protocol(Protocol {
+            version: r.ints[0].unsigned_abs() & 0x7fff_ffff,
+        }),
+        1 => ServerMessage::Error(ErrorMessage {
+            message: t(&r.texts[0]),
+        }),
+        2 => ServerMessage::CtQuit,
+        3 => ServerMessage::CtRestart,
+        4 => ServerMessage::CtUpdate,
+        5 => ServerMessage::SetDlimit(SetDlimit {
+            dl_limit: t(&r.texts[1]),
+        }),
+        6 => ServerMessage::SetUlimit(SetUlimit {
+            ul_limit: t(&r.texts[2]),
+        }),
+        7 => ServerMessage::SendStatus,
+        8 => ServerMessage::SendPeers,
+        9 => ServerMessage::SendDetail,
+        10 => ServerMessage::SendConf,
+        11 if version.is_v3() => {
+            // A value cannot start with a blank (the client skips blanks after the name).
+            let value = match r.texts[0].first() {
+                Some(b' ') => t(b""),
+                _ => t(&r.texts[0]),
+            };
+            ServerMessage::CtConfig(CtConfigSet {
+                name: w(&r.words[0]),
+                value,
+                spacing: Spacing {
+                    extra_before_name: r.extra.0,
+                    extra_after_name: r.extra.1,
+                },
+            })
+        }
+        11 => ServerMessage::CtConfigValues(values(r, version.get())),
+        12 => ServerMessage::Unknown(unknown(r)),
+        _ => return None,
+    };
+    Some(msg)
+}
+
+fn check_offset(e: &DecodeError, len: usize) -> Result<(), TestCaseError> {
+    prop_assert!(e.offset() <= len, "{e} for a {len}-byte line");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn client_round_trip(kind in 0usize..17, version in version(), r in raw()) {
+        if let Some(m) = client_msg(kind, version, &r) {
+            let mut buf = vec![0u8; m.encoded_len(version)];
+            let n = m.encode(version, &mut buf).unwrap();
+            prop_assert_eq!(n, buf.len());
+            prop_assert_eq!(buf.last(), Some(&b'\n'));
+            let back = ClientMessage::decode(&buf, version);
+            prop_assert_eq!(back, Ok(m), "{:?}", String::from_utf8_lossy(&buf));
+            // Too small a buffer is refused and left alone.
+            let mut small = vec![0xAAu8; n - 1];
+            prop_assert_eq!(m.encode(version, &mut small).unwrap_err().required(), n);
+            prop_assert!(small.iter().all(|&b| b == 0xAA));
+        }
+    }
+
+    #[test]
+    fn server_round_trip(kind in 0usize..13, version in version(), r in raw()) {
+        if let Some(m) = server_msg(kind, version, &r) {
+            let mut buf = vec![0u8; m.encoded_len(version)];
+            let n = m.encode(version, &mut buf).unwrap();
+            prop_assert_eq!(n, buf.len());
+            let back = ServerMessage::decode(&buf, version);
+            prop_assert_eq!(back, Ok(m), "{:?}", String::from_utf8_lossy(&buf));
+        }
+    }
+
+    #[test]
+    fn decoders_are_total(line in prop::collection::vec(any::<u8>(), 0..200), version in version()) {
+        let l = &line[..];
+        if let Err(e) = ClientMessage::decode(l, version) {
+            check_offset(&e, l.len())?;
+        }
+        if let Err(e) = ServerMessage::decode(l, version) {
+            check_offset(&e, l.len())?;
+        }
+        if let Err(e) = ServerMessage::decode_with(l, version, KeywordMatch::Prefix) {
+            check_offset(&e, l.len())?;
+        }
+    }
+
+    #[test]
+    fn decoders_are_total_on_near_miss_lines(
+        kw in prop::sample::select(vec![
+            "PROTOCOL", "AUTH", "CTORRENT", "CTSTATUS", "CTBW", "CTINFO", "CTDETAIL", "CTFILE",
+            "CTPEER", "CTCONFIG", "CTFILESTART", "CTFILES", "SETDLIMIT", "SENDSTATUS", "ERROR",
+            "CTQUIT", "CTCONFIGDONE",
+        ]),
+        tail in prop::collection::vec(prop::sample::select(b" 0123456789:,/.-abcUCin\0\r".to_vec()), 0..60),
+        version in version(),
+    ) {
+        let mut line = kw.as_bytes().to_vec();
+        line.extend_from_slice(&tail);
+        if let Err(e) = ClientMessage::decode(&line, version) { check_offset(&e, line.len())?; }
+        if let Err(e) = ServerMessage::decode(&line, version) { check_offset(&e, line.len())?; }
+        if let Err(e) = ServerMessage::decode_with(&line, version, KeywordMatch::Prefix) {
+            check_offset(&e, line.len())?;
+        }
+    }
+
+    #[test]
+    fn framing_is_total(buf in prop::collection::vec(any::<u8>(), 0..300), max in 0usize..40) {
+        let s = split_line(&buf, max);
+        prop_assert!(s.consumed <= buf.len());
+        if let Status::Complete(Err(e)) = s.status {
+            prop_assert!(e.offset() <= max);
+        }
+        let mut f = Framer::new(max);
+        let mut rest = &buf[..];
+        loop {
+            let s = f.split(rest);
+            prop_assert!(s.consumed <= rest.len());
+            rest = &rest[s.consumed..];
+            if s.status.is_partial() { break; }
+        }
+    }
+
+    #[test]
+    fn chunking_does_not_change_lines(
+        stream in prop::collection::vec(prop::sample::select(b"ABC \r\n\0".to_vec()), 0..200),
+        cuts in prop::collection::vec(0usize..200, 0..12),
+    ) {
+        const MAX: usize = 8;
+        let whole = frame_whole(&stream, MAX);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(stream.len())).collect();
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for c in cuts.into_iter().chain([stream.len()]) {
+            chunks.push(&stream[start..c]);
+            start = c;
+        }
+        prop_assert_eq!(&feed_line_buffer::<MAX>(&chunks), &whole);
+        prop_assert_eq!(&frame_incrementally(&chunks, MAX), &whole);
+    }
+}
+
+type Lines = Vec<Result<Vec<u8>, DecodeError>>;
+
+fn frame_whole(stream: &[u8], max: usize) -> Lines {
+    frame_incrementally(&[stream], max)
+}
+
+/// A caller keeping its own receive buffer and a [`Framer`].
+fn frame_incrementally(chunks: &[&[u8]], max: usize) -> Lines {
+    let mut f = Framer::new(max);
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            let s = f.split(&buf);
+            let consumed = s.consumed;
+            let item = match s.status {
+                Status::Complete(l) => Some(l.map(<[u8]>::to_vec)),
+                Status::Partial => None,
+            };
+            buf.drain(..consumed);
+            match item {
+                Some(l) => out.push(l),
+                None => break,
+            }
+        }
+    }
+    out
+}
+
+fn feed_line_buffer<const N: usize>(chunks: &[&[u8]]) -> Lines {
+    let mut lb = LineBuffer::<N>::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let mut input = *chunk;
+        while !input.is_empty() {
+            let f = lb.feed(input);
+            if let Some(l) = f.line {
+                out.push(l.map(<[u8]>::to_vec));
+            }
+            input = &input[f.consumed..];
+        }
+    }
+    out
+}
