@@ -7,6 +7,7 @@
 //! | client → tracker | [`ConnectRequest`], [`AnnounceRequest`], [`ScrapeRequest`]; [`Request`] dispatches | [`request`] |
 //! | tracker → client | [`ConnectResponse`], [`AnnounceResponse`], [`ScrapeResponse`], [`ErrorResponse`]; [`Response`] dispatches | [`response`] |
 //! | announce tail | BEP 41 [`Options`] or legacy [`Extensions`], chosen by [`TailGrammar`] | [`options`], [`legacy`] |
+//! | state machine | [`Client`]: one tracker endpoint, N exchanges sharing a connection id, retries | [`client`] |
 //!
 //! Decoding is O(1) validation plus lazy iteration: peer lists, info-hash lists and
 //! scrape rows stay in the datagram and are read as they are iterated. Responses need the
@@ -30,6 +31,7 @@
 //! # Ok::<(), trackwire::DecodeError>(())
 //! ```
 
+pub mod client;
 pub mod legacy;
 pub mod limits;
 pub mod options;
@@ -37,6 +39,10 @@ pub mod request;
 pub mod response;
 pub mod types;
 
+pub use client::{
+    AnnounceParams, Client, ClientConfig, ClientEvent, ExchangeId, Received, Rejected, RetryPolicy,
+    Transmit,
+};
 pub use legacy::{Authentication, Extensions, PasswdHash, ShortBytes};
 pub use options::{AnnounceOption, Options};
 pub use request::{
