@@ -1192,3 +1192,181 @@ fn transaction_ids_depend_on_the_seed_sim() {
     assert_ne!(first(1), first(2));
     assert_ne!(first(0).0, 0);
 }
+
+// ---- property: arbitrary scripts ---------------------------------------------------------
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Arbitrary bytes, from the tracker's address or another one.
+        Garbage {
+            from_tracker: bool,
+            bytes: Vec<u8>,
+        },
+        /// The fake tracker's reply to the `which`-th datagram sent so far, possibly
+        /// mangled.
+        Reply {
+            which: usize,
+            mangle: u8,
+        },
+        Advance(u64),
+        Back(u64),
+        JumpToDeadline,
+        Timeout,
+        Announce(u8),
+        Scrape(usize),
+        Cancel(u64),
+        Transmit(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            1 => (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64))
+                .prop_map(|(from_tracker, bytes)| Op::Garbage { from_tracker, bytes }),
+            4 => (any::<usize>(), 0u8..6).prop_map(|(which, mangle)| Op::Reply { which, mangle }),
+            1 => (0u64..200_000).prop_map(Op::Advance),
+            1 => (0u64..100_000).prop_map(Op::Back),
+            3 => Just(Op::JumpToDeadline),
+            1 => Just(Op::Timeout),
+            2 => any::<u8>().prop_map(Op::Announce),
+            1 => (0usize..90).prop_map(Op::Scrape),
+            1 => (0u64..8).prop_map(Op::Cancel),
+            3 => (0usize..1600).prop_map(Op::Transmit),
+        ]
+    }
+
+    fn config() -> impl Strategy<Value = (bool, bool, u8, u64)> {
+        (any::<bool>(), any::<bool>(), 0u8..3, 0u64..90)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_scripts_keep_the_invariants(
+            (ipv6, check_source, tail, lifetime) in config(),
+            seed in any::<u64>(),
+            script in proptest::collection::vec(op(), 0..80),
+        ) {
+            let addr = if ipv6 { v6() } else { v4() };
+            let tail = match tail {
+                0 => TailConfig::None,
+                1 => TailConfig::UrlData(b"/announce?passkey=0123456789"),
+                _ => TailConfig::LegacyAuth {
+                    username: b"user",
+                    password: b"pw",
+                    request_string: Some(b"/a"),
+                },
+            };
+            let retry = if seed % 2 == 0 { RetryPolicy::SEED } else { RetryPolicy::BEP15 };
+            let config = ClientConfig::new(addr)
+                .with_retry(retry)
+                .with_check_source(check_source)
+                .with_connection_id_lifetime(Duration::from_secs(lifetime))
+                .with_tail(tail);
+            let mut client = Client::<4>::new(config, seed).unwrap();
+            let mut tracker = Tracker::new(addr);
+            let mut now = Instant::ZERO;
+            let mut sent: Vec<Vec<u8>> = Vec::new();
+            let mut issued: Vec<ExchangeId> = Vec::new();
+            let stranger: SocketAddr = "198.51.100.7:1".parse().unwrap();
+
+            for op in script {
+                match op {
+                    Op::Garbage { from_tracker, bytes } => {
+                        let from = if from_tracker { addr } else { stranger };
+                        let _ = client.handle_datagram(now, from, &bytes);
+                    }
+                    Op::Reply { which, mangle } => {
+                        if sent.is_empty() {
+                            continue;
+                        }
+                        let d = &sent[which % sent.len()];
+                        let Some(mut reply) = tracker.reply(d) else { continue };
+                        match mangle {
+                            0 | 1 => {}
+                            2 => reply.truncate(reply.len().saturating_sub(3)),
+                            3 => reply[4] ^= 1,
+                            4 => reply.extend_from_slice(&[0; 5]),
+                            _ => {
+                                let mut out = [0u8; 32];
+                                let n = error_reply(tid_of(d), b"nope\0", &mut out);
+                                reply = out[..n].to_vec();
+                            }
+                        }
+                        let _ = client.handle_datagram(now, addr, &reply);
+                    }
+                    Op::Advance(ms) => now = now.saturating_add(Duration::from_millis(ms)),
+                    Op::Back(ms) => now = now.saturating_sub(Duration::from_millis(ms)),
+                    Op::JumpToDeadline => {
+                        if let Some(t) = client.poll_timeout() {
+                            now = now.max(t);
+                        }
+                        client.handle_timeout(now);
+                        if let Some(t) = client.poll_timeout() {
+                            prop_assert!(t >= now, "deadline {t:?} before now {now:?}");
+                        }
+                    }
+                    Op::Timeout => {
+                        client.handle_timeout(now);
+                        if let Some(t) = client.poll_timeout() {
+                            prop_assert!(t >= now, "deadline {t:?} before now {now:?}");
+                        }
+                    }
+                    Op::Announce(n) => {
+                        if let Ok(id) = client.announce(now, params(n)) {
+                            issued.push(id);
+                        }
+                    }
+                    Op::Scrape(n) => {
+                        let r = client.scrape(now, &hashes(n));
+                        let max = client.max_scrape_hashes();
+                        match r {
+                            Ok(id) => issued.push(id),
+                            Err(UsageError::Full) => prop_assert!(n >= 1 && n <= max),
+                            Err(UsageError::TooLong) => prop_assert!(n > max),
+                            Err(UsageError::InvalidValue) => prop_assert_eq!(n, 0),
+                            Err(e) => prop_assert!(false, "unexpected {e:?}"),
+                        }
+                    }
+                    Op::Cancel(k) => {
+                        if let Some(&id) = issued.get(k as usize) {
+                            let _ = client.cancel(id);
+                        }
+                    }
+                    Op::Transmit(size) => {
+                        let mut buf = vec![0x5au8; size];
+                        loop {
+                            match client.poll_transmit(now, &mut buf) {
+                                Ok(Some(t)) => {
+                                    prop_assert!(t.len <= MAX_DATAGRAM_LEN);
+                                    prop_assert!(t.len <= size);
+                                    prop_assert_eq!(t.destination, addr);
+                                    let d = buf[..t.len].to_vec();
+                                    prop_assert!(Request::decode(&d).is_ok(), "undecodable {d:?}");
+                                    prop_assert_ne!(tid_of(&d).0, 0);
+                                    sent.push(d);
+                                    buf.fill(0x5a);
+                                }
+                                Ok(None) => break,
+                                Err(e) => {
+                                    prop_assert!(e.required() > size);
+                                    prop_assert!(e.required() <= MAX_DATAGRAM_LEN);
+                                    prop_assert!(buf.iter().all(|&b| b == 0x5a), "buffer touched");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+                prop_assert!(client.in_flight() <= 4);
+                while let Some(e) = client.poll_event() {
+                    prop_assert!(issued.contains(&e.id()));
+                }
+            }
+        }
+    }
+}
