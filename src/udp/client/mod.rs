@@ -57,26 +57,31 @@
 //! this file.
 //!
 //! ```text
-//!   announce() / scrape()                         a send starts (the first, or a
-//!          │                                      retransmission at the deadline):
-//!          ▼                                        id cached and alive? → Ready
-//!   ┌─────────────┐  no id: join a connect sent     otherwise            → AwaitingConnect
-//!   │ (send starts)│─ less than initial_timeout ago,
-//!   └─────────────┘  or queue a new one ───────────────┐
-//!          │ id cached                                 ▼
-//!          ▼                              ┌───────────────────┐ error reply to the connect
-//!   ┌─────────────┐◀── connect reply ─────│  AwaitingConnect  │──────────▶ Done(ConnectFailed)
-//!   │    Ready    │   (id cached for all) └───────────────────┘
-//!   └─────────────┘
-//!          │ poll_transmit: request with a fresh tid
-//!          ▼
-//!   ┌─────────────┐  announce / scrape / error reply ──▶ returned by handle_datagram; Free
-//!   │AwaitingReply│  (an error also drops the id it used)
-//!   └─────────────┘
+//!              announce() / scrape()          deadline reached, sends left
+//!                        │                    (any running phase)
+//!                        ▼                               │
+//!                ╔═══════════════╗◀──────────────────────┘
+//!                ║  a send starts ║
+//!                ╚═══════════════╝
+//!        id cached and alive │   │ no id: join a connect sent less than
+//!                            │   │ initial_timeout ago, or queue a new one
+//!                            │   ▼
+//!                            │ ┌─────────────────┐  error reply   ┌──────────────────────┐
+//!                            │ │ AwaitingConnect │───────────────▶│ Done(ConnectFailed)  │
+//!                            │ └─────────────────┘  to the connect└──────────────────────┘
+//!                            │          │ connect reply (serves every waiting exchange)
+//!                            ▼          ▼
+//!                          ┌─────────────────┐
+//!                          │      Ready      │  (an error reply that drops the id sends
+//!                          └─────────────────┘   exchanges still Ready with it back up)
+//!                                   │ poll_transmit: the request, with a fresh tid
+//!                                   ▼
+//!                          ┌─────────────────┐  announce / scrape / error reply:
+//!                          │  AwaitingReply  │──▶ returned by handle_datagram ──▶ Free
+//!                          └─────────────────┘    (an error drops the id it used)
 //!
-//!   any running phase, at its deadline: sends left → a send starts (box at the top)
-//!                                       none left → Done(TimedOut)
-//!   Done ── poll_event ──▶ Free          any phase ── cancel ──▶ Free
+//!   deadline reached, no sends left (any running phase) ──▶ Done(TimedOut)
+//!   Done ── poll_event ──▶ Free                any phase ── cancel ──▶ Free
 //! ```
 //!
 //! The connection itself has a cached id (or none), a connect queued for
@@ -218,7 +223,7 @@ struct Connection {
 /// A UDP tracker client for one tracker endpoint, with up to `N` exchanges in flight.
 ///
 /// See the [module docs](self) for the run loop, the states and the schedules. Its size
-/// is about `N × 1.5 KiB + 1.1 KiB` (each slot can hold a full scrape's info hashes; the
+/// is about `1.2 KiB + N × 1.5 KiB` (each slot can hold a full scrape's info hashes; the
 /// announce tail is kept inside).
 #[derive(Debug, Clone)]
 pub struct Client<const N: usize> {
