@@ -148,7 +148,7 @@ impl<'a> Extensions<'a> {
         })
     }
 
-    /// How many bytes [`Extensions::encode_into`] writes.
+    /// How many bytes the tail takes on the wire, the `extensions` field included.
     pub fn encoded_len(&self) -> usize {
         let auth = self.auth.map_or(0, |a| {
             1usize

@@ -7,6 +7,7 @@
 //! | client → tracker | [`ConnectRequest`], [`AnnounceRequest`], [`ScrapeRequest`]; [`Request`] dispatches | [`request`] |
 //! | tracker → client | [`ConnectResponse`], [`AnnounceResponse`], [`ScrapeResponse`], [`ErrorResponse`]; [`Response`] dispatches | [`response`] |
 //! | announce tail | BEP 41 [`Options`] or legacy [`Extensions`], chosen by [`TailGrammar`] | [`options`], [`legacy`] |
+//! | state machine | [`Client`]: one tracker endpoint, N exchanges sharing a connection id, retries | [`client`] |
 //!
 //! The tracker side is [`Server`], a stateless triage of datagrams with connection-id
 //! cookies ([`cookie`]).
@@ -33,6 +34,7 @@
 //! # Ok::<(), trackwire::DecodeError>(())
 //! ```
 
+pub mod client;
 pub mod cookie;
 pub mod legacy;
 pub mod limits;
@@ -42,12 +44,16 @@ pub mod response;
 pub mod server;
 pub mod types;
 
+pub use client::{
+    AnnounceParams, Client, ClientConfig, ClientEvent, ExchangeId, Received, Rejected, RetryPolicy,
+    Transmit,
+};
 pub use cookie::{ConnectionIdScheme, SipCookies};
 pub use legacy::{Authentication, Extensions, PasswdHash, ShortBytes};
 pub use options::{AnnounceOption, Options};
 pub use request::{
-    AnnounceRequest, AnnounceTail, ConnectRequest, InfoHashes, Request, ScrapeRequest, TailGrammar,
-    PROTOCOL_ID,
+    AnnounceRequest, AnnounceTail, ConnectRequest, InfoHashes, Request, RequestHeader,
+    ScrapeRequest, TailGrammar, PROTOCOL_ID,
 };
 pub use response::{
     AnnounceResponse, CompactPeer, ConnectResponse, ErrorResponse, Peers, Response, ScrapeResponse,
