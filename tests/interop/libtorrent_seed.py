@@ -26,7 +26,7 @@ with open(os.path.join(workdir, "payload.torrent"), "wb") as f:
 info = lt.torrent_info(os.path.join(workdir, "payload.torrent"))
 
 s = lt.session({
-    "listen_interfaces": f"127.0.0.1:{listen_port}",
+    "listen_interfaces": f"{os.environ.get('SEED_HOST', '127.0.0.1')}:{listen_port}",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
     "alert_mask": lt.alert.category_t.all_categories,
 })
