@@ -174,7 +174,13 @@ fn transmission_cli_takes_the_peer_we_hand_out() {
     .unwrap();
     let mut client = Proc::spawn("transmission-cli", {
         let mut c = Command::new(tr);
-        c.arg("-g").arg(&cfg).arg("-w").arg(&dl).arg("-p").arg(peer_port.to_string()).arg(dir.join("seed/payload.torrent"));
+        c.arg("-g")
+            .arg(&cfg)
+            .arg("-w")
+            .arg(&dl)
+            .arg("-p")
+            .arg(peer_port.to_string())
+            .arg(dir.join("seed/payload.torrent"));
         c
     });
     // transmission-cli announces `stopped` first and `started` a second later; the
@@ -183,8 +189,17 @@ fn transmission_cli_takes_the_peer_we_hand_out() {
     client.interrupt();
     client.finish(Duration::from_secs(10));
     let log = tracker.lines().join("\n");
-    assert!(got.is_some(), "transmission-cli never took a peer from our reply; tracker log:\n{log}");
-    assert!(log.contains(" 98 bytes: announce"), "no 98-byte transmission announce in:\n{log}");
-    assert!(log.contains("event=stopped left=65536 num_want=0"), "transmission's start-up `stopped` was not seen:\n{log}");
+    assert!(
+        got.is_some(),
+        "transmission-cli never took a peer from our reply; tracker log:\n{log}"
+    );
+    assert!(
+        log.contains(" 98 bytes: announce"),
+        "no 98-byte transmission announce in:\n{log}"
+    );
+    assert!(
+        log.contains("event=stopped left=65536 num_want=0"),
+        "transmission's start-up `stopped` was not seen:\n{log}"
+    );
     eprintln!("tracker saw:\n{log}");
 }

@@ -12,6 +12,8 @@ use std::process::ExitCode;
 
 mod ctcs;
 mod udp;
+#[path = "../common/udp_json.rs"]
+mod udp_json;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

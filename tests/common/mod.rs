@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod ctcs;
+pub(crate) mod driver;
 pub(crate) mod procs;
 mod udp;
 
