@@ -1,0 +1,69 @@
+//! A `no_std`, no-`alloc` static library that drives trackwire's state machines with fixed
+//! buffers. It exists to prove, at link time, that those paths need neither `std` nor an
+//! allocator: `.ci/run` builds it, and any use of either fails the build (there is no
+//! global allocator and no `std` to link).
+
+#![no_std]
+
+use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use trackwire::time::Instant;
+use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, MAX_DATAGRAM_LEN};
+use trackwire::udp::server::ServerAction;
+use trackwire::udp::{InfoHash, PeerId, Server, ServerConfig};
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {}
+}
+
+const TRACKER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 6969));
+const CLIENT: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 2), 6881));
+
+/// Runs one announce between a `udp::Client` and a `udp::Server` entirely in memory and
+/// returns the number of peers the client received (the server hands out one), or -1.
+#[no_mangle]
+pub extern "C" fn trackwire_udp_round_trip(seed: u64) -> i32 {
+    let Ok(mut client) = Client::<2>::new(ClientConfig::new(TRACKER), seed) else {
+        return -1;
+    };
+    let server = Server::new(ServerConfig::default(), [7; 16]);
+    let params = AnnounceParams::new(InfoHash([1; 20]), PeerId([2; 20]), 6881);
+    let now = Instant::from_secs(1);
+    if client.announce(now, params).is_err() {
+        return -1;
+    }
+    let mut out = [0u8; MAX_DATAGRAM_LEN];
+    let mut reply = [0u8; MAX_DATAGRAM_LEN];
+    // Connect, then announce: two round trips.
+    for _ in 0..2 {
+        let Ok(Some(t)) = client.poll_transmit(now, &mut out) else {
+            return -1;
+        };
+        let Some(request) = out.get(..t.len) else {
+            return -1;
+        };
+        let len = match server.handle_datagram(now, CLIENT, request, &mut reply) {
+            ServerAction::Connected { len } => len,
+            ServerAction::Announce(a) => {
+                let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 1));
+                match a.respond(60, 0, 1, [peer], &mut reply) {
+                    Ok(len) => len,
+                    Err(_) => return -1,
+                }
+            }
+            _ => return -1,
+        };
+        let Some(answer) = reply.get(..len) else {
+            return -1;
+        };
+        match client.handle_datagram(now, TRACKER, answer) {
+            Ok(trackwire::udp::client::Received::Announced { response, .. }) => {
+                return i32::try_from(response.peers.len()).unwrap_or(-1);
+            }
+            Ok(_) => {}
+            Err(_) => return -1,
+        }
+    }
+    -1
+}
