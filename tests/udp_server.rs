@@ -271,7 +271,7 @@ fn drops() {
     sc.encode(&mut b).unwrap();
     assert_eq!(
         s.handle_datagram(t, from, &b, &mut reply),
-        ServerAction::Dropped(Dropped::BadConnectionId)
+        ServerAction::Dropped(Dropped::Oversized(Rejection::BadConnectionId))
     );
     // A reply buffer too small for a connect reply.
     ConnectRequest {
@@ -409,8 +409,8 @@ fn real_client_datagrams_get_the_right_triage() {
 }
 
 proptest! {
-    /// Whatever arrives, an unauthenticated datagram is never answered with more bytes
-    /// than it carried, and the triage never panics.
+    /// Whatever arrives, a datagram is never answered with more bytes than it carried,
+    /// and the triage never panics.
     #[test]
     fn never_amplifies(bytes in proptest::collection::vec(any::<u8>(), 0..300), port in any::<u16>(), secs in 0u64..100_000) {
         let s = server();
@@ -424,7 +424,8 @@ proptest! {
     }
 
     /// With a valid id in front, any announce body is accepted or answered with an
-    /// error carrying the request's transaction id.
+    /// error carrying the request's transaction id (or, for a request shorter than that
+    /// error, dropped).
     #[test]
     fn authenticated_garbage_is_answered_with_its_tid(tail in proptest::collection::vec(any::<u8>(), 0..200), tid in any::<u32>()) {
         let s = server();
@@ -439,8 +440,13 @@ proptest! {
         match s.handle_datagram(t, from, &bytes, &mut reply) {
             ServerAction::Announce(a) => prop_assert_eq!(a.request.transaction_id, TransactionId(tid)),
             ServerAction::Rejected { len, reason: Rejection::Malformed(_) } => {
+                prop_assert!(len <= bytes.len());
                 let Response::Error(e) = Response::decode(&reply[..len], AddressFamily::Ipv4).unwrap() else { panic!() };
                 prop_assert_eq!(e.transaction_id, TransactionId(tid));
+            }
+            // Even authenticated, an error reply is never longer than the request.
+            ServerAction::Dropped(Dropped::Oversized(Rejection::Malformed(_))) => {
+                prop_assert!(8 + trackwire::udp::server::MSG_MALFORMED.len() > bytes.len());
             }
             other => prop_assert!(false, "{:?}", other),
         }

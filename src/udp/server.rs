@@ -5,11 +5,11 @@
 //! ```text
 //!                     ┌─ action 0, magic ok ──────────────► Connected   (16-byte reply written)
 //!                     ├─ action 3 (an error packet) ──────► Dropped     (never answered: no reply loops)
-//! datagram ── header ─┼─ connection id fails ─┬─ fits ───► Rejected    (error reply ≤ request size)
-//!      │              │                       └─ larger ─► Dropped
+//! datagram ── header ─┼─ connection id fails ───────────► Rejected    (error reply, request's tid)
 //!      │              └─ connection id ok ─┬─ announce ──► Announce    (the application answers)
 //!      │                                   ├─ scrape ────► Scrape      (the application answers)
 //!      │                                   └─ malformed ─► Rejected    (error reply, request's tid)
+//!      │     (an error reply longer than the datagram ──► Dropped instead)
 //!      └─ shorter than 16 bytes, or a bad connect ───────► Dropped
 //! ```
 //!
@@ -17,9 +17,10 @@
 //! swarms belong to the application, which answers an [`IncomingAnnounce`] or
 //! [`IncomingScrape`] with its peers or counts. Two rules hold for every reply:
 //!
-//! * a datagram whose connection id was not verified is never answered with more bytes
-//!   than it carried (a connect reply is exactly as long as the connect), so the tracker
-//!   cannot amplify spoofed traffic — torrust answers even 1-byte garbage with ~130 bytes;
+//! * no datagram is answered with more bytes than it carried (a connect reply is exactly
+//!   as long as the connect; an error reply that would be longer is not sent), so the
+//!   tracker cannot amplify spoofed traffic — torrust answers even 1-byte garbage with
+//!   ~130 bytes, opentracker a 16-byte request with a bad connection id with 33;
 //! * an error reply carries the transaction id of the request it answers, so the client
 //!   can match it — torrust sends transaction id 0.
 //!
@@ -38,7 +39,6 @@ use crate::udp::request::{
 };
 use crate::udp::response::{
     AnnounceResponse, ConnectResponse, ErrorResponse, Peers, ScrapeResponse, ScrapeRow,
-    ERROR_RESPONSE_HEADER_LEN,
 };
 use crate::udp::types::{
     canonical_addr, effective_num_want, AddressFamily, ConnectionId, InfoHash, TransactionId,
@@ -107,9 +107,8 @@ pub enum Dropped {
     Malformed(DecodeError),
     /// An error packet (action 3): answering it could start a loop between two trackers.
     ErrorPacket,
-    /// The connection id failed the check and an error reply would be larger than the
-    /// datagram.
-    BadConnectionId,
+    /// An error reply was due but would have been larger than the datagram.
+    Oversized(Rejection),
     /// The reply buffer is too small for the reply.
     ReplyBuffer(EncodeError),
 }
@@ -197,15 +196,11 @@ impl<S: ConnectionIdScheme> Server<S> {
             .ids
             .validate(now, from, ConnectionId(header.connection_id))
         {
-            // Unauthenticated: answer only if the answer is no larger than the question.
-            let len = ERROR_RESPONSE_HEADER_LEN.saturating_add(MSG_BAD_CONNECTION_ID.len());
-            if len > bytes.len() {
-                return ServerAction::Dropped(Dropped::BadConnectionId);
-            }
             return reject(
                 tid,
                 MSG_BAD_CONNECTION_ID,
                 Rejection::BadConnectionId,
+                bytes.len(),
                 reply,
             );
         }
@@ -240,13 +235,20 @@ impl<S: ConnectionIdScheme> Server<S> {
                     tid,
                     MSG_UNKNOWN_ACTION,
                     Rejection::UnknownAction(other),
+                    bytes.len(),
                     reply,
                 )
             }
         };
         match decoded {
             Ok(action) => action,
-            Err(e) => reject(tid, MSG_MALFORMED, Rejection::Malformed(e), reply),
+            Err(e) => reject(
+                tid,
+                MSG_MALFORMED,
+                Rejection::Malformed(e),
+                bytes.len(),
+                reply,
+            ),
         }
     }
 
@@ -272,16 +274,21 @@ impl<S: ConnectionIdScheme> Server<S> {
     }
 }
 
+/// Writes an error reply, unless it would be longer than the datagram it answers.
 fn reject<'a>(
     transaction_id: TransactionId,
     message: &[u8],
     reason: Rejection,
+    request_len: usize,
     reply: &mut [u8],
 ) -> ServerAction<'a> {
     let response = ErrorResponse {
         transaction_id,
         message,
     };
+    if response.encoded_len() > request_len {
+        return ServerAction::Dropped(Dropped::Oversized(reason));
+    }
     match response.encode(reply) {
         Ok(len) => ServerAction::Rejected { len, reason },
         Err(e) => ServerAction::Dropped(Dropped::ReplyBuffer(e)),
