@@ -452,3 +452,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn garbage_after_the_announce_is_tolerated_unless_strict() {
+    let t = Instant::from_secs(1);
+    let from = addr("192.0.2.1:1");
+    let mut reply = [0u8; 1500];
+    for strict in [false, true] {
+        let mut cfg = ServerConfig::default();
+        cfg.strict_tails = strict;
+        let s = Server::new(cfg, SECRET);
+        let cid = connect(&s, t, from);
+        let mut req = announce(cid, 1);
+        // 0xde claims 0xad bytes of option data that are not there.
+        req.extend([0xde, 0xad, 0xbe, 0xef]);
+        match s.handle_datagram(t, from, &req, &mut reply) {
+            ServerAction::Announce(a) if !strict => {
+                assert_eq!(a.request.tail, AnnounceTail::Raw(&[0xde, 0xad, 0xbe, 0xef]))
+            }
+            ServerAction::Rejected {
+                reason: Rejection::Malformed(e),
+                ..
+            } if strict => {
+                assert_eq!(e.offset(), 99)
+            }
+            other => panic!("strict {strict}: {other:?}"),
+        }
+    }
+}

@@ -36,6 +36,7 @@ use crate::udp::cookie::{ConnectionIdScheme, SipCookies, MIN_CONNECTION_AGE};
 use crate::udp::limits::{max_peers, max_scrape_rows, payload_budget, MTU_ETHERNET};
 use crate::udp::request::{
     AnnounceRequest, ConnectRequest, RequestHeader, ScrapeRequest, TailGrammar,
+    ANNOUNCE_REQUEST_LEN,
 };
 use crate::udp::response::{
     AnnounceResponse, ConnectResponse, ErrorResponse, Peers, ScrapeResponse, ScrapeRow,
@@ -62,6 +63,12 @@ pub struct ServerConfig {
     pub include_port: bool,
     /// How announce tails are read.
     pub tail_grammar: TailGrammar,
+    /// Whether an announce whose tail does not parse under
+    /// [`tail_grammar`](Self::tail_grammar) is rejected. Off by default: such an announce
+    /// is accepted with its tail kept as [`AnnounceTail::Raw`](crate::udp::AnnounceTail::Raw),
+    /// because BEP 15 asks trackers not to expect packets of an exact size and real
+    /// trackers (opentracker, aquatic) ignore what follows the 98 bytes.
+    pub strict_tails: bool,
     /// The link MTU replies must fit in (1500 by default).
     pub mtu: usize,
     /// Peers returned when `num_want` is negative (BEP 15's −1, "default").
@@ -78,6 +85,7 @@ impl Default for ServerConfig {
             max_connection_age: MIN_CONNECTION_AGE,
             include_port: false,
             tail_grammar: TailGrammar::Bep41,
+            strict_tails: false,
             mtu: MTU_ETHERNET,
             default_num_want: 50,
             max_num_want: 200,
@@ -207,7 +215,7 @@ impl<S: ConnectionIdScheme> Server<S> {
         let family = AddressFamily::of(from);
         let budget = payload_budget(self.config.mtu, family);
         let decoded = match header.action {
-            1 => AnnounceRequest::decode_with(bytes, self.config.tail_grammar).map(|request| {
+            1 => self.decode_announce(bytes).map(|request| {
                 let wanted = effective_num_want(
                     request.num_want,
                     self.config.default_num_want,
@@ -249,6 +257,16 @@ impl<S: ConnectionIdScheme> Server<S> {
                 bytes.len(),
                 reply,
             ),
+        }
+    }
+
+    fn decode_announce<'a>(&self, bytes: &'a [u8]) -> Result<AnnounceRequest<'a>, DecodeError> {
+        match AnnounceRequest::decode_with(bytes, self.config.tail_grammar) {
+            // The fixed 98 bytes are fine; only the tail is not in the expected grammar.
+            Err(e) if !self.config.strict_tails && e.offset() >= ANNOUNCE_REQUEST_LEN => {
+                AnnounceRequest::decode_with(bytes, TailGrammar::Raw)
+            }
+            other => other,
         }
     }
 
