@@ -1,0 +1,8 @@
+//! Thin tokio drivers over trackwire's sans-IO state machines — one engine per role, these
+//! are only loops: sockets and timers here, every protocol decision in `trackwire`.
+//!
+//! * [`announce::announce_all`]: one torrent announced to several UDP trackers at once.
+//! * [`tracker::serve`]: a UDP tracker over [`trackwire::udp::Server`].
+
+pub mod announce;
+pub mod tracker;
