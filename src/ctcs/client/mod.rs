@@ -786,3 +786,62 @@ fn client_positional<'a>(
     }
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctcs::field::Float;
+
+    #[test]
+    fn protocol_lines_as_dnh332_reads_them() {
+        let exact = KeywordMatch::Exact;
+        let prefix = KeywordMatch::Prefix;
+        assert_eq!(protocol_line(b"PROTOCOL 0004", exact), Some(Version::V3));
+        assert_eq!(protocol_line(b"PROTOCOL 2", exact), Some(Version::V2));
+        assert_eq!(protocol_line(b"PROTOCOL 0000", exact), Some(Version::V0));
+        assert_eq!(protocol_line(b"PROTOCOL garbage", exact), Some(Version::V0));
+        assert_eq!(protocol_line(b"PROTOCOL", exact), Some(Version::V0));
+        assert_eq!(protocol_line(b"PROTOCOL  1", exact), Some(Version::V1));
+        assert_eq!(protocol_line(b"PROTOCOLX1", exact), None);
+        assert_eq!(protocol_line(b"PROTOCOLX1", prefix), Some(Version::V1));
+        assert_eq!(protocol_line(b"SENDSTATUS", prefix), None);
+        assert_eq!(protocol_line(b" PROTOCOL 1", prefix), None);
+    }
+
+    #[test]
+    fn positional_reply_fields() {
+        let full = CtConfigValues {
+            verbose: Positional::Set(1),
+            seedtime: Positional::Set(72),
+            seed_ratio: Positional::Set(Float::new("0.000000").unwrap()),
+            maxpeers: Positional::Set(100),
+            minpeers: Positional::Set(1),
+            fileno: Positional::Set(0),
+            pause: Positional::Set(0),
+            ..CtConfigValues::default()
+        };
+        // Version 1 needs no cache size; exit-zero and soft-quit become 0.
+        let v1 = client_positional(&full, Version::V1).unwrap();
+        assert_eq!(v1.exitzero, Positional::Set(0));
+        assert_eq!(v1.soft_quit, Positional::Set(0));
+        assert_eq!(
+            client_positional(&full, Version::V2),
+            Err(UsageError::InvalidValue)
+        );
+        let with_cache = CtConfigValues {
+            cache_size: Positional::Set(1),
+            ..full
+        };
+        assert!(client_positional(&with_cache, Version::V2).is_ok());
+    }
+
+    #[test]
+    fn size_is_output_plus_about_13_kib() {
+        let base = core::mem::size_of::<ClientSession<0>>();
+        assert!(base < 13 * 1024, "{base}");
+        assert_eq!(
+            core::mem::size_of::<ClientSession<1000>>(),
+            base.saturating_add(1000)
+        );
+    }
+}
