@@ -837,11 +837,8 @@ mod tests {
 
     #[test]
     fn size_is_output_plus_about_13_kib() {
-        let base = core::mem::size_of::<ClientSession<0>>();
+        let base = size_of::<ClientSession<0>>();
         assert!(base < 13 * 1024, "{base}");
-        assert_eq!(
-            core::mem::size_of::<ClientSession<1000>>(),
-            base.saturating_add(1000)
-        );
+        assert_eq!(size_of::<ClientSession<1000>>(), base.saturating_add(1000));
     }
 }
