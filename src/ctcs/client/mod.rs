@@ -176,8 +176,12 @@ use config::Identity;
 use output::OutQueue;
 
 /// The default output capacity of a [`ClientSession`]: 16 KiB, enough for a v3
-/// configuration block with long values or a peer list of about 150 peers.
+/// configuration block with long values or a peer list of about 200 peers.
 pub const DEFAULT_OUTPUT_CAPACITY: usize = 16 * 1024;
+
+/// The longest `CTPEER` line, LF included: a 42-byte peer id text, a 15-byte address
+/// and the widest numbers.
+pub const MAX_CTPEER_LINE: usize = 149;
 
 /// The connection phase, with the back-off deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -539,8 +543,9 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// `CTPEER`…, `CTPEERSDONE`; below 3 `CTPEERS`, `CTPEER`…, `CTPDONE`. An empty list
     /// is just the two markers.
     ///
-    /// A `CTPEER` line is at most 126 bytes with its LF (a 42-byte peer id text and the
-    /// largest numbers) and about 80 for typical values; the markers take 26 bytes in v3.
+    /// A `CTPEER` line is at most [`MAX_CTPEER_LINE`] (149) bytes with its LF (a 42-byte
+    /// peer id text and the widest numbers), about 80 with typical values; the markers
+    /// take 24 bytes in v3, 16 below.
     ///
     /// # Errors
     ///
@@ -833,6 +838,28 @@ mod tests {
             ..full
         };
         assert!(client_positional(&with_cache, Version::V2).is_ok());
+    }
+
+    #[test]
+    fn widest_peer_line() {
+        use crate::ctcs::field::Word;
+        use crate::ctcs::message::PeerFlags;
+        let id = [b'x'; 42];
+        let peer = CtPeer {
+            peer_id: Word::new(&id).unwrap(),
+            address: core::net::Ipv4Addr::new(255, 255, 255, 255),
+            choke_interest: PeerFlags::default(),
+            dl_rate: i32::MIN,
+            ul_rate: i32::MIN,
+            dl_total: u64::MAX,
+            ul_total: u64::MAX,
+            n_pieces: i32::MIN,
+        };
+        let len = ClientMessage::CtPeer(peer).encoded_len(Version::V3);
+        assert_eq!(len, MAX_CTPEER_LINE);
+        let markers = ClientMessage::CtPeerStart.encoded_len(Version::V3)
+            + ClientMessage::CtPeersDone.encoded_len(Version::V3);
+        assert_eq!(markers, 24);
     }
 
     #[test]
