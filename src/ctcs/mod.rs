@@ -102,3 +102,7 @@ pub use message::{
 };
 pub use peer_id::PeerIdText;
 pub use version::Version;
+
+pub mod client;
+
+pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};

@@ -1,0 +1,871 @@
+//! The ctorrent role: a sans-IO CTCS client session that talks to a CTorrent Control
+//! Server exactly as Enhanced CTorrent dnh3.3.2 does, without its crashes.
+//!
+//! A [`ClientSession`] owns no socket and reads no clock. The caller (the *driver*)
+//! opens TCP connections, passes received bytes and time in, and takes lines to send,
+//! one deadline and events out. Storage is fixed: the output queue is `OUT` bytes
+//! (default [`DEFAULT_OUTPUT_CAPACITY`]), server lines are framed in a
+//! [`LineBuffer`] of [`DEFAULT_MAX_LINE_LEN`] bytes; nothing is allocated.
+//!
+//! # The run loop
+//!
+//! 1. Build the session: [`ClientSession::new`] with a [`ClientSessionConfig`] (peer id,
+//!    start time, torrent path, optional password, the Unix time of your clock's zero).
+//!    It starts in [`ClientState::Connecting`]: open the TCP connection to the server.
+//! 2. When the connect succeeds call [`handle_connected`](ClientSession::handle_connected)`(now)`
+//!    (it queues `PROTOCOL 0003`, `AUTH` when configured, `CTORRENT`, and raises
+//!    [`ClientEvent::Connected`]); when it fails call
+//!    [`handle_connect_failed`](ClientSession::handle_connect_failed)`(now)`.
+//! 3. After every input or command, drain the outputs in this order:
+//!    1. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`, writing each
+//!       chunk (whole LF-terminated lines) to the socket;
+//!    2. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any;
+//!    3. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
+//!       the `send_*` methods (which queue more output: go back to 3.1 afterwards).
+//! 4. Wait for bytes, the deadline, or something of your own to report.
+//! 5. On bytes, call [`handle_input`](ClientSession::handle_input)`(now, bytes)`: it
+//!    takes **at most one line** per call and returns how many bytes it consumed; drain
+//!    (step 3) and call it again with the rest until all bytes are consumed. It consumes
+//!    nothing while the event of the previous line has not been polled.
+//! 6. On EOF or a write error, call [`handle_closed`](ClientSession::handle_closed)`(now)`;
+//!    the deadline is then 5 s away. At the deadline call
+//!    [`handle_timeout`](ClientSession::handle_timeout)`(now)`, which raises
+//!    [`ClientEvent::Reconnect`]: go to 2. Calling `handle_timeout` early does nothing.
+//! 7. Unsolicited traffic is yours to time: [`send_bw`](ClientSession::send_bw) once a
+//!    second when rates or limits changed (dnh3.3.2's `Report_Status`),
+//!    [`send_status`](ClientSession::send_status) at completion and when quitting,
+//!    [`send_info`](ClientSession::send_info) for warnings,
+//!    [`send_config`](ClientSession::send_config) when the local operator changed an
+//!    option. The session keeps no timer for them.
+//!
+//! Time should not go backwards; if it does nothing panics and a deadline is simply not
+//! reached yet.
+//!
+//! ```
+//! use trackwire::ctcs::{ClientEvent, ClientSession, ClientSessionConfig, CtStatus};
+//! use trackwire::Instant;
+//!
+//! let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1795312162, b"single.torrent", 0);
+//! let mut session: ClientSession = ClientSession::new(&config)?;
+//! let now = Instant::from_secs(1795312162);
+//! session.handle_connected(now);
+//! let mut buf = [0u8; 4295];
+//! let mut wire = Vec::new();
+//! let status = CtStatus { n_have: 4, n_total: 4, n_avail: 4, ..CtStatus::default() };
+//! loop {
+//!     while let Some(n) = session.poll_transmit(now, &mut buf)? {
+//!         wire.extend_from_slice(&buf[..n]);
+//!     }
+//!     match session.poll_event() {
+//!         Some(ClientEvent::Connected | ClientEvent::StatusRequested) => {
+//!             session.send_status(now, &status)?
+//!         }
+//!         Some(_) => {}
+//!         None => break,
+//!     }
+//! }
+//! assert_eq!(
+//!     wire,
+//!     b"PROTOCOL 0003\n\
+//!       CTORRENT -CD0303-abcdefghijkl 1795312162 1795312162 single.torrent\n\
+//!       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # States
+//!
+//! Spec §10's client machine; every transition is in this file.
+//!
+//! ```text
+//!              new()
+//!                │
+//!                ▼        handle_connect_failed: deadline = now + 15 s
+//!   ┌──▶ ┌────────────┐ ─────────────────────────────────────────────┐
+//!   │    │ Connecting │                                              │
+//!   │    └────────────┘                                              ▼
+//!   │          │ handle_connected: queue PROTOCOL 0003,       ┌─────────────┐
+//!   │          │ [AUTH pw, empty line], CTORRENT;             │   BackOff   │
+//!   │          │ event Connected (answer: a first CTSTATUS)   │   (FREE)    │
+//!   │          ▼                                              └─────────────┘
+//!   │    ┌────────────┐  handle_closed: drop unsent output,     ▲     │
+//!   │    │   Ready    │  deadline = now + 5 s                   │     │ handle_timeout
+//!   │    │            │─────────────────────────────────────────┘     │ at the deadline:
+//!   │    └────────────┘                                               │ event Reconnect
+//!   │      ▲       │ handle_input: one server line → one event        │
+//!   │      └───────┘ send_*: queue a whole reply / unsolicited line   │
+//!   └─────────────────────────────────────────────────────────────────┘
+//!
+//!   any state ── stop() ──▶ Idle (no reconnect)   any state ── reconnect_after(d) ──▶ BackOff
+//! ```
+//!
+//! # Versions
+//!
+//! The session formats for the version in force ([`ClientSession::version`]): 3 until a
+//! server `PROTOCOL` line arrives, then what dnh3.3.2 makes of it
+//! ([`Version::from_atoi`] of the text after the keyword and one byte: `PROTOCOL 0004`
+//! → 3, `PROTOCOL 2` → 2, `PROTOCOL 0000` or `PROTOCOL garbage` → 0, whose `CTSTATUS`
+//! is the v3 form but whose file list, peer list and `CTCONFIG` are the v1 forms). The
+//! version is **kept across reconnections** while `PROTOCOL 0003` is still announced on
+//! each, as the real client does; a server must send `PROTOCOL` every time.
+//!
+//! | reply | 3 | 2 | 1 | 0 |
+//! |---|---|---|---|---|
+//! | status | `CTSTATUS S:TS/L:TL/C … K` | same | `CTSTATUS S/L …` | as 3 |
+//! | detail | `CTDETAIL`, `CTFILESTART`, `CTFILE n prio cur pieces have avail size name`…, `CTFILESDONE` | `CTDETAIL`, `CTFILES`, `CTFILE n pieces have avail size name`…, `CTFDONE` | as 2, `CTFILE n pieces have size name` | as 1 |
+//! | peers | `CTPEERSTART`, `CTPEER`…, `CTPEERSDONE` | `CTPEERS`, `CTPEER`…, `CTPDONE` | same | same |
+//! | config | `CTCONFIGSTART`, `CTCONFIG name type range len:value …`…, `CTCONFIGDONE` | one 8-field positional `CTCONFIG` | one 9-field positional `CTCONFIG` | as 1 |
+//!
+//! # Behaviour of the real client reproduced
+//!
+//! * `PROTOCOL 0003`, `AUTH`, `CTORRENT` written together on every connect, without
+//!   waiting for the server; `CTORRENT` with the same start timestamp every time and the
+//!   current Unix time.
+//! * `AUTH pw` followed by an empty line when the password is shorter than 20 bytes
+//!   (dnh3.3.2 keeps the newline `fgets` read), passwords cut to 20 bytes, the same
+//!   password on every reconnection ([`ClientSessionConfig::auth_empty_line`] turns the
+//!   empty line off).
+//! * Server lines end at CR, LF or CRLF; empty lines are skipped.
+//! * The version rules above, including the odd version 0 and the sticky version.
+//! * Unknown lines, `ERROR` included, are reported and otherwise ignored; nothing is
+//!   ever sent in answer to `PROTOCOL` or `ERROR`.
+//! * `SETDLIMIT`/`SETULIMIT` values as `(int)strtod` computes them.
+//! * Prefix keyword matching on request ([`KeywordMatch::Prefix`]: `CTQUITTER` quits,
+//!   `SENDSTATUSXYZ` asks for the status).
+//! * Reconnection 5 s after a close and 15 s after a failed connect, forever.
+//! * Each reply is queued whole, so replies and unsolicited lines never interleave.
+//! * Output while disconnected is refused, not queued (dnh3.3.2 drops warnings raised
+//!   while not connected).
+//!
+//! # Behaviour deliberately not reproduced
+//!
+//! * **A bare `CTCONFIG` crashes dnh3.3.2** (SIGSEGV) and **every well-formed positional
+//!   v1/v2 `CTCONFIG` aborts it** (SIGABRT): here the first is
+//!   [`ClientEvent::Malformed`], the second [`ClientEvent::ConfigValues`].
+//! * **A NUL byte wedges dnh3.3.2's reader for good**; here only the line holding it is
+//!   lost ([`ClientEvent::Malformed`]), and so is an over-long line (more than
+//!   [`DEFAULT_MAX_LINE_LEN`] bytes), which overflows dnh3.3.2's heap at 128 KiB.
+//! * **Over-long output lines**: dnh3.3.2 cuts a 4295-byte message and sends its NUL
+//!   too; here a line longer than 4294 bytes is refused with [`UsageError::TooLong`].
+//! * **Line breaks inside values**: dnh3.3.2 sends a tracker message with a newline as a
+//!   `CTINFO` line plus a keyword-less continuation line; [`ClientSession::send_info`]
+//!   refuses NUL, CR and LF with [`UsageError::InvalidValue`] (split the text into
+//!   several `CTINFO`s if needed).
+//! * **Exact keyword matching is the default**; the prefix match is an option.
+
+mod config;
+mod event;
+mod output;
+
+use crate::ctcs::field::{Positional, Text};
+use crate::ctcs::line::{LineBuffer, DEFAULT_MAX_LINE_LEN};
+use crate::ctcs::message::{
+    ClientMessage, CtBw, CtConfig, CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus,
+    KeywordMatch, Protocol, ServerMessage,
+};
+use crate::ctcs::version::Version;
+use crate::error::{DecodeError, EncodeError, UsageError};
+use crate::time::Instant;
+use crate::wire::Fill;
+
+pub use config::{ClientSessionConfig, MAX_PASSWORD_LEN, MAX_TORRENT_PATH_LEN};
+pub use event::{ClientEvent, ClientState};
+pub use output::MAX_LINE_WITH_LF;
+
+use config::Identity;
+use output::OutQueue;
+
+/// The default output capacity of a [`ClientSession`]: 16 KiB, enough for a v3
+/// configuration block with long values or a peer list of about 200 peers.
+pub const DEFAULT_OUTPUT_CAPACITY: usize = 16 * 1024;
+
+/// The longest `CTPEER` line, LF included: a 42-byte peer id text, a 15-byte address
+/// and the widest numbers.
+pub const MAX_CTPEER_LINE: usize = 149;
+
+/// The connection phase, with the back-off deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    BackOff(Instant),
+    Connecting,
+    Ready,
+}
+
+/// What the held server line turned out to be, decided when it arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrived {
+    /// A line to decode under this version.
+    Line(Version),
+    /// A `PROTOCOL` line, already applied.
+    Protocol { version: Version, previous: Version },
+    /// A framing error (over-long, NUL); the line was not kept.
+    Bad(DecodeError),
+}
+
+/// The one server line the session holds between `handle_input` and `poll_event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Empty,
+    Pending(Arrived),
+    Delivered,
+}
+
+/// A CTCS client session (the ctorrent role) with `OUT` bytes of output storage.
+///
+/// See the [module docs](self) for the run loop, the states and the version rules. Its
+/// size is about `OUT` + 13 KiB (a server line being framed, the line whose event is
+/// pending, and the torrent path). The output queue must hold the longest reply the
+/// caller sends whole: every line of it plus its LF (see [`ClientSession::send_peers`]).
+#[derive(Debug, Clone)]
+pub struct ClientSession<const OUT: usize = DEFAULT_OUTPUT_CAPACITY> {
+    identity: Identity,
+    keyword_match: KeywordMatch,
+    close_delay: core::time::Duration,
+    refused_delay: core::time::Duration,
+    unix_time_at_zero_ms: u64,
+    version: Version,
+    phase: Phase,
+    rx: LineBuffer<DEFAULT_MAX_LINE_LEN>,
+    line: Fill<DEFAULT_MAX_LINE_LEN>,
+    held: Held,
+    connected_event: bool,
+    reconnect_event: bool,
+    out: OutQueue<OUT>,
+}
+
+impl<const OUT: usize> ClientSession<OUT> {
+    /// A session for `config`, in [`ClientState::Connecting`]: open the first connection
+    /// (dnh3.3.2 connects at once). The version in force is 3.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidValue`] if the torrent path is empty or holds NUL, CR or LF,
+    /// or the password (cut to [`MAX_PASSWORD_LEN`] bytes) holds one of them;
+    /// [`UsageError::TooLong`] if the path is longer than [`MAX_TORRENT_PATH_LEN`], or
+    /// the opening lines (`PROTOCOL`, `AUTH`, `CTORRENT`) do not fit `OUT`.
+    pub fn new(config: &ClientSessionConfig<'_>) -> Result<Self, UsageError> {
+        let identity = Identity::new(config)?;
+        let session = ClientSession {
+            identity,
+            keyword_match: config.keyword_match,
+            close_delay: config.close_delay,
+            refused_delay: config.refused_delay,
+            unix_time_at_zero_ms: config.unix_time_at_zero_ms,
+            version: Version::V3,
+            phase: Phase::Connecting,
+            rx: LineBuffer::new(),
+            line: Fill::new(),
+            held: Held::Empty,
+            connected_event: false,
+            reconnect_event: false,
+            out: OutQueue::new(),
+        };
+        if session.opening_len(i64::MIN) > OUT {
+            return Err(UsageError::TooLong);
+        }
+        Ok(session)
+    }
+
+    // ---- getters ---------------------------------------------------------------------
+
+    /// Where the session stands.
+    pub fn state(&self) -> ClientState {
+        match self.phase {
+            Phase::Idle => ClientState::Idle,
+            Phase::BackOff(_) => ClientState::BackOff,
+            Phase::Connecting => ClientState::Connecting,
+            Phase::Ready => ClientState::Ready,
+        }
+    }
+
+    /// The protocol version replies are formatted for: 3 until the server's first
+    /// `PROTOCOL`, then the last one negotiated, kept across reconnections.
+    pub const fn version(&self) -> Version {
+        self.version
+    }
+
+    /// How server keywords are matched.
+    pub const fn keyword_match(&self) -> KeywordMatch {
+        self.keyword_match
+    }
+
+    /// Our peer id's text form, as `CTORRENT` carries it.
+    pub fn peer_id_text(&self) -> &[u8] {
+        self.identity.peer_id().as_bytes()
+    }
+
+    /// Unix time in whole seconds at `now` on the caller's clock (from
+    /// [`ClientSessionConfig::unix_time_at_zero_ms`]): what `CTORRENT` carries, and what
+    /// a caller puts in [`CtDetail::current_timestamp`].
+    pub fn unix_time(&self, now: Instant) -> i64 {
+        let ms = self.unix_time_at_zero_ms.saturating_add(now.as_millis());
+        i64::try_from(ms.checked_div(1000).unwrap_or(0)).unwrap_or(i64::MAX)
+    }
+
+    /// Bytes queued for [`poll_transmit`](Self::poll_transmit).
+    pub const fn pending_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The output capacity, `OUT`.
+    pub const fn output_capacity(&self) -> usize {
+        OUT
+    }
+
+    // ---- connection inputs -------------------------------------------------------------
+
+    /// A TCP connection to the server is open (a new one: in any state, even
+    /// [`ClientState::Ready`], everything about the previous connection is dropped —
+    /// unsent output, a partial line, an unpolled event).
+    ///
+    /// Queues `PROTOCOL 0003`, then `AUTH` (and the empty line, see
+    /// [`ClientSessionConfig::auth_empty_line`]) when a password is configured, then
+    /// `CTORRENT` with the current Unix time, and raises [`ClientEvent::Connected`]:
+    /// answer it with [`send_status`](Self::send_status). The version in force is kept.
+    pub fn handle_connected(&mut self, now: Instant) {
+        self.drop_connection();
+        self.held = Held::Empty;
+        self.reconnect_event = false;
+        self.phase = Phase::Ready;
+        let unix_now = self.unix_time(now);
+        let version = self.version;
+        let mut batch = self.out.batch();
+        batch.line(&ClientMessage::Protocol(Protocol { version: 3 }), version);
+        if let Some(auth) = self.identity.auth() {
+            batch.line(&auth, version);
+            if self.identity.auth_empty_line() {
+                batch.line(&ClientMessage::Unknown(Text::EMPTY), version);
+            }
+        }
+        batch.line(&self.identity.ctorrent(unix_now), version);
+        // Cannot fail: `new` checked that the longest opening fits an empty queue.
+        let _ = batch.finish();
+        self.connected_event = true;
+    }
+
+    /// The connection was closed (EOF from the server, or a failed write): unsent output
+    /// is dropped and a reconnect is due [`close_delay`](ClientSessionConfig::close_delay)
+    /// (5 s) from `now`. An event of a line already received stays pollable.
+    /// Does nothing in [`ClientState::Idle`].
+    pub fn handle_closed(&mut self, now: Instant) {
+        self.back_off(now, self.close_delay);
+    }
+
+    /// A connect attempt failed (refused, unreachable): a reconnect is due
+    /// [`refused_delay`](ClientSessionConfig::refused_delay) (15 s) from `now`.
+    /// Does nothing in [`ClientState::Idle`].
+    pub fn handle_connect_failed(&mut self, now: Instant) {
+        self.back_off(now, self.refused_delay);
+    }
+
+    /// Handles the passing of time: at the reconnect deadline the session moves to
+    /// [`ClientState::Connecting`] and raises [`ClientEvent::Reconnect`]. Before it, or
+    /// without one, it does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Phase::BackOff(due) = self.phase {
+            if due <= now {
+                self.phase = Phase::Connecting;
+                self.reconnect_event = true;
+            }
+        }
+    }
+
+    /// Bytes received from the server, in any chunking. Takes at most one line and
+    /// returns how many bytes of `input` it consumed; call again with the rest after
+    /// draining the event (see the run loop). A partial line is kept (up to
+    /// [`DEFAULT_MAX_LINE_LEN`] bytes). Returns 0 while the previous line's event has not
+    /// been polled. Outside [`ClientState::Ready`] the bytes are dropped (all consumed).
+    ///
+    /// A server `PROTOCOL` line takes effect here, before its event is polled.
+    pub fn handle_input(&mut self, now: Instant, input: &[u8]) -> usize {
+        let _ = now;
+        if self.phase != Phase::Ready {
+            return input.len();
+        }
+        match self.held {
+            Held::Pending(_) => return 0,
+            Held::Delivered => {
+                self.line.clear();
+                self.held = Held::Empty;
+            }
+            Held::Empty => {}
+        }
+        let mut consumed = 0usize;
+        let mut rest = input;
+        while !rest.is_empty() {
+            let feed = self.rx.feed(rest);
+            let got = match feed.line {
+                None => None,
+                Some(Ok(line)) => {
+                    self.line.clear();
+                    // Fits: framed lines are at most DEFAULT_MAX_LINE_LEN bytes.
+                    self.line.push(line);
+                    Some(Ok(()))
+                }
+                Some(Err(e)) => Some(Err(e)),
+            };
+            let n = feed.consumed;
+            consumed = consumed.saturating_add(n);
+            rest = rest.get(n..).unwrap_or_default();
+            match got {
+                Some(Ok(())) => {
+                    self.arrived_line();
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.held = Held::Pending(Arrived::Bad(e));
+                    break;
+                }
+                None if n == 0 => break,
+                None => {}
+            }
+        }
+        consumed
+    }
+
+    // ---- commands ----------------------------------------------------------------------
+
+    /// Ends the session's interest in the server: drops the connection state and any
+    /// reconnect; [`ClientState::Idle`] until [`handle_connected`](Self::handle_connected)
+    /// or [`reconnect_after`](Self::reconnect_after). For a client that quits.
+    pub fn stop(&mut self) {
+        self.drop_connection();
+        self.reconnect_event = false;
+        self.phase = Phase::Idle;
+    }
+
+    /// Drops the connection (the caller closes the socket) and plans a reconnect `delay`
+    /// from `now`, in any state. dnh3.3.2 does this with about 1 s when the server sets
+    /// its `ctcs_server` option to a new address.
+    pub fn reconnect_after(&mut self, now: Instant, delay: core::time::Duration) {
+        self.drop_connection();
+        self.phase = Phase::BackOff(now.saturating_add(delay));
+    }
+
+    /// Queues `CTSTATUS` in the form of the version in force: the answer to
+    /// [`ClientEvent::Connected`] and [`ClientEvent::StatusRequested`], and the
+    /// unsolicited report (download complete, quitting; dnh3.3.2 also sends one with a
+    /// tracker announce at least 30 s after the previous one). In version 1 the tracker
+    /// totals, `connecting` and `cache_used` are not written.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidState`] if not [`ClientState::Ready`];
+    /// [`UsageError::Full`] if the output queue lacks room (drain
+    /// [`poll_transmit`](Self::poll_transmit) and retry).
+    pub fn send_status(&mut self, now: Instant, status: &CtStatus) -> Result<(), UsageError> {
+        let _ = now;
+        self.ready()?;
+        let mut batch = self.out.batch();
+        batch.line(&ClientMessage::CtStatus(*status), self.version);
+        batch.finish().map(drop)
+    }
+
+    /// Queues `CTBW` (the same in every version). dnh3.3.2 sends it at most once a
+    /// second, when a rate or a limit changed since the previous sample; that cadence is
+    /// the caller's.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_status`](Self::send_status).
+    pub fn send_bw(&mut self, now: Instant, bw: &CtBw) -> Result<(), UsageError> {
+        let _ = now;
+        self.ready()?;
+        let mut batch = self.out.batch();
+        batch.line(&ClientMessage::CtBw(*bw), self.version);
+        batch.finish().map(drop)
+    }
+
+    /// Queues `CTINFO severity text`: a warning (1 urgent, 2 warning, 3 information; the
+    /// real client sends no other severity).
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidValue`] if `severity` is not 1, 2 or 3, or `text` holds NUL,
+    /// CR or LF (dnh3.3.2 would send a raw newline, making the rest a keyword-less line);
+    /// [`UsageError::TooLong`] if the line would be longer than 4294 bytes; otherwise as
+    /// [`send_status`](Self::send_status).
+    pub fn send_info(
+        &mut self,
+        now: Instant,
+        severity: i32,
+        text: &[u8],
+    ) -> Result<(), UsageError> {
+        let _ = now;
+        self.ready()?;
+        if !(1..=3).contains(&severity) {
+            return Err(UsageError::InvalidValue);
+        }
+        let message = Text::new(text).map_err(|_| UsageError::InvalidValue)?;
+        let mut batch = self.out.batch();
+        batch.line(
+            &ClientMessage::CtInfo(crate::ctcs::message::CtInfo { severity, message }),
+            self.version,
+        );
+        batch.finish().map(drop)
+    }
+
+    /// Queues the answer to [`ClientEvent::DetailRequested`]: `CTDETAIL`, then the file
+    /// block of the version in force (v3 `CTFILESTART`, `CTFILE`…, `CTFILESDONE`; below 3
+    /// `CTFILES`, `CTFILE`…, `CTFDONE`, with fewer `CTFILE` fields: see the module docs).
+    /// Put the Unix time ([`unix_time`](Self::unix_time)) in `detail.current_timestamp`.
+    ///
+    /// All lines are queued or none: they need `OUT` to hold every line plus its LF.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidState`] if not [`ClientState::Ready`];
+    /// [`UsageError::TooLong`] if a line would be longer than 4294 bytes or the whole
+    /// sequence is larger than `OUT`; [`UsageError::Full`] if it would fit once the queue
+    /// is drained (drain [`poll_transmit`](Self::poll_transmit) and retry). The iterator
+    /// is used up either way.
+    pub fn send_detail<'f>(
+        &mut self,
+        now: Instant,
+        detail: &CtDetail,
+        files: impl IntoIterator<Item = CtFile<'f>>,
+    ) -> Result<(), UsageError> {
+        let _ = now;
+        self.ready()?;
+        let v = self.version;
+        let mut batch = self.out.batch();
+        batch.line(&ClientMessage::CtDetail(*detail), v);
+        batch.line(&ClientMessage::CtFileStart, v);
+        for file in files {
+            batch.line(&ClientMessage::CtFile(file), v);
+        }
+        batch.line(&ClientMessage::CtFilesDone, v);
+        batch.finish().map(drop)
+    }
+
+    /// Queues the answer to [`ClientEvent::PeersRequested`]: v3 `CTPEERSTART`,
+    /// `CTPEER`…, `CTPEERSDONE`; below 3 `CTPEERS`, `CTPEER`…, `CTPDONE`. An empty list
+    /// is just the two markers.
+    ///
+    /// A `CTPEER` line is at most [`MAX_CTPEER_LINE`] (149) bytes with its LF (a 42-byte
+    /// peer id text and the widest numbers), about 80 with typical values; the markers
+    /// take 24 bytes in v3, 16 below.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_detail`](Self::send_detail).
+    pub fn send_peers<'p>(
+        &mut self,
+        now: Instant,
+        peers: impl IntoIterator<Item = CtPeer<'p>>,
+    ) -> Result<(), UsageError> {
+        let _ = now;
+        self.ready()?;
+        let v = self.version;
+        let mut batch = self.out.batch();
+        batch.line(&ClientMessage::CtPeerStart, v);
+        for peer in peers {
+            batch.line(&ClientMessage::CtPeer(peer), v);
+        }
+        batch.line(&ClientMessage::CtPeersDone, v);
+        batch.finish().map(drop)
+    }
+
+    /// Queues the configuration: the answer to [`ClientEvent::ConfigRequested`], or an
+    /// unsolicited report after a local change. Give both forms; the version in force
+    /// picks one:
+    ///
+    /// * version 3: `CTCONFIGSTART`, one self-describing `CTCONFIG` per item of
+    ///   `options` (dnh3.3.2's list and order are in spec §5), `CTCONFIGDONE`;
+    ///   `values` is not used;
+    /// * versions 0–2: one positional line from `values` (version 2: `verbose seedtime
+    ///   seed_ratio maxpeers minpeers fileno cache_size pause`; versions 0 and 1:
+    ///   `… fileno exitzero pause soft_quit`); `options` is not used. dnh3.3.2 prints
+    ///   the ratio with six decimals (`0.000000`) and always sends 0 for `exitzero` and
+    ///   `soft_quit`: fields left at [`Positional::Keep`] there become 0.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::InvalidValue`] in versions 0–2 if a field the line has (other than
+    /// `exitzero` and `soft_quit`) is [`Positional::Keep`]: the client never sends `.`;
+    /// otherwise as [`send_detail`](Self::send_detail).
+    pub fn send_config<'c>(
+        &mut self,
+        now: Instant,
+        values: &CtConfigValues<'_>,
+        options: impl IntoIterator<Item = CtConfig<'c>>,
+    ) -> Result<(), UsageError> {
+        let _ = now;
+        self.ready()?;
+        let v = self.version;
+        if v.is_v3() {
+            let mut batch = self.out.batch();
+            batch.line(&ClientMessage::CtConfigStart, v);
+            for option in options {
+                batch.line(&ClientMessage::CtConfig(option), v);
+            }
+            batch.line(&ClientMessage::CtConfigDone, v);
+            return batch.finish().map(drop);
+        }
+        let values = client_positional(values, v)?;
+        let mut batch = self.out.batch();
+        batch.line(&ClientMessage::CtConfigValues(values), v);
+        batch.finish().map(drop)
+    }
+
+    // ---- outputs -----------------------------------------------------------------------
+
+    /// Writes as many whole queued lines as fit into `buf` and returns their length, or
+    /// `None` when nothing is queued. Every line ends in LF and is at most
+    /// [`MAX_LINE_WITH_LF`] bytes, so a buffer of that size always takes at least one.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` cannot hold the next line; nothing was taken.
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Option<usize>, EncodeError> {
+        let _ = now;
+        self.out.pop_lines(buf)
+    }
+
+    /// The reconnect deadline, in [`ClientState::BackOff`]; call
+    /// [`handle_timeout`](Self::handle_timeout) then.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::BackOff(due) => Some(due),
+            _ => None,
+        }
+    }
+
+    /// The next event: [`ClientEvent::Connected`], then the event of the server line
+    /// last taken by [`handle_input`](Self::handle_input), then
+    /// [`ClientEvent::Reconnect`]. An event made from a line borrows it from the session.
+    pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
+        if self.connected_event {
+            self.connected_event = false;
+            return Some(ClientEvent::Connected);
+        }
+        if let Held::Pending(arrived) = self.held {
+            self.held = Held::Delivered;
+            return Some(self.line_event(arrived));
+        }
+        if self.reconnect_event {
+            self.reconnect_event = false;
+            return Some(ClientEvent::Reconnect);
+        }
+        None
+    }
+
+    // ---- transitions -------------------------------------------------------------------
+
+    fn ready(&self) -> Result<(), UsageError> {
+        if self.phase == Phase::Ready {
+            Ok(())
+        } else {
+            Err(UsageError::InvalidState)
+        }
+    }
+
+    /// Forgets the connection: unsent output, a partial line, an unanswered `Connected`.
+    fn drop_connection(&mut self) {
+        self.out.clear();
+        self.rx = LineBuffer::new();
+        self.connected_event = false;
+    }
+
+    fn back_off(&mut self, now: Instant, delay: core::time::Duration) {
+        if self.phase == Phase::Idle {
+            return;
+        }
+        self.drop_connection();
+        self.phase = Phase::BackOff(now.saturating_add(delay));
+    }
+
+    /// The length of the opening lines with `unix_now` in `CTORRENT`.
+    fn opening_len(&self, unix_now: i64) -> usize {
+        let v = self.version;
+        let mut n = ClientMessage::Protocol(Protocol { version: 3 }).encoded_len(v);
+        if let Some(auth) = self.identity.auth() {
+            n = n.saturating_add(auth.encoded_len(v));
+            if self.identity.auth_empty_line() {
+                n = n.saturating_add(1);
+            }
+        }
+        n.saturating_add(self.identity.ctorrent(unix_now).encoded_len(v))
+    }
+
+    /// A complete line is in `self.line`: a `PROTOCOL` line takes effect now, anything
+    /// else is decoded when its event is polled.
+    fn arrived_line(&mut self) {
+        let arrived = match protocol_line(self.line.as_slice(), self.keyword_match) {
+            Some(version) => {
+                let previous = self.version;
+                self.version = version;
+                Arrived::Protocol { version, previous }
+            }
+            None => Arrived::Line(self.version),
+        };
+        self.held = Held::Pending(arrived);
+    }
+
+    /// The event for the held line. Every server line maps to an event here.
+    fn line_event(&self, arrived: Arrived) -> ClientEvent<'_> {
+        let version = match arrived {
+            Arrived::Line(version) => version,
+            Arrived::Protocol { version, previous } => {
+                return ClientEvent::Protocol { version, previous }
+            }
+            Arrived::Bad(error) => return ClientEvent::Malformed { error, line: None },
+        };
+        let line = self.line.as_slice();
+        let text = Text::from_line(line);
+        match ServerMessage::decode_with(line, version, self.keyword_match) {
+            Err(error) => ClientEvent::Malformed {
+                error,
+                line: Some(text),
+            },
+            Ok(msg) => match msg {
+                ServerMessage::SendStatus => ClientEvent::StatusRequested,
+                ServerMessage::SendDetail => ClientEvent::DetailRequested,
+                ServerMessage::SendPeers => ClientEvent::PeersRequested,
+                ServerMessage::SendConf => ClientEvent::ConfigRequested,
+                ServerMessage::SetDlimit(s) => ClientEvent::DownloadLimit {
+                    limit: s.applied(),
+                    text: s.dl_limit,
+                },
+                ServerMessage::SetUlimit(s) => ClientEvent::UploadLimit {
+                    limit: s.applied(),
+                    text: s.ul_limit,
+                },
+                ServerMessage::CtConfig(c) => ClientEvent::ConfigSet(c),
+                ServerMessage::CtConfigValues(c) => ClientEvent::ConfigValues(c),
+                ServerMessage::CtQuit => ClientEvent::Quit,
+                ServerMessage::CtRestart => ClientEvent::Restart,
+                ServerMessage::CtUpdate => ClientEvent::Update,
+                // Handled when the line arrived; kept total for the decoder's sake.
+                ServerMessage::Protocol(p) => ClientEvent::Protocol {
+                    version: p.negotiated(),
+                    previous: version,
+                },
+                _ => ClientEvent::Unknown(text),
+            },
+        }
+    }
+}
+
+/// The version a server line sets, if it is a `PROTOCOL` line: dnh3.3.2 reads the text
+/// from byte 9 (after the keyword and one separator byte) with `atoi`. With exact
+/// matching the keyword must be the whole first word.
+fn protocol_line(line: &[u8], matching: KeywordMatch) -> Option<Version> {
+    let after = line.strip_prefix(b"PROTOCOL")?;
+    let arg: &[u8] = match after.split_first() {
+        None => &[],
+        Some((b' ', rest)) => rest,
+        Some((_, rest)) if matching == KeywordMatch::Prefix => rest,
+        Some(_) => return None,
+    };
+    Some(Version::from_atoi(arg))
+}
+
+/// The positional line dnh3.3.2 would send from `values` in `version` (0–2).
+fn client_positional<'a>(
+    values: &CtConfigValues<'a>,
+    version: Version,
+) -> Result<CtConfigValues<'a>, UsageError> {
+    let mut v = *values;
+    let required_set = v.verbose != Positional::Keep
+        && v.seedtime != Positional::Keep
+        && v.seed_ratio != Positional::Keep
+        && v.maxpeers != Positional::Keep
+        && v.minpeers != Positional::Keep
+        && v.fileno != Positional::Keep
+        && v.pause != Positional::Keep
+        && (version != Version::V2 || v.cache_size != Positional::Keep);
+    if !required_set {
+        return Err(UsageError::InvalidValue);
+    }
+    if v.exitzero == Positional::Keep {
+        v.exitzero = Positional::Set(0);
+    }
+    if v.soft_quit == Positional::Keep {
+        v.soft_quit = Positional::Set(0);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctcs::field::Float;
+
+    #[test]
+    fn protocol_lines_as_dnh332_reads_them() {
+        let exact = KeywordMatch::Exact;
+        let prefix = KeywordMatch::Prefix;
+        assert_eq!(protocol_line(b"PROTOCOL 0004", exact), Some(Version::V3));
+        assert_eq!(protocol_line(b"PROTOCOL 2", exact), Some(Version::V2));
+        assert_eq!(protocol_line(b"PROTOCOL 0000", exact), Some(Version::V0));
+        assert_eq!(protocol_line(b"PROTOCOL garbage", exact), Some(Version::V0));
+        assert_eq!(protocol_line(b"PROTOCOL", exact), Some(Version::V0));
+        assert_eq!(protocol_line(b"PROTOCOL  1", exact), Some(Version::V1));
+        assert_eq!(protocol_line(b"PROTOCOLX1", exact), None);
+        assert_eq!(protocol_line(b"PROTOCOLX1", prefix), Some(Version::V1));
+        assert_eq!(protocol_line(b"SENDSTATUS", prefix), None);
+        assert_eq!(protocol_line(b" PROTOCOL 1", prefix), None);
+    }
+
+    #[test]
+    fn positional_reply_fields() {
+        let full = CtConfigValues {
+            verbose: Positional::Set(1),
+            seedtime: Positional::Set(72),
+            seed_ratio: Positional::Set(Float::new("0.000000").unwrap()),
+            maxpeers: Positional::Set(100),
+            minpeers: Positional::Set(1),
+            fileno: Positional::Set(0),
+            pause: Positional::Set(0),
+            ..CtConfigValues::default()
+        };
+        // Version 1 needs no cache size; exit-zero and soft-quit become 0.
+        let v1 = client_positional(&full, Version::V1).unwrap();
+        assert_eq!(v1.exitzero, Positional::Set(0));
+        assert_eq!(v1.soft_quit, Positional::Set(0));
+        assert_eq!(
+            client_positional(&full, Version::V2),
+            Err(UsageError::InvalidValue)
+        );
+        let with_cache = CtConfigValues {
+            cache_size: Positional::Set(1),
+            ..full
+        };
+        assert!(client_positional(&with_cache, Version::V2).is_ok());
+    }
+
+    #[test]
+    fn widest_peer_line() {
+        use crate::ctcs::field::Word;
+        use crate::ctcs::message::PeerFlags;
+        let id = [b'x'; 42];
+        let peer = CtPeer {
+            peer_id: Word::new(&id).unwrap(),
+            address: core::net::Ipv4Addr::new(255, 255, 255, 255),
+            choke_interest: PeerFlags::default(),
+            dl_rate: i32::MIN,
+            ul_rate: i32::MIN,
+            dl_total: u64::MAX,
+            ul_total: u64::MAX,
+            n_pieces: i32::MIN,
+        };
+        let len = ClientMessage::CtPeer(peer).encoded_len(Version::V3);
+        assert_eq!(len, MAX_CTPEER_LINE);
+        let markers = ClientMessage::CtPeerStart.encoded_len(Version::V3)
+            + ClientMessage::CtPeersDone.encoded_len(Version::V3);
+        assert_eq!(markers, 24);
+    }
+
+    #[test]
+    fn size_is_output_plus_about_13_kib() {
+        let base = size_of::<ClientSession<0>>();
+        assert!(base < 13 * 1024, "{base}");
+        assert_eq!(size_of::<ClientSession<1000>>(), base.saturating_add(1000));
+    }
+}
