@@ -91,6 +91,7 @@ pub mod field;
 pub mod line;
 pub mod message;
 pub mod peer_id;
+pub mod server;
 pub mod version;
 
 pub use field::{Float, InvalidText, Positional, Text, Word};
@@ -101,4 +102,8 @@ pub use message::{
     Protocol, ServerMessage, SetDlimit, SetUlimit, Spacing,
 };
 pub use peer_id::PeerIdText;
+pub use server::{
+    AuthFailure, BlockKind, InputError, ServerConfig, ServerEvent, ServerSession, ServerState,
+    Unterminated,
+};
 pub use version::Version;
