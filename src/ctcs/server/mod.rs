@@ -68,8 +68,9 @@
 //!
 //! # States
 //!
-//! Every transition is in [`ServerSession::handle_input`]'s one `match` on the
-//! session's state and the decoded line, or in [`handle_closed`](ServerSession::handle_closed).
+//! Every transition on input is in one `match` on the session's state and the decoded
+//! line (in this file, behind [`ServerSession::handle_input`]); the others are
+//! [`handle_closed`](ServerSession::handle_closed) and the timers.
 //!
 //! ```text
 //!   new(now, config): queue PROTOCOL 000k
@@ -1040,5 +1041,50 @@ impl core::fmt::Write for Decimal {
         } else {
             Err(core::fmt::Error)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn used(line: &[u8], primary: Version) -> Option<Version> {
+        match decode_lenient(line, primary) {
+            (Ok(ClientMessage::Unknown(_)) | Err(_), _) => None,
+            (Ok(_), v) => Some(v),
+        }
+    }
+
+    #[test]
+    fn lenient_decoding_prefers_the_version_in_force() {
+        let v3_status = b"CTSTATUS 0:0/0:0/0 13/13/13 0,0 0,0 0,0 0";
+        let v1_status = b"CTSTATUS 0/0 13/13/13 0,0 0,0 0,0";
+        assert_eq!(used(v3_status, Version::V1), Some(Version::V3));
+        assert_eq!(used(v3_status, Version::V2), Some(Version::V2));
+        assert_eq!(used(v1_status, Version::V3), Some(Version::V1));
+        assert_eq!(used(v1_status, Version::V0), Some(Version::V1));
+        assert_eq!(used(b"CTFILES", Version::V3), Some(Version::V2));
+        assert_eq!(used(b"CTFILESTART", Version::V1), Some(Version::V3));
+        assert_eq!(
+            used(b"CTCONFIG 1 72 0.000000 100 1 0 1 0", Version::V3),
+            Some(Version::V2)
+        );
+        assert_eq!(
+            used(b"CTCONFIG 1 72 0.000000 100 1 0 0 0 0", Version::V3),
+            Some(Version::V1)
+        );
+        // Unknown and malformed lines stay what they are under the version in force.
+        assert_eq!(used(b"with an embedded newline", Version::V3), None);
+        let (r, v) = decode_lenient(b"CTBW 1", Version::V2);
+        assert!(r.is_err());
+        assert_eq!(v, Version::V2);
+    }
+
+    #[test]
+    fn decimal_text() {
+        assert_eq!(Decimal::of(0).as_bytes(), b"0");
+        assert_eq!(Decimal::of(-5).as_bytes(), b"-5");
+        assert_eq!(Decimal::of(i32::MIN).as_bytes(), b"-2147483648");
+        assert_eq!(Decimal::of(i32::MAX).as_bytes(), b"2147483647");
     }
 }

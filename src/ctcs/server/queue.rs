@@ -132,3 +132,62 @@ impl<T: Copy, const N: usize> Fifo<T, N> {
         item
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_come_out_whole_and_in_order() {
+        let mut q = LineQueue::<32>::new();
+        q.push(&ServerMessage::SendStatus, Version::V3).unwrap();
+        q.push(&ServerMessage::CtQuit, Version::V3).unwrap();
+        // 11 + 7 bytes used; "SENDDETAIL\n" (11) still fits, "SENDPEERS\n" then not.
+        q.push(&ServerMessage::SendDetail, Version::V3).unwrap();
+        assert_eq!(
+            q.push(&ServerMessage::SendPeers, Version::V3),
+            Err(UsageError::Full)
+        );
+        let mut out = [0u8; 16];
+        assert_eq!(q.pop_into(&mut out[..3]), Err(EncodeError::new(11)));
+        assert_eq!(q.pop_into(&mut out), Ok(Some(11)));
+        assert_eq!(&out[..11], b"SENDSTATUS\n");
+        assert_eq!(q.front(), Some(&b"CTQUIT\n"[..]));
+        q.push(&ServerMessage::SendPeers, Version::V3).unwrap();
+        let mut all = std::vec::Vec::new();
+        while let Ok(Some(n)) = q.pop_into(&mut out) {
+            all.extend_from_slice(&out[..n]);
+        }
+        assert_eq!(all, b"CTQUIT\nSENDDETAIL\nSENDPEERS\n");
+        assert!(q.is_empty());
+        assert_eq!(
+            LineQueue::<4>::new().push(&ServerMessage::CtQuit, Version::V3),
+            Err(UsageError::TooLong)
+        );
+    }
+
+    #[test]
+    fn line_count_is_bounded() {
+        let mut q = LineQueue::<1024>::new();
+        for _ in 0..MAX_QUEUED_LINES {
+            q.push(&ServerMessage::CtQuit, Version::V3).unwrap();
+        }
+        assert_eq!(q.len(), MAX_QUEUED_LINES);
+        assert_eq!(
+            q.push(&ServerMessage::CtQuit, Version::V3),
+            Err(UsageError::Full)
+        );
+        q.clear();
+        assert!(q.is_empty() && q.front().is_none());
+    }
+
+    #[test]
+    fn fifo() {
+        let mut f = Fifo::<u8, 2>::new();
+        assert!(f.push(1) && f.push(2) && !f.push(3));
+        assert_eq!(f.pop(), Some(1));
+        assert!(f.push(4));
+        assert_eq!((f.pop(), f.pop(), f.pop()), (Some(2), Some(4), None));
+        assert!(f.is_empty());
+    }
+}
