@@ -74,13 +74,13 @@
 //!
 //! ```text
 //!   new(now, config): queue PROTOCOL 000k
-//!        │ password configured          │ no password
-//!        ▼                              ▼
-//!  ┌──────────────┐  AUTH, right  ┌──────────────────┐  CTORRENT   ┌─────────┐
-//!  │ AwaitingAuth │──────────────▶│ AwaitingIdentity │────────────▶│  Ready  │◀─┐ status, blocks,
-//!  └──────────────┘ (Authenticated)└──────────────────┘  (Hello)   └─────────┘──┘ CTINFO, CTORRENT…
-//!        │ AUTH wrong, or any            │ status or block line:
-//!        │ other line but PROTOCOL       └─▶ Error(NotIdentified), line dropped
+//!        │ password configured              │ no password
+//!        ▼                                  ▼
+//!  ┌──────────────┐   AUTH, right    ┌──────────────────┐  CTORRENT  ┌─────────┐
+//!  │ AwaitingAuth │─────────────────▶│ AwaitingIdentity │───────────▶│  Ready  │◀─┐ status, blocks,
+//!  └──────────────┘ (Authenticated)  └──────────────────┘  (Hello)   └─────────┘──┘ CTINFO, CTORRENT…
+//!        │ AUTH wrong, or any                │ status or block line:
+//!        │ other line but PROTOCOL           └─▶ Error(NotIdentified), line dropped
 //!        ▼
 //!  ┌──────────────┐ queue "ERROR Authentication failed"; ignore all input;
 //!  │   Rejected   │ should_close() once the queue is written
