@@ -206,6 +206,9 @@ pub enum UsageError {
     /// A value would produce output the peer cannot handle (for example a NUL or a line
     /// end inside a CTCS value).
     InvalidValue,
+    /// The protocol version in force does not have this message or form (for example a
+    /// positional CTCS `CTCONFIG` to a version-3 client).
+    WrongVersion,
 }
 
 impl fmt::Display for UsageError {
@@ -216,6 +219,7 @@ impl fmt::Display for UsageError {
             UsageError::UnknownHandle => "unknown handle",
             UsageError::InvalidState => "not allowed in the current state",
             UsageError::InvalidValue => "value not allowed on the wire",
+            UsageError::WrongVersion => "not available in the protocol version in force",
         })
     }
 }

@@ -87,12 +87,15 @@
 //! refuses spaces and emptiness (so a server `CTCONFIG` always has a name), [`Float`]
 //! refuses what the client's positional parser would misread.
 
+pub mod client;
 pub mod field;
 pub mod line;
 pub mod message;
 pub mod peer_id;
+pub mod server;
 pub mod version;
 
+pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};
 pub use field::{Float, InvalidText, Positional, Text, Word};
 pub use line::{split_line, Feed, Framer, LineBuffer, Split, Status, DEFAULT_MAX_LINE_LEN};
 pub use message::{
@@ -101,8 +104,8 @@ pub use message::{
     Protocol, ServerMessage, SetDlimit, SetUlimit, Spacing,
 };
 pub use peer_id::PeerIdText;
+pub use server::{
+    AuthFailure, BlockKind, InputError, ServerConfig, ServerEvent, ServerSession, ServerState,
+    Unterminated,
+};
 pub use version::Version;
-
-pub mod client;
-
-pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};
