@@ -7,9 +7,15 @@ use std::process::Command;
 
 #[test]
 fn demo_runs_every_step() {
-    let out = Command::new(common::procs::example("demo")).output().unwrap();
+    let out = Command::new(common::procs::example("demo"))
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for step in [
         "seeder → tracker  connect",
         "announce reply: interval 60 s, 1 leechers, 1 seeders, peers [\"127.0.0.1:6881\"]",
