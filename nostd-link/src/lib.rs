@@ -7,6 +7,8 @@
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
+use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
+use trackwire::ctcs::{ServerConfig as CtcsConfig, ServerEvent, ServerSession};
 use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, MAX_DATAGRAM_LEN};
 use trackwire::udp::server::ServerAction;
@@ -66,4 +68,37 @@ pub extern "C" fn trackwire_udp_round_trip(seed: u64) -> i32 {
         }
     }
     -1
+}
+
+/// Feeds a ctorrent opening (PROTOCOL, CTORRENT, CTSTATUS) to a `ctcs::ServerSession`,
+/// asks for status, and returns how many lines the session wrote (PROTOCOL and
+/// SENDSTATUS: 2) or -1.
+#[no_mangle]
+pub extern "C" fn trackwire_ctcs_server_session() -> i32 {
+    let now = Instant::from_secs(1_795_312_162);
+    let Ok(mut session) = ServerSession::new(now, CtcsConfig::new()) else {
+        return -1;
+    };
+    let input: &[u8] = b"PROTOCOL 0003\nCTORRENT -CD0303-0x99D5B07A8235753C6FADB642 1795312162 1795312162 single.torrent\nCTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n";
+    let mut rest = input;
+    let mut hello = false;
+    for _ in 0..16 {
+        let used = session.handle_input(now, rest);
+        rest = rest.get(used..).unwrap_or_default();
+        while let Some(event) = session.poll_event() {
+            hello |= matches!(event, ServerEvent::Hello(_));
+        }
+        if rest.is_empty() {
+            break;
+        }
+    }
+    if !hello || session.request_status().is_err() {
+        return -1;
+    }
+    let mut buf = [0u8; MAX_TRANSMIT_LEN];
+    let mut lines = 0;
+    while let Ok(Some(_)) = session.poll_transmit(now, &mut buf) {
+        lines += 1;
+    }
+    lines
 }

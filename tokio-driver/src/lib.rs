@@ -3,6 +3,9 @@
 //!
 //! * [`announce::announce_all`]: one torrent announced to several UDP trackers at once.
 //! * [`tracker::serve`]: a UDP tracker over [`trackwire::udp::Server`].
+//! * [`ctcs_server::serve`]: a CTCS server, one [`trackwire::ctcs::ServerSession`] per
+//!   connection.
 
 pub mod announce;
+pub mod ctcs_server;
 pub mod tracker;
