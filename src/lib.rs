@@ -17,6 +17,37 @@
 //! too small ([`EncodeError`] says how many bytes are required). Bad input never panics:
 //! it yields a [`DecodeError`] that says what is wrong and at which byte offset.
 //!
+//! ## Modules
+//!
+//! | module | what |
+//! |---|---|
+//! | [`udp`] | the UDP tracker codec, [`udp::Client`] and [`udp::Server`] |
+//! | [`ctcs`] | the CTCS codec, [`ctcs::ClientSession`] (the ctorrent role) and [`ctcs::ServerSession`] (the CTCS role) |
+//! | [`hash`] | SHA-1 and SipHash-2-4, built in |
+//! | [`time`] | [`Instant`], time as data |
+//! | [`error`] | [`DecodeError`], [`EncodeError`], [`UsageError`] |
+//!
+//! ## The run loop
+//!
+//! All four state machines have the same shape (quinn-proto's): inputs `handle_*`,
+//! commands, outputs `poll_*`, getters. A driver — a std thread, a tokio task, an
+//! embedded main loop — does this:
+//!
+//! 1. Build the machine with its configuration and, for the UDP client, a random seed
+//!    from a real entropy source (for the UDP server, a random secret).
+//! 2. Issue commands when the application wants something (announce, scrape, request
+//!    status, set a limit, …). They only queue work.
+//! 3. Drain the outputs, in this order: `poll_transmit` until it returns nothing, sending
+//!    each datagram or line; `poll_timeout` for the next deadline; `poll_event` until it
+//!    returns nothing.
+//! 4. Wait for input or the deadline, whichever comes first.
+//! 5. On input call `handle_datagram` (UDP) or `handle_input` (CTCS); on the deadline
+//!    call `handle_timeout` (early or repeated calls do nothing).
+//! 6. Go to 3.
+//!
+//! Each machine's module documents its states and events; `examples/demo.rs` drives all
+//! four.
+//!
 //! ## Crate features
 //!
 //! | feature | adds |
