@@ -202,10 +202,11 @@ pub fn passwd_hash(packet: &[u8], password_digest: &[u8; 20]) -> [u8; PASSWD_HAS
 /// `datagram` is the whole received datagram; `password_digest` is `sha1(password)`.
 /// Returns `false` if the datagram has no authentication body or is too short.
 pub fn verify_datagram(datagram: &[u8], password_digest: &[u8; 20]) -> bool {
-    let Some(tail) = datagram.get(super::request::ANNOUNCE_REQUEST_LEN..) else {
+    let mut r = Reader::new(datagram);
+    if r.take(super::request::ANNOUNCE_REQUEST_LEN).is_err() {
         return false;
-    };
-    let Ok(ext) = Extensions::decode_at(tail, super::request::ANNOUNCE_REQUEST_LEN) else {
+    }
+    let Ok(ext) = Extensions::decode_at(r.rest(), super::request::ANNOUNCE_REQUEST_LEN) else {
         return false;
     };
     let Some(Authentication {
@@ -219,9 +220,9 @@ pub fn verify_datagram(datagram: &[u8], password_digest: &[u8; 20]) -> bool {
     let covered = super::request::ANNOUNCE_REQUEST_LEN
         .saturating_add(3)
         .saturating_add(username.0.len());
-    match datagram.get(..covered) {
-        Some(packet) => ct_eq(&passwd_hash(packet, password_digest), &received),
-        None => false,
+    match Reader::new(datagram).take(covered) {
+        Ok(packet) => ct_eq(&passwd_hash(packet, password_digest), &received),
+        Err(_) => false,
     }
 }
 

@@ -5,51 +5,37 @@ use crate::ctcs::line::DEFAULT_MAX_LINE_LEN;
 use crate::ctcs::message::ClientMessage;
 use crate::ctcs::version::Version;
 use crate::error::{EncodeError, UsageError};
+use crate::wire::LineFifo;
 
 /// The longest line a session writes, LF included: the real client's 4294 bytes + LF.
 pub const MAX_LINE_WITH_LF: usize = DEFAULT_MAX_LINE_LEN.saturating_add(1);
 
-/// A byte FIFO of `N` bytes holding only whole lines. Invariant: `start <= end <= N`.
+/// The queued lines: a byte FIFO of `N` bytes holding only whole lines.
 #[derive(Debug, Clone)]
 pub(crate) struct OutQueue<const N: usize> {
-    buf: [u8; N],
-    start: usize,
-    end: usize,
+    bytes: LineFifo<N>,
 }
 
 impl<const N: usize> OutQueue<N> {
     pub(crate) const fn new() -> Self {
         OutQueue {
-            buf: [0; N],
-            start: 0,
-            end: 0,
+            bytes: LineFifo::new(),
         }
     }
 
     /// Bytes queued.
     pub(crate) const fn len(&self) -> usize {
-        self.end.saturating_sub(self.start)
+        self.bytes.len()
     }
 
     /// Drops everything queued.
     pub(crate) fn clear(&mut self) {
-        self.start = 0;
-        self.end = 0;
-    }
-
-    /// Moves the queued bytes to the front, so that the free space is in one piece.
-    fn compact(&mut self) {
-        if self.start > 0 && self.start <= self.end && self.end <= N {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end = self.end.saturating_sub(self.start);
-            self.start = 0;
-        }
+        self.bytes.clear();
     }
 
     /// Starts a batch of lines that is queued whole or not at all.
     pub(crate) fn batch(&mut self) -> Batch<'_, N> {
-        self.compact();
-        let mark = self.end;
+        let mark = self.bytes.mark();
         Batch {
             queue: self,
             mark,
@@ -61,28 +47,7 @@ impl<const N: usize> OutQueue<N> {
 
     /// Copies as many whole lines as fit into `dst`, oldest first.
     pub(crate) fn pop_lines(&mut self, dst: &mut [u8]) -> Result<Option<usize>, EncodeError> {
-        let queued = self.buf.get(self.start..self.end).unwrap_or_default();
-        if queued.is_empty() {
-            return Ok(None);
-        }
-        let window = queued.get(..dst.len()).unwrap_or(queued);
-        let Some(last_lf) = window.iter().rposition(|&b| b == b'\n') else {
-            let first = queued
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(queued.len(), |p| p.saturating_add(1));
-            return Err(EncodeError::new(first));
-        };
-        let n = last_lf.saturating_add(1);
-        match (dst.get_mut(..n), queued.get(..n)) {
-            (Some(d), Some(s)) => d.copy_from_slice(s),
-            _ => return Err(EncodeError::new(n)),
-        }
-        self.start = self.start.saturating_add(n);
-        if self.start >= self.end {
-            self.clear();
-        }
-        Ok(Some(n))
+        self.bytes.pop_lines(dst, false)
     }
 }
 
@@ -108,14 +73,13 @@ impl<const N: usize> Batch<'_, N> {
         if self.overflow || self.too_long {
             return;
         }
-        let written = self
+        if self
             .queue
-            .buf
-            .get_mut(self.queue.end..)
-            .map(|spare| msg.encode(version, spare));
-        match written {
-            Some(Ok(n)) => self.queue.end = self.queue.end.saturating_add(n),
-            _ => self.overflow = true,
+            .bytes
+            .append(|spare| msg.encode(version, spare))
+            .is_err()
+        {
+            self.overflow = true;
         }
     }
 
@@ -124,10 +88,7 @@ impl<const N: usize> Batch<'_, N> {
     /// [`UsageError::Full`] if it would fit once the queue is drained.
     pub(crate) fn finish(self) -> Result<usize, UsageError> {
         if self.too_long || self.overflow {
-            self.queue.end = self.mark;
-            if self.queue.start >= self.queue.end {
-                self.queue.clear();
-            }
+            self.queue.bytes.truncate(self.mark);
             return Err(if self.too_long || self.total > N {
                 UsageError::TooLong
             } else {

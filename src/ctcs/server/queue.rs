@@ -4,25 +4,22 @@
 use crate::ctcs::message::ServerMessage;
 use crate::ctcs::version::Version;
 use crate::error::{EncodeError, UsageError};
+use crate::wire::LineFifo;
 
 /// The most lines a session queues for transmission at once.
 pub const MAX_QUEUED_LINES: usize = 32;
 
-/// Encoded lines, oldest first, packed at the front of `buf`; `lens` holds their lengths.
+/// Encoded lines, oldest first, handed out one per call, at most [`MAX_QUEUED_LINES`].
 #[derive(Debug, Clone)]
 pub(crate) struct LineQueue<const N: usize> {
-    buf: [u8; N],
-    used: usize,
-    lens: [usize; MAX_QUEUED_LINES],
+    bytes: LineFifo<N>,
     count: usize,
 }
 
 impl<const N: usize> LineQueue<N> {
     pub(crate) const fn new() -> Self {
         LineQueue {
-            buf: [0; N],
-            used: 0,
-            lens: [0; MAX_QUEUED_LINES],
+            bytes: LineFifo::new(),
             count: 0,
         }
     }
@@ -36,7 +33,7 @@ impl<const N: usize> LineQueue<N> {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.used = 0;
+        self.bytes.clear();
         self.count = 0;
     }
 
@@ -51,43 +48,25 @@ impl<const N: usize> LineQueue<N> {
         if msg.encoded_len(version) > N {
             return Err(UsageError::TooLong);
         }
-        let slot = self.lens.get_mut(self.count).ok_or(UsageError::Full)?;
-        let spare = self.buf.get_mut(self.used..).ok_or(UsageError::Full)?;
-        let n = msg.encode(version, spare).map_err(|_| UsageError::Full)?;
-        *slot = n;
-        self.used = self.used.saturating_add(n);
+        if self.count >= MAX_QUEUED_LINES {
+            return Err(UsageError::Full);
+        }
+        self.bytes
+            .append(|spare| msg.encode(version, spare))
+            .map_err(|_| UsageError::Full)?;
         self.count = self.count.saturating_add(1);
         Ok(())
-    }
-
-    /// The front line, if any.
-    pub(crate) fn front(&self) -> Option<&[u8]> {
-        if self.count == 0 {
-            return None;
-        }
-        let n = *self.lens.first()?;
-        self.buf.get(..n)
     }
 
     /// Copies the front line into `out` and drops it; returns its length.
     ///
     /// `EncodeError` (the line stays queued) if `out` is too short.
     pub(crate) fn pop_into(&mut self, out: &mut [u8]) -> Result<Option<usize>, EncodeError> {
-        let Some(line) = self.front() else {
-            return Ok(None);
-        };
-        let n = line.len();
-        out.get_mut(..n)
-            .ok_or(EncodeError::new(n))?
-            .copy_from_slice(line);
-        if let Some(queued) = self.buf.get_mut(..self.used) {
-            // `n <= used`: the front line is part of what is queued.
-            queued.rotate_left(n);
+        let popped = self.bytes.pop_lines(out, true)?;
+        if popped.is_some() {
+            self.count = self.count.saturating_sub(1);
         }
-        self.used = self.used.saturating_sub(n);
-        self.lens.rotate_left(1);
-        self.count = self.count.saturating_sub(1);
-        Ok(Some(n))
+        Ok(popped)
     }
 }
 
@@ -152,7 +131,6 @@ mod tests {
         assert_eq!(q.pop_into(&mut out[..3]), Err(EncodeError::new(11)));
         assert_eq!(q.pop_into(&mut out), Ok(Some(11)));
         assert_eq!(&out[..11], b"SENDSTATUS\n");
-        assert_eq!(q.front(), Some(&b"CTQUIT\n"[..]));
         q.push(&ServerMessage::SendPeers, Version::V3).unwrap();
         let mut all = std::vec::Vec::new();
         while let Ok(Some(n)) = q.pop_into(&mut out) {
@@ -178,7 +156,8 @@ mod tests {
             Err(UsageError::Full)
         );
         q.clear();
-        assert!(q.is_empty() && q.front().is_none());
+        assert!(q.is_empty());
+        assert_eq!(q.pop_into(&mut [0u8; 8]), Ok(None));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::udp::limits::{payload_budget, MTU_ETHERNET};
 use crate::udp::options::{encode_url_data, url_data_encoded_len};
 use crate::udp::request::AnnounceTail;
 use crate::udp::types::AddressFamily;
+use crate::wire::{Reader, Writer};
 
 use super::retry::RetryPolicy;
 
@@ -151,15 +152,6 @@ pub(crate) struct Tail {
     buf: [u8; TAIL_CAPACITY],
 }
 
-/// Copies `src` into `buf` at `at`; `TooLong` if it does not fit.
-fn put(buf: &mut [u8], at: usize, src: &[u8]) -> Result<usize, UsageError> {
-    let end = at.checked_add(src.len()).ok_or(UsageError::TooLong)?;
-    buf.get_mut(at..end)
-        .ok_or(UsageError::TooLong)?
-        .copy_from_slice(src);
-    Ok(end)
-}
-
 impl Tail {
     pub(crate) fn new(config: &TailConfig<'_>) -> Result<Self, UsageError> {
         let mut buf = [0u8; TAIL_CAPACITY];
@@ -178,18 +170,16 @@ impl Tail {
                 request_string,
             } => {
                 ShortBytes::new(username).ok_or(UsageError::TooLong)?;
-                let user = put(&mut buf, 0, username)?;
-                let request_string = match request_string {
-                    Some(rs) => {
-                        ShortBytes::new(rs).ok_or(UsageError::TooLong)?;
-                        put(&mut buf, user, rs)?;
-                        Some(rs.len())
-                    }
-                    None => None,
-                };
+                let rs = request_string.unwrap_or_default();
+                ShortBytes::new(rs).ok_or(UsageError::TooLong)?;
+                // The user name, then the request string, back to back.
+                let total = username.len().saturating_add(rs.len());
+                let mut w = Writer::new(&mut buf, total).map_err(|_| UsageError::TooLong)?;
+                w.bytes(username).map_err(|_| UsageError::TooLong)?;
+                w.bytes(rs).map_err(|_| UsageError::TooLong)?;
                 TailKind::Legacy {
-                    user,
-                    request_string,
+                    user: username.len(),
+                    request_string: request_string.map(<[u8]>::len),
                     digest: sha1(password),
                 }
             }
@@ -201,15 +191,23 @@ impl Tail {
     pub(crate) fn announce_tail(&self) -> AnnounceTail<'_> {
         match self.kind {
             TailKind::None => AnnounceTail::None,
-            TailKind::UrlData { len } => AnnounceTail::Raw(self.buf.get(..len).unwrap_or(&[])),
+            TailKind::UrlData { len } => {
+                AnnounceTail::Raw(Reader::new(&self.buf).take(len).unwrap_or_default())
+            }
             TailKind::Legacy {
                 user,
                 request_string,
                 digest,
             } => {
-                let username = self.short(0, user);
-                let request_string =
-                    request_string.map(|len| self.short(user, user.saturating_add(len)));
+                let mut r = Reader::new(&self.buf);
+                let mut short = |len: usize| {
+                    r.take(len)
+                        .ok()
+                        .and_then(ShortBytes::new)
+                        .unwrap_or_default()
+                };
+                let username = short(user);
+                let request_string = request_string.map(short);
                 AnnounceTail::Extensions(Extensions::new(
                     Some(Authentication {
                         username,
@@ -219,12 +217,5 @@ impl Tail {
                 ))
             }
         }
-    }
-
-    fn short(&self, from: usize, to: usize) -> ShortBytes<'_> {
-        self.buf
-            .get(from..to)
-            .and_then(ShortBytes::new)
-            .unwrap_or_default()
     }
 }
