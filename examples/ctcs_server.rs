@@ -11,7 +11,8 @@
 //!   sends `PROTOCOL 000k` first thing on every connection.
 //! * `--password`: clients must send `AUTH` with it (ctorrent: `-S host:port:` and the
 //!   password typed at its prompt); a wrong one gets `ERROR Authentication failed` and
-//!   the connection is closed.
+//!   the connection is closed one second later (dnh3.3.2 may abort when the server
+//!   closes within milliseconds of its connect).
 //! * `--poll SECS`: send `SENDSTATUS` to every identified client every SECS seconds.
 //!
 //! Connections are numbered from 1. `listening on ADDR` goes to stderr once the socket is
@@ -68,6 +69,12 @@ const USAGE: &str =
 
 /// The longest a connection thread waits before looking at its command queue.
 const COMMAND_LATENCY: Duration = Duration::from_millis(20);
+
+/// How long a connection that failed authentication stays open after the `ERROR` line
+/// (input ignored). dnh3.3.2 sometimes aborts (glibc: `bit out of range 0 - FD_SETSIZE
+/// on fd_set`) when the server closes within milliseconds of its connect; a second is
+/// what the CTCS transcripts of the spec used.
+const REJECT_CLOSE_DELAY: Duration = Duration::from_secs(1);
 
 struct Options {
     listen: SocketAddr,
@@ -288,6 +295,7 @@ fn main() -> ExitCode {
                 clock,
                 registry: Arc::clone(&registry),
                 commands: rx,
+                close_at: None,
             }
             .run(&options);
             registry
@@ -356,6 +364,8 @@ struct Connection {
     clock: std::time::Instant,
     registry: Registry,
     commands: Receiver<Command>,
+    /// When to close a connection that failed authentication.
+    close_at: Option<std::time::Instant>,
 }
 
 impl Connection {
@@ -458,9 +468,22 @@ impl Connection {
             }
         }
         if s.should_close() {
-            eprintln!("conn {}: closing after failed authentication", self.conn);
-            let _ = self.stream.shutdown(Shutdown::Both);
-            s.handle_closed(self.now());
+            let now = std::time::Instant::now();
+            match self.close_at {
+                None => {
+                    eprintln!(
+                        "conn {}: authentication failed; closing in {REJECT_CLOSE_DELAY:?}",
+                        self.conn
+                    );
+                    self.close_at = Some(now + REJECT_CLOSE_DELAY);
+                }
+                Some(at) if now >= at => {
+                    eprintln!("conn {}: closing after failed authentication", self.conn);
+                    let _ = self.stream.shutdown(Shutdown::Both);
+                    s.handle_closed(self.now());
+                }
+                Some(_) => {}
+            }
         }
         let version = s.version();
         let mut closed = false;

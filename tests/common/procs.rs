@@ -301,14 +301,13 @@ impl CtcsServer {
     }
 
     /// Waits up to `timeout` for a JSON event at or after line `from` for which `pred`
-    /// holds; returns it and the index after it.
-    pub(crate) fn wait(
+    /// holds; returns it and the index after it, or `None` at the timeout.
+    pub(crate) fn try_wait(
         &mut self,
         from: usize,
-        what: &str,
         timeout: Duration,
         pred: impl Fn(&serde_json::Value) -> bool,
-    ) -> (serde_json::Value, usize) {
+    ) -> Option<(serde_json::Value, usize)> {
         let end = Instant::now() + timeout;
         let mut scanned = from;
         loop {
@@ -316,18 +315,32 @@ impl CtcsServer {
             for (i, l) in lines.iter().enumerate().skip(scanned) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
                     if v.get("event").is_some() && pred(&v) {
-                        return (v, i + 1);
+                        return Some((v, i + 1));
                     }
                 }
             }
             scanned = lines.len().max(scanned);
             if Instant::now() >= end {
-                panic!(
-                    "ctcs_server: no {what} within {timeout:?}; output:\n{}",
-                    self.proc.lines().join("\n")
-                );
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// [`CtcsServer::try_wait`], panicking with the server's output at the timeout.
+    pub(crate) fn wait(
+        &mut self,
+        from: usize,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> (serde_json::Value, usize) {
+        match self.try_wait(from, timeout, pred) {
+            Some(hit) => hit,
+            None => panic!(
+                "ctcs_server: no {what} within {timeout:?}; output:\n{}",
+                self.proc.lines().join("\n")
+            ),
         }
     }
 
