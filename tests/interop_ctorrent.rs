@@ -3,7 +3,8 @@
 //! `examples/ctcs_server`. The tests ask for status, detail, peers and config, set both
 //! limits and `max_peers`, see the changes reported back, and quit it; with a password
 //! (`-S host:port:` and the password on ctorrent's stdin) a right one is accepted and a
-//! wrong one refused.
+//! wrong one refused. At protocols 1 and 2 the same requests are answered in the old
+//! forms.
 //!
 //! Gated: they run only with `TRACKWIRE_INTEROP=1` (as `.ci/run` does, after installing
 //! `ctorrent`); otherwise each says loudly that it was skipped. The tracker URL in the
@@ -284,4 +285,67 @@ fn ctorrent_wrong_password_is_refused() {
     );
     // Still retrying, forever: killed here.
     assert_eq!(ct.finish(Duration::from_millis(200)), None);
+}
+
+/// ctorrent at a lower version: it opens with v3 lines (before our `PROTOCOL` arrives),
+/// then answers in the old forms.
+fn ctorrent_old_protocol(version: u64) {
+    let dir = torrent(&format!("ctcs-v{version}"));
+    let mut srv = CtcsServer::start("127.0.0.1:0", &["--protocol", &version.to_string()]);
+    let addr = srv.addr.clone();
+    let mut ct = ctorrent(&dir, &addr, None);
+    srv.wait_event(0, 1, "hello", T);
+
+    let m = srv.mark();
+    srv.send("1 status");
+    let (st, _) = srv.wait(m, "an old-form status", T, |v| {
+        v["event"] == "status" && v["protocol"] == version
+    });
+    assert_eq!(st.get("total_seeders").is_some(), version == 2, "{st}");
+    assert_eq!(int(&st, "ul_limit"), 51_200);
+
+    let m = srv.mark();
+    srv.send("1 detail");
+    let (file, after) = srv.wait_event(m, 1, "file", T);
+    assert_eq!(file["filename"], "payload.bin");
+    assert!(file.get("priority").is_none(), "{file}");
+    assert_eq!(file.get("n_available").is_some(), version == 2, "{file}");
+    let (done, _) = srv.wait_event(after, 1, "files_done", T);
+    assert_eq!(done["items"], 1);
+
+    let m = srv.mark();
+    srv.send("1 peers");
+    let (done, _) = srv.wait_event(m, 1, "peers_done", T);
+    assert_eq!(done["items"], 0);
+
+    // SENDCONF is safe; only the server's positional CTCONFIG crashes dnh3.3.2.
+    let m = srv.mark();
+    srv.send("1 config");
+    let (cfg, after) = srv.wait_event(m, 1, "config", T);
+    assert_eq!(cfg["maxpeers"], 100, "{cfg}");
+    assert_eq!(cfg["seedtime"], 72, "{cfg}");
+    assert_eq!(cfg.get("cache_size").is_some(), version == 2, "{cfg}");
+    let (done, _) = srv.wait_event(after, 1, "config_done", T);
+    assert_eq!(done["items"], 1);
+
+    let m = srv.mark();
+    srv.send("1 ulimit 10240");
+    srv.wait(m, "CTBW with ul_limit 10240", T, |v| {
+        v["event"] == "bandwidth" && v["ul_limit"] == 10240
+    });
+    quit(&mut srv, &mut ct, 1);
+}
+
+#[test]
+fn ctorrent_protocol_1() {
+    if interop_enabled("ctorrent_protocol_1") {
+        ctorrent_old_protocol(1);
+    }
+}
+
+#[test]
+fn ctorrent_protocol_2() {
+    if interop_enabled("ctorrent_protocol_2") {
+        ctorrent_old_protocol(2);
+    }
 }
