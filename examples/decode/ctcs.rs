@@ -8,9 +8,9 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
-use trackwire::ctcs::{
-    ClientMessage, CtConfigValues, Framer, Positional, ServerMessage, Status, Text, Version,
-};
+use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
+
+use crate::ctcs_json::{self, text};
 
 /// Runs the `ctcs` mode with the arguments after the mode name.
 pub(crate) fn run(args: Vec<String>) -> ExitCode {
@@ -139,10 +139,6 @@ fn protocol_switch(line: &[u8]) -> Option<Version> {
         .then(|| Version::from_atoi(line.get(9..).unwrap_or_default()))
 }
 
-fn text(t: Text<'_>) -> Value {
-    Value::String(t.to_string())
-}
-
 fn base(dir: &str, conn: u32, kind: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("dir".into(), json!(dir));
@@ -155,145 +151,31 @@ fn error_json(dir: &str, conn: u32, e: trackwire::DecodeError) -> Value {
     json!({"dir": dir, "conn": conn, "error": e.kind().name(), "offset": e.offset()})
 }
 
-fn positional<T: Into<Value>>(p: Positional<T>) -> Value {
-    match p {
-        Positional::Keep => Value::Null,
-        Positional::Set(v) => v.into(),
-    }
-}
-
-/// The positional CTCONFIG fields the line has under `version` (server lines at
-/// version 0 have neither `cache_size` nor `exitzero`).
-fn config_values(
-    m: &mut Map<String, Value>,
-    c: &CtConfigValues<'_>,
-    version: Version,
-    server: bool,
-) {
-    m.insert("verbose".into(), positional(c.verbose));
-    m.insert("seedtime".into(), positional(c.seedtime));
-    m.insert(
-        "seed_ratio".into(),
-        match c.seed_ratio {
-            Positional::Keep => Value::Null,
-            Positional::Set(f) => serde_json::Number::from_f64(f.to_f64())
-                .map(Value::Number)
-                .unwrap_or_else(|| json!(f.as_str())),
-        },
-    );
-    m.insert("maxpeers".into(), positional(c.maxpeers));
-    m.insert("minpeers".into(), positional(c.minpeers));
-    m.insert("fileno".into(), positional(c.fileno));
-    let v1 = version == Version::V1 || (version == Version::V0 && !server);
-    if version == Version::V2 || version == Version::V3 {
-        m.insert("cache_size".into(), positional(c.cache_size));
-    } else if v1 {
-        m.insert("exitzero".into(), positional(c.exitzero));
-    }
-    m.insert("pause".into(), positional(c.pause));
-    if v1 {
-        m.insert("soft_quit".into(), positional(c.soft_quit));
-    }
-}
-
 fn client_json(line: &[u8], version: Version, conn: u32) -> Value {
     let msg = match ClientMessage::decode(line, version) {
         Ok(m) => m,
         Err(e) => return error_json("C", conn, e),
     };
     let mut m = base("C", conn, msg.keyword(version));
-    let mut put = |k: &str, v: Value| {
-        m.insert(k.into(), v);
-    };
     match msg {
-        ClientMessage::Protocol(p) => put("version", json!(p.version)),
-        ClientMessage::Auth(a) => put("password", text(a.password)),
-        ClientMessage::CtTorrent(t) => {
-            put("peer_id", text(t.peer_id.into()));
-            put("start_timestamp", json!(t.start_timestamp));
-            put("current_timestamp", json!(t.current_timestamp));
-            put("filename", text(t.filename));
+        ClientMessage::Protocol(p) => {
+            m.insert("version".into(), json!(p.version));
         }
-        ClientMessage::CtStatus(s) => {
-            let v1 = version.has_v1_status();
-            put("seeders", json!(s.seeders));
-            if !v1 {
-                put("total_seeders", json!(s.total_seeders));
-            }
-            put("leechers", json!(s.leechers));
-            if !v1 {
-                put("total_leechers", json!(s.total_leechers));
-                put("connecting", json!(s.connecting));
-            }
-            put("n_have", json!(s.n_have));
-            put("n_total", json!(s.n_total));
-            put("n_avail", json!(s.n_avail));
-            put("dl_rate", json!(s.dl_rate));
-            put("ul_rate", json!(s.ul_rate));
-            put("dl_total", json!(s.dl_total));
-            put("ul_total", json!(s.ul_total));
-            put("dl_limit", json!(s.dl_limit));
-            put("ul_limit", json!(s.ul_limit));
-            if !v1 {
-                put("cache_used", json!(s.cache_used));
-            }
+        ClientMessage::Auth(a) => {
+            m.insert("password".into(), text(a.password));
         }
-        ClientMessage::CtBw(b) => {
-            put("dl_rate", json!(b.dl_rate));
-            put("ul_rate", json!(b.ul_rate));
-            put("dl_limit", json!(b.dl_limit));
-            put("ul_limit", json!(b.ul_limit));
+        ClientMessage::CtTorrent(t) => ctcs_json::torrent(&mut m, &t),
+        ClientMessage::CtStatus(s) => ctcs_json::status(&mut m, &s, version),
+        ClientMessage::CtBw(b) => ctcs_json::bandwidth(&mut m, &b),
+        ClientMessage::CtInfo(i) => ctcs_json::info(&mut m, &i),
+        ClientMessage::CtDetail(d) => ctcs_json::detail(&mut m, &d),
+        ClientMessage::CtFile(f) => ctcs_json::file(&mut m, &f, version),
+        ClientMessage::CtPeer(p) => ctcs_json::peer(&mut m, &p),
+        ClientMessage::CtConfig(c) => ctcs_json::config(&mut m, &c),
+        ClientMessage::CtConfigValues(c) => ctcs_json::config_values(&mut m, &c, version, false),
+        ClientMessage::Unknown(t) => {
+            m.insert("line".into(), text(t));
         }
-        ClientMessage::CtInfo(i) => {
-            put("severity", json!(i.severity));
-            put("message", text(i.message));
-        }
-        ClientMessage::CtDetail(d) => {
-            put("torrent_size", json!(d.torrent_size));
-            put("piece_size", json!(d.piece_size));
-            put("current_timestamp", json!(d.current_timestamp));
-            put("seed_timestamp", json!(d.seed_timestamp));
-        }
-        ClientMessage::CtFile(f) => {
-            put("fileno", json!(f.fileno));
-            if version.is_v3() {
-                put("priority", json!(f.priority));
-                put("current_priority", json!(f.current_priority));
-            }
-            put("n_pieces", json!(f.n_pieces));
-            put("n_have", json!(f.n_have));
-            if version.get() >= 2 {
-                put("n_available", json!(f.n_available));
-            }
-            put("filesize", json!(f.filesize));
-            put("filename", text(f.filename));
-        }
-        ClientMessage::CtPeer(p) => {
-            put("peer_id", text(p.peer_id.into()));
-            put("address", json!(p.address.to_string()));
-            put(
-                "choke_interest",
-                json!(String::from_utf8_lossy(&p.choke_interest.to_bytes())),
-            );
-            put("dl_rate", json!(p.dl_rate));
-            put("ul_rate", json!(p.ul_rate));
-            put("dl_total", json!(p.dl_total));
-            put("ul_total", json!(p.ul_total));
-            put("n_pieces", json!(p.n_pieces));
-        }
-        ClientMessage::CtConfig(c) => {
-            put("name", text(c.name.into()));
-            put(
-                "value_type",
-                json!(char::from(c.value_type.letter()).to_string()),
-            );
-            put("range", text(c.range.into()));
-            put("value", text(c.value));
-            put("short_desc", text(c.short_desc));
-            put("long_desc", text(c.long_desc));
-        }
-        ClientMessage::CtConfigValues(c) => config_values(&mut m, &c, version, false),
-        ClientMessage::Unknown(t) => put("line", text(t)),
         _ => {}
     }
     Value::Object(m)
@@ -324,7 +206,7 @@ fn server_json(line: &[u8], version: Version, conn: u32) -> Value {
             m.insert("name".into(), text(c.name.into()));
             m.insert("value".into(), text(c.value));
         }
-        ServerMessage::CtConfigValues(c) => config_values(&mut m, &c, version, true),
+        ServerMessage::CtConfigValues(c) => ctcs_json::config_values(&mut m, &c, version, true),
         ServerMessage::Unknown(t) => {
             m.insert("line".into(), text(t));
         }

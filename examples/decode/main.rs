@@ -11,6 +11,8 @@
 use std::process::ExitCode;
 
 mod ctcs;
+#[path = "../common/ctcs_json.rs"]
+mod ctcs_json;
 mod udp;
 #[path = "../common/udp_json.rs"]
 mod udp_json;

@@ -203,3 +203,161 @@ pub(crate) fn wait_for_file(path: &Path, expected: &[u8], timeout: Duration) -> 
     }
     false
 }
+
+impl Proc {
+    /// Starts `cmd` like [`Proc::spawn`], but with stdin piped: returns the process and
+    /// its stdin (dropping it closes the child's stdin).
+    pub(crate) fn spawn_piped(name: &str, mut cmd: Command) -> (Proc, std::process::ChildStdin) {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdin = child.stdin.take().unwrap();
+        let (tx, rx) = channel();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        for stream in [
+            Box::new(out) as Box<dyn std::io::Read + Send>,
+            Box::new(err),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let p = Proc {
+            child,
+            name: name.to_string(),
+            lines: rx,
+            seen: Vec::new(),
+        };
+        (p, stdin)
+    }
+
+    /// Starts `cmd` with `input` written to its stdin, which is then closed (e.g. the
+    /// password ctorrent prompts for with `-S host:port:`).
+    pub(crate) fn spawn_with_input(name: &str, cmd: Command, input: &str) -> Proc {
+        use std::io::Write;
+        let (p, mut stdin) = Proc::spawn_piped(name, cmd);
+        stdin
+            .write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("cannot write to {name}'s stdin: {e}"));
+        drop(stdin);
+        p
+    }
+
+    /// The process id (to tell processes apart in logs).
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// `examples/ctcs_server` driven through its stdin, its JSON event lines read back.
+pub(crate) struct CtcsServer {
+    pub(crate) proc: Proc,
+    stdin: std::process::ChildStdin,
+    /// The address it listens on.
+    pub(crate) addr: String,
+}
+
+impl CtcsServer {
+    /// Starts `examples/ctcs_server --listen LISTEN EXTRA…` (a port of 0 lets the kernel
+    /// pick one) and waits for `listening on ADDR`.
+    pub(crate) fn start(listen: &str, extra: &[&str]) -> CtcsServer {
+        let mut cmd = Command::new(example("ctcs_server"));
+        cmd.arg("--listen").arg(listen).args(extra);
+        let (mut proc, stdin) = Proc::spawn_piped("ctcs_server", cmd);
+        let line = proc
+            .wait_for("listening on ", Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("ctcs_server never said `listening on`: {:?}", proc.lines()));
+        let addr = line.trim_start_matches("listening on ").trim().to_string();
+        CtcsServer { proc, stdin, addr }
+    }
+
+    /// Sends one command line (`1 status`, `list`, …).
+    pub(crate) fn send(&mut self, command: &str) {
+        use std::io::Write;
+        writeln!(self.stdin, "{command}")
+            .and_then(|()| self.stdin.flush())
+            .unwrap_or_else(|e| panic!("cannot send `{command}` to ctcs_server: {e}"));
+    }
+
+    /// How many output lines were seen so far: pass it to [`CtcsServer::wait`] to look
+    /// only at what comes after.
+    pub(crate) fn mark(&mut self) -> usize {
+        self.proc.lines().len()
+    }
+
+    /// Every JSON event line from index `from` on (stderr lines are skipped).
+    pub(crate) fn events_since(&mut self, from: usize) -> Vec<serde_json::Value> {
+        let lines = self.proc.lines();
+        lines[from.min(lines.len())..]
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("event").is_some())
+            .collect()
+    }
+
+    /// Waits up to `timeout` for a JSON event at or after line `from` for which `pred`
+    /// holds; returns it and the index after it, or `None` at the timeout.
+    pub(crate) fn try_wait(
+        &mut self,
+        from: usize,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<(serde_json::Value, usize)> {
+        let end = Instant::now() + timeout;
+        let mut scanned = from;
+        loop {
+            let lines = self.proc.lines();
+            for (i, l) in lines.iter().enumerate().skip(scanned) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
+                    if v.get("event").is_some() && pred(&v) {
+                        return Some((v, i + 1));
+                    }
+                }
+            }
+            scanned = lines.len().max(scanned);
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// [`CtcsServer::try_wait`], panicking with the server's output at the timeout.
+    pub(crate) fn wait(
+        &mut self,
+        from: usize,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> (serde_json::Value, usize) {
+        match self.try_wait(from, timeout, pred) {
+            Some(hit) => hit,
+            None => panic!(
+                "ctcs_server: no {what} within {timeout:?}; output:\n{}",
+                self.proc.lines().join("\n")
+            ),
+        }
+    }
+
+    /// [`CtcsServer::wait`] for event `event` on connection `conn`.
+    pub(crate) fn wait_event(
+        &mut self,
+        from: usize,
+        conn: u64,
+        event: &str,
+        timeout: Duration,
+    ) -> (serde_json::Value, usize) {
+        self.wait(from, &format!("`{event}` on conn {conn}"), timeout, |v| {
+            v["conn"] == conn && v["event"] == event
+        })
+    }
+}
