@@ -28,6 +28,11 @@
 //!   positional `CTCONFIG` (which crashes dnh3.3.2) is applied;
 //! * once a second, `CTBW` if a rate or a limit changed since the previous second;
 //! * `CTQUIT`: a final `CTSTATUS`, then it closes the connection and exits 0.
+//!
+//! With `--check` it runs a conformance battery against the server instead (see
+//! `examples/common/ctcs_check.rs`): `cargo run --example ctcs_client -- --check
+//! --server HOST:PORT [--password PW] [--json] [--wait-ms N]` prints one PASS / WARN /
+//! FAIL row per check and exits 1 if anything FAILs.
 //!   `CTUPDATE` and `CTRESTART` are logged.
 //!
 //! A short log of what it does goes to stderr. Exit status: 0 after `CTQUIT`, 64 on a
@@ -46,7 +51,10 @@ use trackwire::ctcs::{
 };
 use trackwire::time::Instant;
 
-const USAGE: &str = "usage: ctcs_client --server HOST:PORT [--password PW] [--peers N] [--files N] [--torrent NAME] [--dlimit BYTES] [--ulimit BYTES]";
+const USAGE: &str = "usage: ctcs_client --server HOST:PORT [--password PW] [--peers N] [--files N] [--torrent NAME] [--dlimit BYTES] [--ulimit BYTES]\n       ctcs_client --check --server HOST:PORT [--password PW] [--json] [--wait-ms N]";
+
+#[path = "common/ctcs_check.rs"]
+mod ctcs_check;
 
 /// Output queue: room for a peer list of about 800 peers.
 const OUT: usize = 64 * 1024;
@@ -62,6 +70,9 @@ struct Options {
     torrent: String,
     dlimit: i32,
     ulimit: i32,
+    check: bool,
+    json: bool,
+    wait_ms: u64,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -73,11 +84,26 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
         torrent: "simulated.torrent".into(),
         dlimit: 0,
         ulimit: 0,
+        check: false,
+        json: false,
+        wait_ms: 1500,
     };
     let mut args = args.peekable();
     while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--check" => {
+                o.check = true;
+                continue;
+            }
+            "--json" => {
+                o.json = true;
+                continue;
+            }
+            _ => {}
+        }
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
+            "--wait-ms" => o.wait_ms = value()?.parse().map_err(|e| format!("--wait-ms: {e}"))?,
             "--server" => o.server = value()?,
             "--password" => o.password = Some(value()?),
             "--peers" => o.peers = value()?.parse().map_err(|e| format!("--peers: {e}"))?,
@@ -589,6 +615,15 @@ fn main() -> ExitCode {
             return ExitCode::from(64);
         }
     };
+    if o.check {
+        use std::net::ToSocketAddrs;
+        let Some(server) = o.server.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+            eprintln!("ctcs_client: cannot resolve {}\n{USAGE}", o.server);
+            return ExitCode::from(64);
+        };
+        let wait = Duration::from_millis(o.wait_ms);
+        return ctcs_check::run(server, o.password.as_deref(), o.json, wait);
+    }
     let clock = std::time::Instant::now();
     let unix_ms = unix_now_ms();
     let start = (unix_ms / 1000) as i64;
