@@ -310,6 +310,20 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// Appends `N`-byte records from `items`, as many as fit the rest of the window
+    /// (encoders size the window for exactly their records). One bounds check for the
+    /// whole list instead of one per record.
+    #[inline]
+    pub(crate) fn records<const N: usize>(&mut self, items: impl IntoIterator<Item = [u8; N]>) {
+        let rest = self.buf.get_mut(self.len..).unwrap_or_default();
+        let mut n = 0usize;
+        for (dst, src) in rest.chunks_exact_mut(N).zip(items) {
+            dst.copy_from_slice(&src);
+            n = n.saturating_add(1);
+        }
+        self.len = self.len.saturating_add(n.saturating_mul(N));
+    }
+
     /// Appends one byte.
     #[inline]
     pub(crate) fn u8(&mut self, v: u8) -> Result<(), EncodeError> {

@@ -493,7 +493,7 @@ impl<'a> ScrapeRequest<'a> {
         write_header(&mut w, self.connection_id.0, 2, self.transaction_id)?;
         match self.info_hashes.0 {
             HashesRepr::Wire(b) => w.bytes(b)?,
-            HashesRepr::Slice(s) => s.iter().try_for_each(|h| w.bytes(&h.0))?,
+            HashesRepr::Slice(s) => w.records(s.iter().map(|h| h.0)),
         }
         Ok(w.finish())
     }

@@ -593,7 +593,7 @@ impl<'a> ScrapeResponse<'a> {
         w.u32(self.transaction_id.0)?;
         match self.rows.0 {
             RowsRepr::Wire(b) => w.bytes(b)?,
-            RowsRepr::Slice(s) => s.iter().try_for_each(|row| write_row(&mut w, row))?,
+            RowsRepr::Slice(s) => w.records(s.iter().map(row_bytes)),
         }
         Ok(w.finish())
     }
@@ -620,18 +620,20 @@ impl<'a> ScrapeResponse<'a> {
         let mut w = Writer::new(buf, required)?;
         w.u32(2)?;
         w.u32(transaction_id.0)?;
-        rows.into_iter()
-            .take(max)
-            .try_for_each(|row| write_row(&mut w, &row))?;
+        w.records(rows.into_iter().take(max).map(|row| row_bytes(&row)));
         Ok(w.finish())
     }
 }
 
 #[inline]
-fn write_row(w: &mut Writer<'_>, row: &ScrapeRow) -> Result<(), EncodeError> {
-    w.u32(row.complete)?;
-    w.u32(row.downloaded)?;
-    w.u32(row.incomplete)
+fn row_bytes(row: &ScrapeRow) -> [u8; SCRAPE_ROW_LEN] {
+    let mut b = [0u8; SCRAPE_ROW_LEN];
+    let (complete, rest) = b.split_at_mut(4);
+    let (downloaded, incomplete) = rest.split_at_mut(4);
+    complete.copy_from_slice(&row.complete.to_be_bytes());
+    downloaded.copy_from_slice(&row.downloaded.to_be_bytes());
+    incomplete.copy_from_slice(&row.incomplete.to_be_bytes());
+    b
 }
 
 /// An error response. The message is kept as raw bytes: trackers send it with and
