@@ -561,12 +561,12 @@ fn main() {
     for (op, op_native, ps) in [
         (
             "encode announce response (50 peers)",
-            "  ... from SocketAddrV4 (50 peers)",
+            "encode announce response from SocketAddrV4 (50)",
             &p50,
         ),
         (
             "encode announce response (200 peers)",
-            "  ... from SocketAddrV4 (200 peers)",
+            "encode announce response from SocketAddrV4 (200)",
             &p200,
         ),
     ] {
@@ -824,7 +824,7 @@ fn main() {
             ],
         );
         table.push(Row {
-            op: "  ... building rows from values",
+            op: "encode scrape response building rows (74)",
             kind: Kind::Encode,
             trackwire: m2[0],
             aquatic: m2[1],
@@ -887,12 +887,12 @@ fn main() {
 
     // ---- report -----------------------------------------------------------------------------
     println!(
-        "{:<38} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9}  target",
+        "{:<48} {:>11} {:>11} {:>11} {:>9} {:>9} {:>9}  target",
         "operation (median ns)", "trackwire", "aquatic", "bip", "floor", "tw/aq", "tw/floor"
     );
     for r in &table {
         println!(
-            "{:<38} {:>11.1} {:>11.1} {:>11} {:>9.1} {:>9.2} {:>9.2}  {}",
+            "{:<48} {:>11.1} {:>11.1} {:>11} {:>9.1} {:>9.2} {:>9.2}  {}",
             r.op,
             r.trackwire,
             r.aquatic,
@@ -904,7 +904,7 @@ fn main() {
         );
     }
     println!(
-        "{:<38} {:>11.1} {:>11} {:>11} {:>9.1} {:>9} {:>9.2}  {}",
+        "{:<48} {:>11.1} {:>11} {:>11} {:>9.1} {:>9} {:>9.2}  {}",
         format!("CTCS transcripts ({} lines)", lines.len()),
         ctcs[0],
         "-",
@@ -915,7 +915,7 @@ fn main() {
         met(ctcs[0] / ctcs[1] <= 0.5, "tw ≤ 0.5 × naive")
     );
     println!(
-        "{:<38} {:>11.1} {:>11} {:>11} {:>9} {:>9} {:>9}  {}",
+        "{:<48} {:>11.1} {:>11} {:>11} {:>9} {:>9} {:>9}  {}",
         "server step (cookie, announce, 50 peers)",
         step,
         "-",
