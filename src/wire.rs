@@ -18,6 +18,7 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`, reporting offsets from 0.
+    #[inline]
     pub(crate) const fn new(buf: &'a [u8]) -> Self {
         Reader {
             rest: buf,
@@ -26,6 +27,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A reader over `buf`, which starts at byte `base` of the caller's input.
+    #[inline]
     pub(crate) const fn with_base(buf: &'a [u8], base: usize) -> Self {
         Reader {
             rest: buf,
@@ -34,30 +36,36 @@ impl<'a> Reader<'a> {
     }
 
     /// The offset of the next unread byte.
+    #[inline]
     pub(crate) const fn offset(&self) -> usize {
         self.offset
     }
 
     /// How many bytes are left.
+    #[inline]
     pub(crate) const fn remaining(&self) -> usize {
         self.rest.len()
     }
 
     /// Whether every byte has been read.
+    #[inline]
     pub(crate) const fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
 
     /// The unread bytes, without consuming them.
+    #[inline]
     pub(crate) const fn rest(&self) -> &'a [u8] {
         self.rest
     }
 
     /// An error of `kind` at the current offset.
+    #[inline]
     pub(crate) const fn error(&self, kind: DecodeErrorKind) -> DecodeError {
         DecodeError::new(kind, self.offset)
     }
 
+    #[inline]
     fn truncated(&self, want: usize) -> DecodeError {
         self.error(DecodeErrorKind::Truncated {
             needed: want.saturating_sub(self.rest.len()),
@@ -65,6 +73,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes and returns the next `n` bytes.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         match self.rest.split_at_checked(n) {
             Some((head, tail)) => {
@@ -77,6 +86,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes and returns every remaining byte.
+    #[inline]
     pub(crate) fn take_rest(&mut self) -> &'a [u8] {
         let all = self.rest;
         self.offset = self.offset.saturating_add(all.len());
@@ -85,6 +95,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes the next `N` bytes as an array.
+    #[inline]
     pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         match self.rest.split_first_chunk::<N>() {
             Some((head, tail)) => {
@@ -97,36 +108,43 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes one byte.
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         self.array::<1>().map(|[b]| b)
     }
 
     /// Consumes a big-endian `u16`.
+    #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         self.array().map(u16::from_be_bytes)
     }
 
     /// Consumes a big-endian `u32`.
+    #[inline]
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         self.array().map(u32::from_be_bytes)
     }
 
     /// Consumes a big-endian `i32`.
+    #[inline]
     pub(crate) fn i32(&mut self) -> Result<i32, DecodeError> {
         self.array().map(i32::from_be_bytes)
     }
 
     /// Consumes a big-endian `u64`.
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         self.array().map(u64::from_be_bytes)
     }
 
     /// Consumes a big-endian `i64`.
+    #[inline]
     pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         self.array().map(i64::from_be_bytes)
     }
 
     /// The next byte, without consuming it.
+    #[inline]
     pub(crate) fn peek(&self) -> Option<u8> {
         self.rest.first().copied()
     }
@@ -136,6 +154,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     ///
     /// [`DecodeErrorKind::PartialRecord`] at the offset of the partial last record.
+    #[inline]
     pub(crate) fn records(&mut self, stride: u8) -> Result<&'a [u8], DecodeError> {
         let s = usize::from(stride).max(1);
         let partial = self.rest.len().checked_rem(s).unwrap_or(0);
@@ -151,6 +170,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes bytes while `pred` holds and returns them.
+    #[inline]
     pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
         let n = self.rest.iter().take_while(|&&b| pred(b)).count();
         // `n` never exceeds the length, so this cannot fail.
@@ -158,6 +178,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes `byte` if it is next; says whether it was.
+    #[inline]
     pub(crate) fn eat(&mut self, byte: u8) -> bool {
         if self.peek() == Some(byte) {
             self.rest = self.rest.get(1..).unwrap_or_default();
@@ -169,6 +190,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The position of the first `byte` in the unread bytes, relative to the cursor.
+    #[inline]
     pub(crate) fn find(&self, byte: u8) -> Option<usize> {
         self.rest.iter().position(|&b| b == byte)
     }
@@ -183,6 +205,7 @@ pub(crate) struct Records<'a, const N: usize> {
 }
 
 impl<'a, const N: usize> Records<'a, N> {
+    #[inline]
     pub(crate) const fn new(bytes: &'a [u8]) -> Self {
         Records { rest: bytes }
     }
@@ -191,12 +214,14 @@ impl<'a, const N: usize> Records<'a, N> {
 impl<'a, const N: usize> Iterator for Records<'a, N> {
     type Item = &'a [u8; N];
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let (head, tail) = self.rest.split_first_chunk::<N>()?;
         self.rest = tail;
         Some(head)
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         let n = self.rest.len().checked_div(N).unwrap_or(0);
         (n, Some(n))
@@ -206,6 +231,7 @@ impl<'a, const N: usize> Iterator for Records<'a, N> {
 impl<const N: usize> ExactSizeIterator for Records<'_, N> {}
 
 impl<const N: usize> DoubleEndedIterator for Records<'_, N> {
+    #[inline]
     fn next_back(&mut self) -> Option<Self::Item> {
         let (head, tail) = self.rest.split_last_chunk::<N>()?;
         self.rest = head;
@@ -214,6 +240,7 @@ impl<const N: usize> DoubleEndedIterator for Records<'_, N> {
 }
 
 /// Reads fields out of a fixed-size record yielded by [`Records`].
+#[inline]
 pub(crate) fn be_u16_at<const N: usize>(rec: &[u8; N], at: usize) -> u16 {
     let mut r = Reader::new(rec.get(at..).unwrap_or_default());
     r.u16().unwrap_or_default()
@@ -221,12 +248,14 @@ pub(crate) fn be_u16_at<const N: usize>(rec: &[u8; N], at: usize) -> u16 {
 
 /// Reads a big-endian `u32` at `at` of a fixed-size record (0 if out of range, which the
 /// callers' record sizes rule out).
+#[inline]
 pub(crate) fn be_u32_at<const N: usize>(rec: &[u8; N], at: usize) -> u32 {
     let mut r = Reader::new(rec.get(at..).unwrap_or_default());
     r.u32().unwrap_or_default()
 }
 
 /// Copies `M` bytes at `at` of a fixed-size record.
+#[inline]
 pub(crate) fn bytes_at<const N: usize, const M: usize>(rec: &[u8; N], at: usize) -> [u8; M] {
     let mut r = Reader::new(rec.get(at..).unwrap_or_default());
     r.array::<M>().unwrap_or([0; M])
@@ -246,6 +275,7 @@ impl<'a> Writer<'a> {
     /// # Errors
     ///
     /// [`EncodeError`] if `buf` is shorter than `required`; `buf` is not touched.
+    #[inline]
     pub(crate) fn new(buf: &'a mut [u8], required: usize) -> Result<Self, EncodeError> {
         match buf.get_mut(..required) {
             Some(window) => Ok(Writer {
@@ -257,6 +287,7 @@ impl<'a> Writer<'a> {
     }
 
     /// The bytes written so far.
+    #[inline]
     pub(crate) fn written(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
     }
@@ -267,6 +298,7 @@ impl<'a> Writer<'a> {
     ///
     /// [`EncodeError`] if the bytes do not fit the window given to [`Writer::new`], which
     /// only an encoder that computed its length wrongly can cause.
+    #[inline]
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
         let end = self.len.saturating_add(bytes.len());
         let dst = self
@@ -278,37 +310,58 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// Appends `N`-byte records from `items`, as many as fit the rest of the window
+    /// (encoders size the window for exactly their records). One bounds check for the
+    /// whole list instead of one per record.
+    #[inline]
+    pub(crate) fn records<const N: usize>(&mut self, items: impl IntoIterator<Item = [u8; N]>) {
+        let rest = self.buf.get_mut(self.len..).unwrap_or_default();
+        let mut n = 0usize;
+        for (dst, src) in rest.chunks_exact_mut(N).zip(items) {
+            dst.copy_from_slice(&src);
+            n = n.saturating_add(1);
+        }
+        self.len = self.len.saturating_add(n.saturating_mul(N));
+    }
+
     /// Appends one byte.
+    #[inline]
     pub(crate) fn u8(&mut self, v: u8) -> Result<(), EncodeError> {
         self.bytes(&[v])
     }
 
     /// Appends a big-endian `u16`.
+    #[inline]
     pub(crate) fn u16(&mut self, v: u16) -> Result<(), EncodeError> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends a big-endian `u32`.
+    #[inline]
     pub(crate) fn u32(&mut self, v: u32) -> Result<(), EncodeError> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends a big-endian `i32`.
+    #[inline]
     pub(crate) fn i32(&mut self, v: i32) -> Result<(), EncodeError> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends a big-endian `u64`.
+    #[inline]
     pub(crate) fn u64(&mut self, v: u64) -> Result<(), EncodeError> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends a big-endian `i64`.
+    #[inline]
     pub(crate) fn i64(&mut self, v: i64) -> Result<(), EncodeError> {
         self.bytes(&v.to_be_bytes())
     }
 
     /// Appends `v` in decimal ASCII, no padding.
+    #[inline]
     pub(crate) fn decimal_u64(&mut self, v: u64) -> Result<(), EncodeError> {
         let mut digits = [0u8; 20];
         let n = format_u64(v, &mut digits);
@@ -320,6 +373,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Appends `v` in decimal ASCII, with a leading `-` when negative.
+    #[inline]
     pub(crate) fn decimal_i64(&mut self, v: i64) -> Result<(), EncodeError> {
         if v < 0 {
             self.u8(b'-')?;
@@ -328,12 +382,14 @@ impl<'a> Writer<'a> {
     }
 
     /// Ends the message and returns its length.
+    #[inline]
     pub(crate) const fn finish(self) -> usize {
         self.len
     }
 }
 
 /// Writes the decimal digits of `v` right-aligned into `out`; returns how many.
+#[inline]
 fn format_u64(mut v: u64, out: &mut [u8; 20]) -> usize {
     let mut n = 0usize;
     for slot in out.iter_mut().rev() {
@@ -349,6 +405,7 @@ fn format_u64(mut v: u64, out: &mut [u8; 20]) -> usize {
 }
 
 /// How many bytes [`Writer::decimal_u64`] writes for `v`.
+#[inline]
 pub(crate) const fn decimal_len_u64(mut v: u64) -> usize {
     let mut n: usize = 1;
     while v >= 10 {
@@ -359,6 +416,7 @@ pub(crate) const fn decimal_len_u64(mut v: u64) -> usize {
 }
 
 /// How many bytes [`Writer::decimal_i64`] writes for `v`.
+#[inline]
 pub(crate) const fn decimal_len_i64(v: i64) -> usize {
     let digits = decimal_len_u64(v.unsigned_abs());
     if v < 0 {

@@ -50,6 +50,7 @@ impl RequestHeader {
     /// # Errors
     ///
     /// [`DecodeErrorKind::Truncated`] if `bytes` is shorter than 16 bytes.
+    #[inline]
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         read_header(&mut Reader::new(bytes))
     }
@@ -57,6 +58,7 @@ impl RequestHeader {
 
 type Header = RequestHeader;
 
+#[inline]
 fn read_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     Ok(Header {
         connection_id: r.u64()?,
@@ -65,6 +67,7 @@ fn read_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     })
 }
 
+#[inline]
 fn write_header(
     w: &mut Writer<'_>,
     connection_id: u64,
@@ -94,12 +97,14 @@ impl ConnectRequest {
     /// [`DecodeErrorKind::Truncated`] if shorter than 16 bytes;
     /// [`DecodeErrorKind::UnknownAction`] (offset 8) if the action is not 0;
     /// [`DecodeErrorKind::BadProtocolId`] (offset 0) if the magic is wrong.
+    #[inline]
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let h = read_header(&mut r)?;
         Self::from_header(&h)
     }
 
+    #[inline]
     fn from_header(h: &Header) -> Result<Self, DecodeError> {
         if h.action != 0 {
             return Err(DecodeError::new(
@@ -120,6 +125,7 @@ impl ConnectRequest {
     /// # Errors
     ///
     /// [`EncodeError`] if `buf` is shorter than 16 bytes; `buf` is untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, Self::LEN)?;
         write_header(&mut w, PROTOCOL_ID, 0, self.transaction_id)?;
@@ -157,6 +163,7 @@ pub enum AnnounceTail<'a> {
 }
 
 impl<'a> AnnounceTail<'a> {
+    #[inline]
     fn decode(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
         if bytes.is_empty() {
             return Ok(AnnounceTail::None);
@@ -173,6 +180,7 @@ impl<'a> AnnounceTail<'a> {
     }
 
     /// How many bytes the tail takes.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         match self {
             AnnounceTail::None => 0,
@@ -222,6 +230,7 @@ impl<'a> AnnounceRequest<'a> {
     /// # Errors
     ///
     /// See [`AnnounceRequest::decode_with`].
+    #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         Self::decode_with(bytes, TailGrammar::Bep41)
     }
@@ -234,12 +243,14 @@ impl<'a> AnnounceRequest<'a> {
     /// [`DecodeErrorKind::UnknownAction`] (offset 8) if the action is not 1;
     /// [`DecodeErrorKind::OptionOverrun`] where a BEP 41 option or a legacy body runs past
     /// the end.
+    #[inline]
     pub fn decode_with(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let h = read_header(&mut r)?;
         Self::from_header(&h, &mut r, grammar)
     }
 
+    #[inline]
     fn from_header(
         h: &Header,
         r: &mut Reader<'a>,
@@ -269,6 +280,7 @@ impl<'a> AnnounceRequest<'a> {
     }
 
     /// The encoded length: 98 plus the tail.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         ANNOUNCE_REQUEST_LEN.saturating_add(self.tail.encoded_len())
     }
@@ -281,6 +293,7 @@ impl<'a> AnnounceRequest<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`AnnounceRequest::encoded_len`]; `buf` is
     /// untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, self.encoded_len())?;
         write_header(&mut w, self.connection_id.0, 1, self.transaction_id)?;
@@ -338,6 +351,7 @@ impl<'a> InfoHashes<'a> {
     }
 
     /// How many hashes there are.
+    #[inline]
     pub const fn len(&self) -> usize {
         match self.0 {
             HashesRepr::Wire(b) => b.len() / INFO_HASH_LEN,
@@ -351,6 +365,7 @@ impl<'a> InfoHashes<'a> {
     }
 
     /// The hashes in order.
+    #[inline]
     pub fn iter(&self) -> InfoHashIter<'a> {
         InfoHashIter(match self.0 {
             HashesRepr::Wire(b) => IterRepr::Wire(Records::new(b)),
@@ -397,6 +412,7 @@ pub struct InfoHashIter<'a>(IterRepr<'a>);
 impl Iterator for InfoHashIter<'_> {
     type Item = InfoHash;
 
+    #[inline]
     fn next(&mut self) -> Option<InfoHash> {
         match &mut self.0 {
             IterRepr::Wire(r) => r.next().map(|h| InfoHash(*h)),
@@ -404,6 +420,7 @@ impl Iterator for InfoHashIter<'_> {
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
             IterRepr::Wire(r) => r.size_hint(),
@@ -434,12 +451,14 @@ impl<'a> ScrapeRequest<'a> {
     /// [`DecodeErrorKind::Truncated`] if shorter than 16 bytes;
     /// [`DecodeErrorKind::UnknownAction`] (offset 8) if the action is not 2;
     /// [`DecodeErrorKind::PartialRecord`] at the start of a partial last hash.
+    #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let h = read_header(&mut r)?;
         Self::from_header(&h, &mut r)
     }
 
+    #[inline]
     fn from_header(h: &Header, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         if h.action != 2 {
             return Err(DecodeError::new(
@@ -455,6 +474,7 @@ impl<'a> ScrapeRequest<'a> {
     }
 
     /// The encoded length: 16 + 20 per hash.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         INFO_HASH_LEN
             .saturating_mul(self.info_hashes.len())
@@ -467,12 +487,13 @@ impl<'a> ScrapeRequest<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`ScrapeRequest::encoded_len`]; `buf` is
     /// untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, self.encoded_len())?;
         write_header(&mut w, self.connection_id.0, 2, self.transaction_id)?;
         match self.info_hashes.0 {
             HashesRepr::Wire(b) => w.bytes(b)?,
-            HashesRepr::Slice(s) => s.iter().try_for_each(|h| w.bytes(&h.0))?,
+            HashesRepr::Slice(s) => w.records(s.iter().map(|h| h.0)),
         }
         Ok(w.finish())
     }
@@ -495,6 +516,7 @@ impl<'a> Request<'a> {
     /// # Errors
     ///
     /// See [`Request::decode_with`].
+    #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         Self::decode_with(bytes, TailGrammar::Bep41)
     }
@@ -507,6 +529,7 @@ impl<'a> Request<'a> {
     /// 16-byte header is cut there); [`DecodeErrorKind::UnknownAction`] (offset 8) for an
     /// action other than 0–2; then the errors of [`ConnectRequest::decode`],
     /// [`AnnounceRequest::decode_with`] and [`ScrapeRequest::decode`].
+    #[inline]
     pub fn decode_with(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let h = read_header(&mut r)?;
@@ -538,6 +561,7 @@ impl<'a> Request<'a> {
     }
 
     /// The encoded length.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         match self {
             Request::Connect(_) => ConnectRequest::LEN,
@@ -552,6 +576,7 @@ impl<'a> Request<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`Request::encoded_len`]; `buf` is
     /// untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         match self {
             Request::Connect(c) => c.encode(buf),

@@ -35,6 +35,7 @@ pub const SCRAPE_ROW_LEN: usize = 12;
 /// The length of an error response's fixed part.
 pub const ERROR_RESPONSE_HEADER_LEN: usize = 8;
 
+#[inline]
 fn expect_action(action: u32, want: u32) -> Result<(), DecodeError> {
     if action == want {
         Ok(())
@@ -63,6 +64,7 @@ impl ConnectResponse {
     ///
     /// [`DecodeErrorKind::Truncated`] if shorter than 16 bytes;
     /// [`DecodeErrorKind::UnknownAction`] (offset 0) if the action is not 0.
+    #[inline]
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let action = r.u32()?;
@@ -71,6 +73,7 @@ impl ConnectResponse {
         Self::body(transaction_id, &mut r)
     }
 
+    #[inline]
     fn body(transaction_id: TransactionId, r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(ConnectResponse {
             transaction_id,
@@ -83,6 +86,7 @@ impl ConnectResponse {
     /// # Errors
     ///
     /// [`EncodeError`] if `buf` is shorter than 16 bytes; `buf` is untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, Self::LEN)?;
         w.u32(0)?;
@@ -109,6 +113,7 @@ pub trait CompactPeer: Copy {
 pub struct CompactWriter<'w, 'b>(&'w mut Writer<'b>);
 
 impl CompactWriter<'_, '_> {
+    #[inline]
     fn put(&mut self, ip: &[u8], port: u16) -> Result<(), EncodeError> {
         self.0.bytes(ip)?;
         self.0.u16(port)
@@ -118,6 +123,7 @@ impl CompactWriter<'_, '_> {
 impl CompactPeer for SocketAddrV4 {
     const FAMILY: AddressFamily = AddressFamily::Ipv4;
     const LEN: usize = PEER_V4_LEN;
+    #[inline]
     fn write_compact(&self, out: &mut CompactWriter<'_, '_>) -> Result<(), EncodeError> {
         out.put(&self.ip().octets(), self.port())
     }
@@ -126,6 +132,7 @@ impl CompactPeer for SocketAddrV4 {
 impl CompactPeer for SocketAddrV6 {
     const FAMILY: AddressFamily = AddressFamily::Ipv6;
     const LEN: usize = PEER_V6_LEN;
+    #[inline]
     fn write_compact(&self, out: &mut CompactWriter<'_, '_>) -> Result<(), EncodeError> {
         out.put(&self.ip().octets(), self.port())
     }
@@ -155,6 +162,7 @@ impl<'a> Peers<'a> {
         Self::decode_at(family, raw, 0)
     }
 
+    #[inline]
     fn decode_at(family: AddressFamily, raw: &'a [u8], base: usize) -> Result<Self, DecodeError> {
         let stride = match family {
             AddressFamily::Ipv4 => 6,
@@ -175,6 +183,7 @@ impl<'a> Peers<'a> {
     }
 
     /// How many peers there are.
+    #[inline]
     pub const fn len(&self) -> usize {
         match self.family {
             AddressFamily::Ipv4 => self.raw.len() / PEER_V4_LEN,
@@ -202,6 +211,7 @@ impl<'a> Peers<'a> {
     }
 
     /// The peers in order.
+    #[inline]
     pub fn iter(&self) -> PeerIter<'a> {
         PeerIter(match self.family {
             AddressFamily::Ipv4 => PeerIterRepr::V4(Records::new(self.raw)),
@@ -210,6 +220,7 @@ impl<'a> Peers<'a> {
     }
 
     /// The peers as IPv4 addresses, if this is an IPv4 list.
+    #[inline]
     pub fn iter_v4(&self) -> Option<impl ExactSizeIterator<Item = SocketAddrV4> + 'a> {
         match self.family {
             AddressFamily::Ipv4 => Some(Records::<'a, PEER_V4_LEN>::new(self.raw).map(peer_v4)),
@@ -218,6 +229,7 @@ impl<'a> Peers<'a> {
     }
 
     /// The peers as IPv6 addresses, if this is an IPv6 list.
+    #[inline]
     pub fn iter_v6(&self) -> Option<impl ExactSizeIterator<Item = SocketAddrV6> + 'a> {
         match self.family {
             AddressFamily::Ipv6 => Some(Records::<'a, PEER_V6_LEN>::new(self.raw).map(peer_v6)),
@@ -226,10 +238,12 @@ impl<'a> Peers<'a> {
     }
 }
 
+#[inline]
 fn peer_v4(rec: &[u8; PEER_V4_LEN]) -> SocketAddrV4 {
     SocketAddrV4::new(Ipv4Addr::from(bytes_at::<6, 4>(rec, 0)), be_u16_at(rec, 4))
 }
 
+#[inline]
 fn peer_v6(rec: &[u8; PEER_V6_LEN]) -> SocketAddrV6 {
     SocketAddrV6::new(
         Ipv6Addr::from(bytes_at::<18, 16>(rec, 0)),
@@ -261,6 +275,7 @@ pub struct PeerIter<'a>(PeerIterRepr<'a>);
 impl Iterator for PeerIter<'_> {
     type Item = SocketAddr;
 
+    #[inline]
     fn next(&mut self) -> Option<SocketAddr> {
         match &mut self.0 {
             PeerIterRepr::V4(r) => r.next().map(|p| SocketAddr::V4(peer_v4(p))),
@@ -268,6 +283,7 @@ impl Iterator for PeerIter<'_> {
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
             PeerIterRepr::V4(r) => r.size_hint(),
@@ -301,6 +317,7 @@ impl<'a> AnnounceResponse<'a> {
     /// [`DecodeErrorKind::Truncated`] if shorter than 20 bytes;
     /// [`DecodeErrorKind::UnknownAction`] (offset 0) if the action is not 1;
     /// [`DecodeErrorKind::PartialRecord`] at the start of a partial last peer.
+    #[inline]
     pub fn decode(bytes: &'a [u8], family: AddressFamily) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let action = r.u32()?;
@@ -309,6 +326,7 @@ impl<'a> AnnounceResponse<'a> {
         Self::body(transaction_id, &mut r, family)
     }
 
+    #[inline]
     fn body(
         transaction_id: TransactionId,
         r: &mut Reader<'a>,
@@ -328,10 +346,12 @@ impl<'a> AnnounceResponse<'a> {
     }
 
     /// The encoded length: 20 plus the peers.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         ANNOUNCE_RESPONSE_HEADER_LEN.saturating_add(self.peers.raw.len())
     }
 
+    #[inline]
     fn write_header(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
         w.u32(1)?;
         w.u32(self.transaction_id.0)?;
@@ -347,6 +367,7 @@ impl<'a> AnnounceResponse<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`AnnounceResponse::encoded_len`]; `buf`
     /// is untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, self.encoded_len())?;
         self.write_header(&mut w)?;
@@ -366,6 +387,7 @@ impl<'a> AnnounceResponse<'a> {
     ///
     /// [`EncodeError`] if `buf` cannot hold 20 bytes plus the reported number of peers;
     /// `buf` is untouched.
+    #[inline]
     pub fn encode_with_peers<P, I>(&self, peers: I, buf: &mut [u8]) -> Result<usize, EncodeError>
     where
         P: CompactPeer,
@@ -386,6 +408,7 @@ impl<'a> AnnounceResponse<'a> {
     /// # Errors
     ///
     /// [`EncodeError`] if `buf` cannot hold 20 bytes plus `max` peers; `buf` is untouched.
+    #[inline]
     pub fn encode_with_at_most<P, I>(
         &self,
         peers: I,
@@ -439,6 +462,7 @@ impl<'a> ScrapeRows<'a> {
     }
 
     /// How many rows there are.
+    #[inline]
     pub const fn len(&self) -> usize {
         match self.0 {
             RowsRepr::Wire(b) => b.len() / SCRAPE_ROW_LEN,
@@ -452,6 +476,7 @@ impl<'a> ScrapeRows<'a> {
     }
 
     /// The rows in order.
+    #[inline]
     pub fn iter(&self) -> ScrapeRowIter<'a> {
         ScrapeRowIter(match self.0 {
             RowsRepr::Wire(b) => RowIterRepr::Wire(Records::new(b)),
@@ -490,6 +515,7 @@ pub struct ScrapeRowIter<'a>(RowIterRepr<'a>);
 impl Iterator for ScrapeRowIter<'_> {
     type Item = ScrapeRow;
 
+    #[inline]
     fn next(&mut self) -> Option<ScrapeRow> {
         match &mut self.0 {
             RowIterRepr::Wire(r) => r.next().map(|row| ScrapeRow {
@@ -501,6 +527,7 @@ impl Iterator for ScrapeRowIter<'_> {
         }
     }
 
+    #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
             RowIterRepr::Wire(r) => r.size_hint(),
@@ -528,6 +555,7 @@ impl<'a> ScrapeResponse<'a> {
     /// [`DecodeErrorKind::Truncated`] if shorter than 8 bytes;
     /// [`DecodeErrorKind::UnknownAction`] (offset 0) if the action is not 2;
     /// [`DecodeErrorKind::PartialRecord`] at the start of a partial last row.
+    #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let action = r.u32()?;
@@ -536,6 +564,7 @@ impl<'a> ScrapeResponse<'a> {
         Self::body(transaction_id, &mut r)
     }
 
+    #[inline]
     fn body(transaction_id: TransactionId, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
         Ok(ScrapeResponse {
             transaction_id,
@@ -544,6 +573,7 @@ impl<'a> ScrapeResponse<'a> {
     }
 
     /// The encoded length: 8 + 12 per row.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         SCRAPE_ROW_LEN
             .saturating_mul(self.rows.len())
@@ -556,13 +586,14 @@ impl<'a> ScrapeResponse<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`ScrapeResponse::encoded_len`]; `buf` is
     /// untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, self.encoded_len())?;
         w.u32(2)?;
         w.u32(self.transaction_id.0)?;
         match self.rows.0 {
             RowsRepr::Wire(b) => w.bytes(b)?,
-            RowsRepr::Slice(s) => s.iter().try_for_each(|row| write_row(&mut w, row))?,
+            RowsRepr::Slice(s) => w.records(s.iter().map(row_bytes)),
         }
         Ok(w.finish())
     }
@@ -589,17 +620,20 @@ impl<'a> ScrapeResponse<'a> {
         let mut w = Writer::new(buf, required)?;
         w.u32(2)?;
         w.u32(transaction_id.0)?;
-        rows.into_iter()
-            .take(max)
-            .try_for_each(|row| write_row(&mut w, &row))?;
+        w.records(rows.into_iter().take(max).map(|row| row_bytes(&row)));
         Ok(w.finish())
     }
 }
 
-fn write_row(w: &mut Writer<'_>, row: &ScrapeRow) -> Result<(), EncodeError> {
-    w.u32(row.complete)?;
-    w.u32(row.downloaded)?;
-    w.u32(row.incomplete)
+#[inline]
+fn row_bytes(row: &ScrapeRow) -> [u8; SCRAPE_ROW_LEN] {
+    let mut b = [0u8; SCRAPE_ROW_LEN];
+    let (complete, rest) = b.split_at_mut(4);
+    let (downloaded, incomplete) = rest.split_at_mut(4);
+    complete.copy_from_slice(&row.complete.to_be_bytes());
+    downloaded.copy_from_slice(&row.downloaded.to_be_bytes());
+    incomplete.copy_from_slice(&row.incomplete.to_be_bytes());
+    b
 }
 
 /// An error response. The message is kept as raw bytes: trackers send it with and
@@ -619,6 +653,7 @@ impl<'a> ErrorResponse<'a> {
     ///
     /// [`DecodeErrorKind::Truncated`] if shorter than 8 bytes;
     /// [`DecodeErrorKind::UnknownAction`] (offset 0) if the action is not 3.
+    #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let action = r.u32()?;
@@ -627,6 +662,7 @@ impl<'a> ErrorResponse<'a> {
         Ok(Self::body(transaction_id, &mut r))
     }
 
+    #[inline]
     fn body(transaction_id: TransactionId, r: &mut Reader<'a>) -> Self {
         ErrorResponse {
             transaction_id,
@@ -653,6 +689,7 @@ impl<'a> ErrorResponse<'a> {
     }
 
     /// The encoded length: 8 plus the message.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         ERROR_RESPONSE_HEADER_LEN.saturating_add(self.message.len())
     }
@@ -664,6 +701,7 @@ impl<'a> ErrorResponse<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`ErrorResponse::encoded_len`]; `buf` is
     /// untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, self.encoded_len())?;
         w.u32(3)?;
@@ -704,6 +742,7 @@ impl<'a> Response<'a> {
     /// [`DecodeErrorKind::Truncated`] where a field is cut;
     /// [`DecodeErrorKind::UnknownAction`] (offset 0) for an action other than 0–3;
     /// [`DecodeErrorKind::PartialRecord`] at a partial last peer or scrape row.
+    #[inline]
     pub fn decode(bytes: &'a [u8], family: AddressFamily) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let action = r.u32()?;
@@ -728,6 +767,7 @@ impl<'a> Response<'a> {
     }
 
     /// The encoded length.
+    #[inline]
     pub fn encoded_len(&self) -> usize {
         match self {
             Response::Connect(_) => ConnectResponse::LEN,
@@ -743,6 +783,7 @@ impl<'a> Response<'a> {
     ///
     /// [`EncodeError`] if `buf` is shorter than [`Response::encoded_len`]; `buf` is
     /// untouched.
+    #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         match self {
             Response::Connect(c) => c.encode(buf),
