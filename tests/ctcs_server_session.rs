@@ -967,6 +967,12 @@ fn commands_refuse_lines_the_client_chokes_on() {
         (b"max_peers", b"1\r"),
         (b"max_peers", b"\nSENDSTATUS"),
         (b"max_peers", b" 1"),
+        // Found by fuzzing: a name of blanks makes `CTCONFIG \t \n`, which leaves the
+        // client's tokenizer without a name, like a bare CTCONFIG.
+        (b"\t", b""),
+        (b"max\tpeers", b"1"),
+        (b"max_peers", b"\t1"),
+        (b"m\xe9x", b"1"),
     ] {
         assert_eq!(
             s.set_config(name, value),

@@ -543,9 +543,11 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     ///
     /// [`UsageError::WrongVersion`] unless the version in force is 3;
     /// [`UsageError::InvalidValue`] if `name` is empty (a bare `CTCONFIG` crashes
-    /// dnh3.3.2) or contains a space, NUL, CR or LF, or if `value` contains NUL, CR or LF
-    /// or starts with a space (the client skips blanks after the name, so the value would
-    /// not arrive as given); [`UsageError::TooLong`] if the line would exceed
+    /// dnh3.3.2) or has a byte that is not graphic ASCII (a name of blanks — say a tab —
+    /// would leave the client's tokenizer with no name, as a bare `CTCONFIG` does; option
+    /// names are lower-case words), or if `value` contains NUL, CR or LF or starts with a
+    /// blank (the client skips blanks after the name, so the value would not arrive as
+    /// given); [`UsageError::TooLong`] if the line would exceed
     /// [`MAX_COMMAND_LEN`]; otherwise as [`request_status`](Self::request_status).
     pub fn set_config(&mut self, name: &[u8], value: &[u8]) -> Result<(), UsageError> {
         if self.is_finished() {
@@ -554,9 +556,12 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
         if !self.version.is_v3() {
             return Err(UsageError::WrongVersion);
         }
+        if !name.iter().all(u8::is_ascii_graphic) {
+            return Err(UsageError::InvalidValue);
+        }
         let name = Word::new(name).map_err(|_| UsageError::InvalidValue)?;
         let value = Text::new(value).map_err(|_| UsageError::InvalidValue)?;
-        if value.as_bytes().first() == Some(&b' ') {
+        if matches!(value.as_bytes().first(), Some(b' ' | b'\t')) {
             return Err(UsageError::InvalidValue);
         }
         self.command(&ServerMessage::CtConfig(CtConfigSet {
