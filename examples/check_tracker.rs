@@ -16,27 +16,16 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+#[path = "common/report.rs"]
+mod report;
+
+use report::{Row, Verdict};
 use trackwire::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
 use trackwire::udp::options::encode_url_data;
 use trackwire::udp::{
     AddressFamily, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId, Event, InfoHash,
     InfoHashes, PeerId, Response, ScrapeRequest, TransactionId,
 };
-
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Verdict {
-    Pass,
-    Warn,
-    Fail,
-}
-
-struct Row {
-    check: &'static str,
-    verdict: Verdict,
-    rule: &'static str,
-    seen: String,
-}
 
 struct Probe {
     socket: UdpSocket,
@@ -662,24 +651,5 @@ fn main() -> ExitCode {
         worst_ratio: (0.0, 0, 0),
     };
     let rows = run(&mut probe, hash, long);
-    for r in &rows {
-        let v = match r.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Warn => "WARN",
-            Verdict::Fail => "FAIL",
-        };
-        if json_out {
-            println!(
-                "{}",
-                json!({"check": r.check, "verdict": v, "rule": r.rule, "seen": r.seen})
-            );
-        } else {
-            println!("{v}  {:<24} {:<60} {}", r.check, r.rule, r.seen);
-        }
-    }
-    if rows.iter().any(|r| r.verdict == Verdict::Fail) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    report::print(&rows, json_out)
 }

@@ -6,11 +6,8 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
-use common::procs::{
-    example, free_udp_port, interop_enabled, require, scratch, start_tracker, Proc,
-};
+use common::procs::{example, free_udp_port, interop_enabled, start_opentracker, start_tracker};
 use serde_json::Value;
 
 fn check(url: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
@@ -58,27 +55,7 @@ fn opentracker_shows_exactly_its_known_deviations() {
     if !interop_enabled("opentracker_shows_exactly_its_known_deviations") {
         return;
     }
-    let bin = require("opentracker");
-    let dir = scratch("check-opentracker");
-    let (udp, tcp) = (
-        free_udp_port("127.0.0.1"),
-        common::procs::free_tcp_port("127.0.0.1"),
-    );
-    std::fs::write(dir.join("whitelist.txt"), format!("{}\n", "aa".repeat(20))).unwrap();
-    std::fs::write(
-        dir.join("opentracker.conf"),
-        format!(
-            "listen.udp 127.0.0.1:{udp}\nlisten.tcp 127.0.0.1:{tcp}\naccess.whitelist whitelist.txt\ntracker.rootdir {}\ntracker.user nobody\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new(bin);
-    cmd.arg("-f")
-        .arg(dir.join("opentracker.conf"))
-        .current_dir(&dir);
-    let _ot = Proc::spawn("opentracker", cmd);
-    std::thread::sleep(Duration::from_millis(500));
+    let (_ot, udp) = start_opentracker(&[[0xaa; 20]]);
     let (code, rows) = check(
         &format!("udp://127.0.0.1:{udp}"),
         &["--info-hash", &"aa".repeat(20)],

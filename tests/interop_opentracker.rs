@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::driver::{run, Outcome, Wire};
-use common::procs::{free_udp_port, interop_enabled, require, scratch, Proc};
+use common::procs::{interop_enabled, start_opentracker};
 use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
 use trackwire::udp::{InfoHash, PeerId};
@@ -19,50 +19,6 @@ const WHITELISTED: [u8; 20] = [0xaa; 20];
 
 /// One opentracker at a time: two instances started together interfere.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Starts opentracker (the Debian build: IPv4 only, whitelist mode) on a free port.
-fn opentracker() -> (Proc, u16) {
-    let bin = require("opentracker");
-    let dir = scratch("opentracker");
-    let port = free_udp_port("127.0.0.1");
-    let tcp = common::procs::free_tcp_port("127.0.0.1");
-    std::fs::write(
-        dir.join("whitelist.txt"),
-        format!("{}\n{}\n", "aa".repeat(20), "bb".repeat(20)),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("opentracker.conf"),
-        format!(
-            "listen.udp 127.0.0.1:{port}\nlisten.tcp 127.0.0.1:{tcp}\naccess.whitelist whitelist.txt\ntracker.rootdir {}\ntracker.user nobody\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    let mut cmd = Command::new(bin);
-    cmd.arg("-f")
-        .arg(dir.join("opentracker.conf"))
-        .current_dir(&dir);
-    let p = Proc::spawn("opentracker", cmd);
-    // opentracker prints nothing when ready: wait until it answers a connect.
-    let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
-    probe
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let mut connect = [0u8; 16];
-    trackwire::udp::ConnectRequest {
-        transaction_id: trackwire::udp::TransactionId(1),
-    }
-    .encode(&mut connect)
-    .unwrap();
-    for _ in 0..50 {
-        probe.send_to(&connect, ("127.0.0.1", port)).unwrap();
-        if probe.recv_from(&mut [0u8; 64]).is_ok() {
-            return (p, port);
-        }
-    }
-    panic!("opentracker never answered on port {port}");
-}
 
 fn announce_example(args: &[&str]) -> (Option<i32>, serde_json::Value) {
     let out = Command::new(common::procs::example("announce"))
@@ -85,7 +41,7 @@ fn announce_example_against_opentracker() {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (_ot, port) = opentracker();
+    let (_ot, port) = start_opentracker(&[[0xaa; 20], [0xbb; 20]]);
     let url = format!("udp://127.0.0.1:{port}/announce");
     let hash = "aa".repeat(20);
     let (code, v) = announce_example(&[
@@ -125,7 +81,7 @@ fn client_api_against_opentracker() {
         return;
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let (_ot, port) = opentracker();
+    let (_ot, port) = start_opentracker(&[[0xaa; 20], [0xbb; 20]]);
     let tracker = format!("127.0.0.1:{port}").parse().unwrap();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let retry = RetryPolicy {

@@ -13,22 +13,11 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+#[path = "report.rs"]
+mod report;
+
+use report::{Row, Verdict};
 use trackwire::ctcs::{KeywordMatch, ServerMessage, Version};
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Pass,
-    Warn,
-    Fail,
-}
-
-struct Row {
-    check: &'static str,
-    verdict: Verdict,
-    rule: &'static str,
-    seen: String,
-}
 
 /// One connection to the server, speaking as dnh3.3.2.
 struct Conn {
@@ -366,24 +355,5 @@ pub(crate) fn run(
         },
     });
 
-    for r in &rows {
-        let v = match r.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Warn => "WARN",
-            Verdict::Fail => "FAIL",
-        };
-        if json_out {
-            println!(
-                "{}",
-                json!({"check": r.check, "verdict": v, "rule": r.rule, "seen": r.seen})
-            );
-        } else {
-            println!("{v}  {:<30} {:<70} {}", r.check, r.rule, r.seen);
-        }
-    }
-    if rows.iter().any(|r| r.verdict == Verdict::Fail) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    report::print(&rows, json_out)
 }

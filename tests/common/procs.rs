@@ -361,3 +361,47 @@ impl CtcsServer {
         })
     }
 }
+
+/// Starts Debian's opentracker (IPv4 only, whitelist build) on a free loopback port with
+/// `whitelist` as its known torrents, and waits until it answers a connect.
+pub(crate) fn start_opentracker(whitelist: &[[u8; 20]]) -> (Proc, u16) {
+    let bin = require("opentracker");
+    let dir = scratch("opentracker");
+    let (udp, tcp) = (free_udp_port("127.0.0.1"), free_tcp_port("127.0.0.1"));
+    let hashes: String = whitelist
+        .iter()
+        .map(|h| h.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
+        .collect();
+    std::fs::write(dir.join("whitelist.txt"), hashes).unwrap();
+    std::fs::write(
+        dir.join("opentracker.conf"),
+        format!(
+            "listen.udp 127.0.0.1:{udp}\nlisten.tcp 127.0.0.1:{tcp}\naccess.whitelist whitelist.txt\ntracker.rootdir {}\ntracker.user nobody\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg("-f")
+        .arg(dir.join("opentracker.conf"))
+        .current_dir(&dir);
+    let p = Proc::spawn("opentracker", cmd);
+    // opentracker prints nothing when ready: wait until it answers a connect.
+    let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut connect = [0u8; 16];
+    trackwire::udp::ConnectRequest {
+        transaction_id: trackwire::udp::TransactionId(1),
+    }
+    .encode(&mut connect)
+    .unwrap();
+    for _ in 0..50 {
+        probe.send_to(&connect, ("127.0.0.1", udp)).unwrap();
+        if probe.recv_from(&mut [0u8; 64]).is_ok() {
+            return (p, udp);
+        }
+    }
+    panic!("opentracker never answered on port {udp}");
+}
