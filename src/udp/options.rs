@@ -170,6 +170,12 @@ impl<'a> Options<'a> {
         Ok(w.finish())
     }
 
+    /// The concatenated URLData as an owned vector.
+    #[cfg(feature = "alloc")]
+    pub fn url_data_to_vec(&self) -> alloc::vec::Vec<u8> {
+        self.url_data().flatten().copied().collect()
+    }
+
     /// The concatenated URLData as an owned fixed-capacity vector.
     ///
     /// # Errors
@@ -308,6 +314,22 @@ mod tests {
         assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::OptionOverrun, 2));
         // Nothing after EndOfOptions is parsed.
         assert!(Options::decode(&[0, 2, 0xff]).is_ok());
+    }
+
+    #[cfg(all(feature = "alloc", feature = "heapless"))]
+    #[test]
+    fn owned_copies() {
+        let raw = [2, 3, b'/', b'a', b'b', 2, 1, b'c'];
+        let o = Options::decode(&raw).unwrap();
+        assert_eq!(o.url_data_to_vec(), b"/abc");
+        assert_eq!(o.url_data_heapless::<4>().unwrap().as_slice(), b"/abc");
+        assert_eq!(o.url_data_heapless::<3>().unwrap_err().required(), 4);
+        let e = crate::udp::ErrorResponse {
+            transaction_id: crate::udp::TransactionId(1),
+            message: b"bad \xff id\0",
+        };
+        assert_eq!(e.to_string_lossy(), "bad \u{fffd} id");
+        assert_eq!(e.text_heapless::<8>().unwrap().as_slice(), b"bad \xff id");
     }
 
     #[test]

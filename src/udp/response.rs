@@ -710,6 +710,12 @@ impl<'a> ErrorResponse<'a> {
         Ok(w.finish())
     }
 
+    /// The message text as an owned string, with invalid UTF-8 replaced (U+FFFD).
+    #[cfg(feature = "alloc")]
+    pub fn to_string_lossy(&self) -> alloc::string::String {
+        alloc::string::String::from_utf8_lossy(self.text()).into_owned()
+    }
+
     /// The message text as an owned fixed-capacity vector.
     ///
     /// # Errors
