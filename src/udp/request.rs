@@ -18,7 +18,7 @@ use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::udp::legacy::Extensions;
 use crate::udp::options::Options;
 use crate::udp::types::{ConnectionId, Event, InfoHash, PeerId, TransactionId};
-use crate::wire::{Reader, Records, Writer};
+use crate::wire::{Fields, Reader, Records, Writer};
 
 /// The magic constant a connect request carries in place of a connection id.
 pub const PROTOCOL_ID: u64 = 0x0417_2710_1980;
@@ -296,17 +296,21 @@ impl<'a> AnnounceRequest<'a> {
     #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(buf, self.encoded_len())?;
-        write_header(&mut w, self.connection_id.0, 1, self.transaction_id)?;
-        w.bytes(&self.info_hash.0)?;
-        w.bytes(&self.peer_id.0)?;
-        w.i64(self.downloaded)?;
-        w.i64(self.left)?;
-        w.i64(self.uploaded)?;
-        w.u32(self.event.to_u32())?;
-        w.u32(self.ip)?;
-        w.u32(self.key)?;
-        w.i32(self.num_want)?;
-        w.u16(self.port)?;
+        let mut f = Fields::<ANNOUNCE_REQUEST_LEN>::new();
+        f.put(self.connection_id.0.to_be_bytes())
+            .put(1u32.to_be_bytes())
+            .put(self.transaction_id.0.to_be_bytes())
+            .put(self.info_hash.0)
+            .put(self.peer_id.0)
+            .put(self.downloaded.to_be_bytes())
+            .put(self.left.to_be_bytes())
+            .put(self.uploaded.to_be_bytes())
+            .put(self.event.to_u32().to_be_bytes())
+            .put(self.ip.to_be_bytes())
+            .put(self.key.to_be_bytes())
+            .put(self.num_want.to_be_bytes())
+            .put(self.port.to_be_bytes());
+        w.bytes(f.bytes())?;
         match &self.tail {
             AnnounceTail::None => {}
             AnnounceTail::Options(o) => w.bytes(o.as_bytes())?,

@@ -18,7 +18,7 @@ use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::udp::types::{AddressFamily, ConnectionId, TransactionId};
-use crate::wire::{be_u16_at, be_u32_at, bytes_at, Reader, Records, Writer};
+use crate::wire::{be_u16_at, be_u32_at, bytes_at, Fields, Reader, Records, Writer};
 
 /// The length of a connect response.
 pub const CONNECT_RESPONSE_LEN: usize = 16;
@@ -103,29 +103,26 @@ pub trait CompactPeer: Copy {
     const FAMILY: AddressFamily;
     /// The size of the compact form.
     const LEN: usize;
-    /// Appends the compact form.
+    /// Appends the compact forms of `peers`, as many as fit the room checked up front.
     #[doc(hidden)]
-    fn write_compact(&self, out: &mut CompactWriter<'_, '_>) -> Result<(), EncodeError>;
+    fn write_all(peers: impl Iterator<Item = Self>, out: &mut CompactWriter<'_, '_>);
 }
 
-/// Where [`CompactPeer::write_compact`] writes; only this crate can create one.
+/// Where [`CompactPeer::write_all`] writes; only this crate can create one.
 #[derive(Debug)]
 pub struct CompactWriter<'w, 'b>(&'w mut Writer<'b>);
-
-impl CompactWriter<'_, '_> {
-    #[inline]
-    fn put(&mut self, ip: &[u8], port: u16) -> Result<(), EncodeError> {
-        self.0.bytes(ip)?;
-        self.0.u16(port)
-    }
-}
 
 impl CompactPeer for SocketAddrV4 {
     const FAMILY: AddressFamily = AddressFamily::Ipv4;
     const LEN: usize = PEER_V4_LEN;
     #[inline]
-    fn write_compact(&self, out: &mut CompactWriter<'_, '_>) -> Result<(), EncodeError> {
-        out.put(&self.ip().octets(), self.port())
+    fn write_all(peers: impl Iterator<Item = Self>, out: &mut CompactWriter<'_, '_>) {
+        // One bounds check for the whole list, not one per field.
+        out.0.records(peers.map(|p| {
+            let [a, b, c, d] = p.ip().octets();
+            let [e, f] = p.port().to_be_bytes();
+            [a, b, c, d, e, f]
+        }));
     }
 }
 
@@ -133,8 +130,17 @@ impl CompactPeer for SocketAddrV6 {
     const FAMILY: AddressFamily = AddressFamily::Ipv6;
     const LEN: usize = PEER_V6_LEN;
     #[inline]
-    fn write_compact(&self, out: &mut CompactWriter<'_, '_>) -> Result<(), EncodeError> {
-        out.put(&self.ip().octets(), self.port())
+    fn write_all(peers: impl Iterator<Item = Self>, out: &mut CompactWriter<'_, '_>) {
+        out.0.records(peers.map(|p| {
+            let mut rec = [0u8; PEER_V6_LEN];
+            if let Some((ip, port)) = rec.split_first_chunk_mut::<16>() {
+                *ip = p.ip().octets();
+                if let Some(port) = port.first_chunk_mut::<2>() {
+                    *port = p.port().to_be_bytes();
+                }
+            }
+            rec
+        }));
     }
 }
 
@@ -353,11 +359,13 @@ impl<'a> AnnounceResponse<'a> {
 
     #[inline]
     fn write_header(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.u32(1)?;
-        w.u32(self.transaction_id.0)?;
-        w.u32(self.interval)?;
-        w.u32(self.leechers)?;
-        w.u32(self.seeders)
+        let mut f = Fields::<ANNOUNCE_RESPONSE_HEADER_LEN>::new();
+        f.put(1u32.to_be_bytes())
+            .put(self.transaction_id.0.to_be_bytes())
+            .put(self.interval.to_be_bytes())
+            .put(self.leechers.to_be_bytes())
+            .put(self.seeders.to_be_bytes());
+        w.bytes(f.bytes())
     }
 
     /// Encodes the response with its compact [`peers`](AnnounceResponse::peers) and
@@ -424,11 +432,7 @@ impl<'a> AnnounceResponse<'a> {
             .saturating_add(ANNOUNCE_RESPONSE_HEADER_LEN);
         let mut w = Writer::new(buf, required)?;
         self.write_header(&mut w)?;
-        let mut out = CompactWriter(&mut w);
-        peers
-            .into_iter()
-            .take(max)
-            .try_for_each(|p| p.write_compact(&mut out))?;
+        P::write_all(peers.into_iter().take(max), &mut CompactWriter(&mut w));
         Ok(w.finish())
     }
 }
