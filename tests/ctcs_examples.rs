@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::procs::{example, free_tcp_port, CtcsServer, Proc};
+use common::procs::{example, free_tcp_port, value_of, CtcsServer, Proc};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(10);
@@ -30,29 +30,6 @@ fn int(v: &Value, key: &str) -> i64 {
     v[key]
         .as_i64()
         .unwrap_or_else(|| panic!("no integer `{key}` in {v}"))
-}
-
-/// The config events between `from` and the `config_done` that ends at `to`, by name.
-fn config_values(srv: &mut CtcsServer, from: usize, to: usize) -> Vec<(String, String)> {
-    srv.proc.lines()[from..to]
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["event"] == "config")
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap().to_string(),
-                v["value"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn value_of<'a>(items: &'a [(String, String)], name: &str) -> &'a str {
-    &items
-        .iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no option {name} in {items:?}"))
-        .1
 }
 
 /// Quits connection `conn` and checks that the client exits 0 and the server reports
@@ -183,7 +160,7 @@ fn protocol_3_every_request_and_command() {
     srv.send("1 config");
     let (done, end) = srv.wait_event(m, 1, "config_done", T);
     assert_eq!(done["items"], 13);
-    let items = config_values(&mut srv, m, end);
+    let items = srv.config_items(m, end);
     let names: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -228,10 +205,7 @@ fn protocol_3_every_request_and_command() {
     let m = srv.mark();
     srv.send("1 config");
     let (_, end) = srv.wait_event(m, 1, "config_done", T);
-    assert_eq!(
-        value_of(&config_values(&mut srv, m, end), "max_peers"),
-        "50"
-    );
+    assert_eq!(value_of(&srv.config_items(m, end), "max_peers"), "50");
 
     // The seed rule: a higher download limit is ignored; bad options get a CTINFO 2.
     let m = srv.mark();

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::procs::{free_tcp_port, interop_enabled, require, scratch, CtcsServer, Proc};
+use common::procs::{free_tcp_port, interop_enabled, require, scratch, value_of, CtcsServer, Proc};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(10);
@@ -76,29 +76,6 @@ fn ctorrent(dir: &Path, server: &str, password: Option<&str>) -> Proc {
         Some(pw) => Proc::spawn_with_input("ctorrent", cmd, &format!("{pw}\n")),
         None => Proc::spawn("ctorrent", cmd),
     }
-}
-
-/// Config items (name → value) between line `from` and line `to`.
-fn config_items(srv: &mut CtcsServer, from: usize, to: usize) -> Vec<(String, String)> {
-    srv.proc.lines()[from..to]
-        .iter()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["event"] == "config")
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap_or_default().to_string(),
-                v["value"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
-fn value_of<'a>(items: &'a [(String, String)], name: &str) -> &'a str {
-    &items
-        .iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no option {name} in {items:?}"))
-        .1
 }
 
 /// `N quit`: ctorrent exits 0 and the server reports `closed`.
@@ -180,7 +157,7 @@ fn ctorrent_status_detail_peers_config_limits_quit() {
     let m = srv.mark();
     srv.send("1 config");
     let (done, end) = srv.wait_event(m, 1, "config_done", T);
-    let items = config_items(&mut srv, m, end);
+    let items = srv.config_items(m, end);
     assert_eq!(done["items"], items.len() as u64);
     assert_eq!(items.first().map(|(n, _)| n.as_str()), Some("verbose"));
     assert_eq!(value_of(&items, "max_peers"), "100");
@@ -209,7 +186,7 @@ fn ctorrent_status_detail_peers_config_limits_quit() {
     let m = srv.mark();
     srv.send("1 config");
     let (_, end) = srv.wait_event(m, 1, "config_done", T);
-    assert_eq!(value_of(&config_items(&mut srv, m, end), "max_peers"), "50");
+    assert_eq!(value_of(&srv.config_items(m, end), "max_peers"), "50");
 
     // A higher download limit is ignored while seeding; a bad value gets a CTINFO 2.
     let m = srv.mark();

@@ -267,6 +267,19 @@ pub(crate) struct CtcsServer {
 }
 
 impl CtcsServer {
+    /// The `config` events (name, value) among the output lines `from..to`.
+    pub(crate) fn config_items(&mut self, from: usize, to: usize) -> Vec<(String, String)> {
+        self.proc.lines()[from..to]
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == "config")
+            .map(|v| {
+                let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                (text("name"), text("value"))
+            })
+            .collect()
+    }
+
     /// Starts `examples/ctcs_server --listen LISTEN EXTRA…` (a port of 0 lets the kernel
     /// pick one) and waits for `listening on ADDR`.
     pub(crate) fn start(listen: &str, extra: &[&str]) -> CtcsServer {
@@ -404,4 +417,13 @@ pub(crate) fn start_opentracker(whitelist: &[[u8; 20]]) -> (Proc, u16) {
         }
     }
     panic!("opentracker never answered on port {udp}");
+}
+
+/// The value of option `name` among config items.
+pub(crate) fn value_of<'a>(items: &'a [(String, String)], name: &str) -> &'a str {
+    &items
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no option {name} in {items:?}"))
+        .1
 }
