@@ -615,8 +615,8 @@ impl<const N: usize> Fields<N> {
         }
     }
 
-    /// Appends `bytes`; past the end of the block they are dropped, which the callers'
-    /// sizes (checked by the tests that compare encodings byte for byte) rule out.
+    /// Appends `bytes` (bytes past the end of the block are not written, and
+    /// [`Fields::full`] then refuses the block).
     #[inline]
     pub(crate) fn put<const M: usize>(&mut self, bytes: [u8; M]) -> &mut Self {
         let end = self.len.saturating_add(M);
@@ -627,10 +627,37 @@ impl<const N: usize> Fields<N> {
         self
     }
 
-    /// The assembled block.
+    /// The assembled block, if exactly `N` bytes were put.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] (with the length that was put) if the fields did not add up to the
+    /// block: an encoder bug, reported rather than sent as zeros or cut fields.
     #[inline]
-    pub(crate) const fn bytes(&self) -> &[u8; N] {
-        &self.buf
+    pub(crate) fn full(&self) -> Result<&[u8; N], EncodeError> {
+        if self.len == N {
+            Ok(&self.buf)
+        } else {
+            Err(EncodeError::new(self.len))
+        }
+    }
+}
+
+#[cfg(test)]
+mod fields_tests {
+    use super::*;
+
+    #[test]
+    fn a_block_must_be_filled_exactly() {
+        let mut f = Fields::<6>::new();
+        f.put([1u8, 2, 3, 4]).put(0x0506u16.to_be_bytes());
+        assert_eq!(f.full().unwrap(), &[1, 2, 3, 4, 5, 6]);
+        let mut short = Fields::<6>::new();
+        short.put([1u8; 4]);
+        assert_eq!(short.full().unwrap_err().required(), 4);
+        let mut long = Fields::<6>::new();
+        long.put([1u8; 4]).put([2u8; 4]);
+        assert_eq!(long.full().unwrap_err().required(), 8);
     }
 }
 

@@ -310,7 +310,7 @@ impl<'a> AnnounceRequest<'a> {
             .put(self.key.to_be_bytes())
             .put(self.num_want.to_be_bytes())
             .put(self.port.to_be_bytes());
-        w.bytes(f.bytes())?;
+        w.bytes(f.full()?)?;
         match &self.tail {
             AnnounceTail::None => {}
             AnnounceTail::Options(o) => w.bytes(o.as_bytes())?,

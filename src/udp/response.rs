@@ -365,7 +365,7 @@ impl<'a> AnnounceResponse<'a> {
             .put(self.interval.to_be_bytes())
             .put(self.leechers.to_be_bytes())
             .put(self.seeders.to_be_bytes());
-        w.bytes(f.bytes())
+        w.bytes(f.full()?)
     }
 
     /// Encodes the response with its compact [`peers`](AnnounceResponse::peers) and
