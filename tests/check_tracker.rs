@@ -7,23 +7,19 @@ mod common;
 
 use std::process::Command;
 
-use common::procs::{example, free_udp_port, interop_enabled, start_opentracker, start_tracker};
+use common::procs::{
+    example, free_udp_port, interop_enabled, json_lines, start_opentracker, start_tracker,
+};
 use serde_json::Value;
 
 fn check(url: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
-    let out = Command::new(example("check_tracker"))
-        .arg(url)
-        .arg("--json")
-        .args(["--wait-ms", "300"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let rows = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect(l))
-        .collect();
-    (out.status.code(), rows)
+    json_lines(
+        Command::new(example("check_tracker"))
+            .arg(url)
+            .arg("--json")
+            .args(["--wait-ms", "300"])
+            .args(extra),
+    )
 }
 
 fn not_passing(rows: &[Value]) -> Vec<(String, String)> {

@@ -9,21 +9,15 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
-use common::procs::{example, free_tcp_port, Proc};
+use common::procs::{example, free_tcp_port, json_lines, Proc};
 use serde_json::Value;
 
 fn check(addr: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
-    let out = Command::new(example("ctcs_client"))
-        .args(["--check", "--json", "--wait-ms", "1300", "--server", addr])
-        .args(extra)
-        .output()
-        .unwrap();
-    let rows = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect(l))
-        .collect();
-    (out.status.code(), rows)
+    json_lines(
+        Command::new(example("ctcs_client"))
+            .args(["--check", "--json", "--wait-ms", "1300", "--server", addr])
+            .args(extra),
+    )
 }
 
 fn verdicts(rows: &[Value]) -> Vec<(String, String)> {

@@ -83,13 +83,23 @@ pub(crate) struct Proc {
 
 impl Proc {
     /// Starts `cmd`, collecting stdout and stderr lines.
-    pub(crate) fn spawn(name: &str, mut cmd: Command) -> Proc {
-        cmd.stdin(Stdio::null())
+    pub(crate) fn spawn(name: &str, cmd: Command) -> Proc {
+        Proc::start(name, cmd, Stdio::null()).0
+    }
+
+    /// Starts `cmd` with `stdin`, collecting stdout and stderr lines on a channel.
+    fn start(
+        name: &str,
+        mut cmd: Command,
+        stdin: Stdio,
+    ) -> (Proc, Option<std::process::ChildStdin>) {
+        cmd.stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdin = child.stdin.take();
         let (tx, rx) = channel();
         let out = child.stdout.take().unwrap();
         let err = child.stderr.take().unwrap();
@@ -106,12 +116,13 @@ impl Proc {
                 }
             });
         }
-        Proc {
+        let p = Proc {
             child,
             name: name.to_string(),
             lines: rx,
             seen: Vec::new(),
-        }
+        };
+        (p, stdin)
     }
 
     /// Waits up to `timeout` for a line containing `needle`; returns it.
@@ -207,37 +218,9 @@ pub(crate) fn wait_for_file(path: &Path, expected: &[u8], timeout: Duration) -> 
 impl Proc {
     /// Starts `cmd` like [`Proc::spawn`], but with stdin piped: returns the process and
     /// its stdin (dropping it closes the child's stdin).
-    pub(crate) fn spawn_piped(name: &str, mut cmd: Command) -> (Proc, std::process::ChildStdin) {
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        let stdin = child.stdin.take().unwrap();
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        let err = child.stderr.take().unwrap();
-        for stream in [
-            Box::new(out) as Box<dyn std::io::Read + Send>,
-            Box::new(err),
-        ] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        let p = Proc {
-            child,
-            name: name.to_string(),
-            lines: rx,
-            seen: Vec::new(),
-        };
-        (p, stdin)
+    pub(crate) fn spawn_piped(name: &str, cmd: Command) -> (Proc, std::process::ChildStdin) {
+        let (p, stdin) = Proc::start(name, cmd, Stdio::piped());
+        (p, stdin.expect("stdin was piped"))
     }
 
     /// Starts `cmd` with `input` written to its stdin, which is then closed (e.g. the
@@ -426,4 +409,15 @@ pub(crate) fn value_of<'a>(items: &'a [(String, String)], name: &str) -> &'a str
         .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("no option {name} in {items:?}"))
         .1
+}
+
+/// Runs `cmd` to the end; returns its exit status and its stdout, one JSON value a line.
+pub(crate) fn json_lines(cmd: &mut Command) -> (Option<i32>, Vec<serde_json::Value>) {
+    let out = cmd.output().unwrap();
+    let rows = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    (out.status.code(), rows)
 }
