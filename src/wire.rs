@@ -107,6 +107,54 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Consumes the next `N` bytes as one block of fixed fields whose widths are
+    /// `widths` (in order, adding up to `N`): one bounds check for the whole block
+    /// instead of one per field. Its fields are then read through a [`Fixed`].
+    ///
+    /// # Errors
+    ///
+    /// If fewer than `N` bytes remain, [`DecodeErrorKind::Truncated`] at the start of the
+    /// first field that is cut, with the bytes that field lacks: the same error reading
+    /// the fields one by one would give.
+    #[inline]
+    pub(crate) fn block<const N: usize>(
+        &mut self,
+        widths: &[usize],
+    ) -> Result<&'a [u8; N], DecodeError> {
+        match self.rest.split_first_chunk::<N>() {
+            Some((head, tail)) => {
+                self.rest = tail;
+                self.offset = self.offset.saturating_add(N);
+                Ok(head)
+            }
+            None => Err(self.cut_field(N, widths)),
+        }
+    }
+
+    /// The error for an `n`-byte block of fields of `widths` that the remaining bytes
+    /// cut short.
+    #[cold]
+    #[inline(never)]
+    fn cut_field(&self, n: usize, widths: &[usize]) -> DecodeError {
+        let have = self.rest.len();
+        let mut start = 0usize;
+        for &w in widths {
+            let end = start.saturating_add(w);
+            if end > have {
+                return DecodeError::new(
+                    DecodeErrorKind::Truncated {
+                        needed: end.saturating_sub(have),
+                    },
+                    self.offset.saturating_add(start),
+                );
+            }
+            start = end;
+        }
+        // Widths that do not cover the block (ruled out by the callers' `total` checks)
+        // make it one field.
+        self.truncated(n)
+    }
+
     /// Consumes one byte.
     #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
@@ -125,22 +173,10 @@ impl<'a> Reader<'a> {
         self.array().map(u32::from_be_bytes)
     }
 
-    /// Consumes a big-endian `i32`.
-    #[inline]
-    pub(crate) fn i32(&mut self) -> Result<i32, DecodeError> {
-        self.array().map(i32::from_be_bytes)
-    }
-
     /// Consumes a big-endian `u64`.
     #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         self.array().map(u64::from_be_bytes)
-    }
-
-    /// Consumes a big-endian `i64`.
-    #[inline]
-    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
-        self.array().map(i64::from_be_bytes)
     }
 
     /// The next byte, without consuming it.
@@ -193,6 +229,76 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn find(&self, byte: u8) -> Option<usize> {
         self.rest.iter().position(|&b| b == byte)
+    }
+}
+
+/// The length of a block of fields of `widths`: for compile-time checks that a layout
+/// adds up to its block.
+pub(crate) const fn total(mut widths: &[usize]) -> usize {
+    let mut sum = 0usize;
+    while let [first, rest @ ..] = widths {
+        sum = sum.saturating_add(*first);
+        widths = rest;
+    }
+    sum
+}
+
+/// A block of fixed fields whose length [`Reader::block`] has checked: its reads cannot
+/// fail, and once inlined the position is a constant and the length part of the type,
+/// so they compile to plain loads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fixed<'a, const N: usize> {
+    bytes: &'a [u8; N],
+    at: usize,
+}
+
+impl<'a, const N: usize> Fixed<'a, N> {
+    /// A reader at the start of `bytes`.
+    #[inline]
+    pub(crate) const fn new(bytes: &'a [u8; N]) -> Self {
+        Fixed { bytes, at: 0 }
+    }
+
+    /// The next `M` bytes (zeros past the end of the block, which the callers' widths
+    /// rule out).
+    #[inline]
+    pub(crate) fn array<const M: usize>(&mut self) -> [u8; M] {
+        let at = self.at;
+        self.at = at.saturating_add(M);
+        match self.bytes.get(at..).and_then(|b| b.first_chunk::<M>()) {
+            Some(head) => *head,
+            None => [0; M],
+        }
+    }
+
+    /// The next big-endian `u16`.
+    #[inline]
+    pub(crate) fn u16(&mut self) -> u16 {
+        u16::from_be_bytes(self.array())
+    }
+
+    /// The next big-endian `u32`.
+    #[inline]
+    pub(crate) fn u32(&mut self) -> u32 {
+        u32::from_be_bytes(self.array())
+    }
+
+    /// The next big-endian `i32`.
+    #[inline]
+    pub(crate) fn i32(&mut self) -> i32 {
+        i32::from_be_bytes(self.array())
+    }
+
+    /// The next big-endian `u64`.
+    #[inline]
+    pub(crate) fn u64(&mut self) -> u64 {
+        u64::from_be_bytes(self.array())
+    }
+
+    /// The next big-endian `i64`.
+    #[inline]
+    pub(crate) fn i64(&mut self) -> i64 {
+        i64::from_be_bytes(self.array())
     }
 }
 
@@ -428,6 +534,32 @@ mod tests {
         // A failed read consumes nothing.
         assert_eq!(r.u8().unwrap(), 3);
         assert!(r.is_empty());
+    }
+
+    #[test]
+    fn a_cut_block_reports_its_first_cut_field() {
+        const W: [usize; 3] = [8, 4, 4];
+        let bytes: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+        let mut f = Fixed::new(Reader::new(&bytes).block::<16>(&W).unwrap());
+        assert_eq!(f.u64(), 0x0102_0304_0506_0708);
+        assert_eq!(f.u32(), 0x090a_0b0c);
+        assert_eq!(f.u16(), 0x0d0e);
+        assert_eq!(f.array::<2>(), [15, 16]);
+        // Past the end: zeros, never a panic.
+        assert_eq!(f.u32(), 0);
+        for len in 0..16 {
+            let mut r = Reader::with_base(&bytes[..len], 100);
+            let e = r.block::<16>(&W).unwrap_err();
+            let (start, end) = match len {
+                0..=7 => (0, 8),
+                8..=11 => (8, 12),
+                _ => (12, 16),
+            };
+            assert_eq!(e.offset(), 100 + start, "len {len}");
+            assert_eq!(e.kind(), DecodeErrorKind::Truncated { needed: end - len });
+            assert_eq!(r.remaining(), len, "a failed block consumes nothing");
+        }
+        assert_eq!(total(&W), 16);
     }
 
     #[test]

@@ -270,6 +270,7 @@ impl Work<'_> {
                 black_box((s.info_hashes.len(), s.info_hashes.is_empty()));
                 black_box(s.info_hashes.wire_bytes());
                 black_box(s.info_hashes.into_iter().count());
+                black_box(s.info_hashes.iter_bytes().fold(0u8, |x, h| x ^ h[0]));
                 self.golden(input, s.encoded_len(), |b| s.encode(b));
             }
         }

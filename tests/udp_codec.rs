@@ -214,6 +214,14 @@ fn scrape_request() {
     let hashes = [InfoHash([0xaa; 20]), InfoHash([0xcc; 20])];
     assert_eq!(s.info_hashes, InfoHashes::from_slice(&hashes));
     assert_eq!(s.info_hashes.wire_bytes().unwrap(), &bytes[16..]);
+    // Borrowed and copied iteration agree, over wire bytes and over a slice.
+    for hs in [s.info_hashes, InfoHashes::from_slice(&hashes)] {
+        assert_eq!(hs.iter_bytes().len(), 2);
+        let borrowed: Vec<[u8; 20]> = hs.iter_bytes().copied().collect();
+        let copied: Vec<[u8; 20]> = hs.iter().map(|h| h.0).collect();
+        assert_eq!(borrowed, [[0xaa; 20], [0xcc; 20]]);
+        assert_eq!(borrowed, copied);
+    }
     let built = ScrapeRequest {
         info_hashes: InfoHashes::from_slice(&hashes),
         ..s

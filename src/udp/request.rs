@@ -18,7 +18,7 @@ use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::udp::legacy::Extensions;
 use crate::udp::options::Options;
 use crate::udp::types::{ConnectionId, Event, InfoHash, PeerId, TransactionId};
-use crate::wire::{Fields, Reader, Records, Writer};
+use crate::wire::{total, Fields, Fixed, Reader, Records, Writer};
 
 /// The magic constant a connect request carries in place of a connection id.
 pub const PROTOCOL_ID: u64 = 0x0417_2710_1980;
@@ -58,12 +58,17 @@ impl RequestHeader {
 
 type Header = RequestHeader;
 
+/// The widths of the header's fields: connection id, action, transaction id.
+const HEADER_FIELDS: [usize; 3] = [8, 4, 4];
+const _: () = assert!(total(&HEADER_FIELDS) == 16);
+
 #[inline]
 fn read_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
+    let mut f = Fixed::new(r.block::<16>(&HEADER_FIELDS)?);
     Ok(Header {
-        connection_id: r.u64()?,
-        action: r.u32()?,
-        transaction_id: TransactionId(r.u32()?),
+        connection_id: f.u64(),
+        action: f.u32(),
+        transaction_id: TransactionId(f.u32()),
     })
 }
 
@@ -191,6 +196,11 @@ impl<'a> AnnounceTail<'a> {
     }
 }
 
+/// The widths of an announce's fields after the header: info hash, peer id,
+/// downloaded, left, uploaded, event, ip, key, num_want, port.
+const ANNOUNCE_FIELDS: [usize; 10] = [20, 20, 8, 8, 8, 4, 4, 4, 4, 2];
+const _: () = assert!(total(&ANNOUNCE_FIELDS) == ANNOUNCE_REQUEST_LEN - 16);
+
 /// An announce request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnnounceRequest<'a> {
@@ -262,19 +272,20 @@ impl<'a> AnnounceRequest<'a> {
                 8,
             ));
         }
+        let mut f = Fixed::new(r.block::<{ ANNOUNCE_REQUEST_LEN - 16 }>(&ANNOUNCE_FIELDS)?);
         Ok(AnnounceRequest {
             connection_id: ConnectionId(h.connection_id),
             transaction_id: h.transaction_id,
-            info_hash: InfoHash(r.array()?),
-            peer_id: PeerId(r.array()?),
-            downloaded: r.i64()?,
-            left: r.i64()?,
-            uploaded: r.i64()?,
-            event: Event::from_u32(r.u32()?),
-            ip: r.u32()?,
-            key: r.u32()?,
-            num_want: r.i32()?,
-            port: r.u16()?,
+            info_hash: InfoHash(f.array()),
+            peer_id: PeerId(f.array()),
+            downloaded: f.i64(),
+            left: f.i64(),
+            uploaded: f.i64(),
+            event: Event::from_u32(f.u32()),
+            ip: f.u32(),
+            key: f.u32(),
+            num_want: f.i32(),
+            port: f.u16(),
             tail: AnnounceTail::decode(r.take_rest(), grammar)?,
         })
     }
@@ -377,6 +388,16 @@ impl<'a> InfoHashes<'a> {
         })
     }
 
+    /// The hashes in order, borrowed rather than copied: for lookups keyed by the
+    /// hash's bytes, this saves the 20-byte copy [`InfoHashes::iter`] makes per hash.
+    #[inline]
+    pub fn iter_bytes(&self) -> InfoHashBytes<'a> {
+        InfoHashBytes(match self.0 {
+            HashesRepr::Wire(b) => IterRepr::Wire(Records::new(b)),
+            HashesRepr::Slice(s) => IterRepr::Slice(s.iter()),
+        })
+    }
+
     /// The hashes as contiguous wire bytes, when they were decoded from a datagram.
     pub const fn wire_bytes(&self) -> Option<&'a [u8]> {
         match self.0 {
@@ -434,6 +455,33 @@ impl Iterator for InfoHashIter<'_> {
 }
 
 impl ExactSizeIterator for InfoHashIter<'_> {}
+
+/// Iterator over [`InfoHashes`] that borrows each hash's bytes; see
+/// [`InfoHashes::iter_bytes`].
+#[derive(Debug, Clone)]
+pub struct InfoHashBytes<'a>(IterRepr<'a>);
+
+impl<'a> Iterator for InfoHashBytes<'a> {
+    type Item = &'a [u8; INFO_HASH_LEN];
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            IterRepr::Wire(r) => r.next(),
+            IterRepr::Slice(s) => s.next().map(|h| &h.0),
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.0 {
+            IterRepr::Wire(r) => r.size_hint(),
+            IterRepr::Slice(s) => s.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for InfoHashBytes<'_> {}
 
 /// A scrape request: up to about 74 info hashes (see [`crate::udp::limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::udp::types::{AddressFamily, ConnectionId, TransactionId};
-use crate::wire::{be_u16_at, be_u32_at, bytes_at, Fields, Reader, Records, Writer};
+use crate::wire::{be_u16_at, be_u32_at, bytes_at, Fields, Fixed, Reader, Records, Writer};
 
 /// The length of a connect response.
 pub const CONNECT_RESPONSE_LEN: usize = 16;
@@ -34,6 +34,13 @@ pub const SCRAPE_RESPONSE_HEADER_LEN: usize = 8;
 pub const SCRAPE_ROW_LEN: usize = 12;
 /// The length of an error response's fixed part.
 pub const ERROR_RESPONSE_HEADER_LEN: usize = 8;
+
+/// Reads the action and transaction id every response starts with, with one bounds check.
+#[inline]
+fn read_header(r: &mut Reader<'_>) -> Result<(u32, TransactionId), DecodeError> {
+    let mut f = Fixed::new(r.block::<8>(&[4, 4])?);
+    Ok((f.u32(), TransactionId(f.u32())))
+}
 
 #[inline]
 fn expect_action(action: u32, want: u32) -> Result<(), DecodeError> {
@@ -67,8 +74,7 @@ impl ConnectResponse {
     #[inline]
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let action = r.u32()?;
-        let transaction_id = TransactionId(r.u32()?);
+        let (action, transaction_id) = read_header(&mut r)?;
         expect_action(action, 0)?;
         Self::body(transaction_id, &mut r)
     }
@@ -326,8 +332,7 @@ impl<'a> AnnounceResponse<'a> {
     #[inline]
     pub fn decode(bytes: &'a [u8], family: AddressFamily) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let action = r.u32()?;
-        let transaction_id = TransactionId(r.u32()?);
+        let (action, transaction_id) = read_header(&mut r)?;
         expect_action(action, 1)?;
         Self::body(transaction_id, &mut r, family)
     }
@@ -338,9 +343,8 @@ impl<'a> AnnounceResponse<'a> {
         r: &mut Reader<'a>,
         family: AddressFamily,
     ) -> Result<Self, DecodeError> {
-        let interval = r.u32()?;
-        let leechers = r.u32()?;
-        let seeders = r.u32()?;
+        let mut f = Fixed::new(r.block::<12>(&[4, 4, 4])?);
+        let (interval, leechers, seeders) = (f.u32(), f.u32(), f.u32());
         let base = r.offset();
         Ok(AnnounceResponse {
             transaction_id,
@@ -562,8 +566,7 @@ impl<'a> ScrapeResponse<'a> {
     #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let action = r.u32()?;
-        let transaction_id = TransactionId(r.u32()?);
+        let (action, transaction_id) = read_header(&mut r)?;
         expect_action(action, 2)?;
         Self::body(transaction_id, &mut r)
     }
@@ -660,8 +663,7 @@ impl<'a> ErrorResponse<'a> {
     #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let action = r.u32()?;
-        let transaction_id = TransactionId(r.u32()?);
+        let (action, transaction_id) = read_header(&mut r)?;
         expect_action(action, 3)?;
         Ok(Self::body(transaction_id, &mut r))
     }
@@ -755,8 +757,7 @@ impl<'a> Response<'a> {
     #[inline]
     pub fn decode(bytes: &'a [u8], family: AddressFamily) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let action = r.u32()?;
-        let tid = TransactionId(r.u32()?);
+        let (action, tid) = read_header(&mut r)?;
         match action {
             0 => ConnectResponse::body(tid, &mut r).map(Response::Connect),
             1 => AnnounceResponse::body(tid, &mut r, family).map(Response::Announce),
