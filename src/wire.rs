@@ -127,32 +127,8 @@ impl<'a> Reader<'a> {
                 self.offset = self.offset.saturating_add(N);
                 Ok(head)
             }
-            None => Err(self.cut_field(N, widths)),
+            None => Err(cut_field(self.offset, self.rest.len(), N, widths)),
         }
-    }
-
-    /// The error for an `n`-byte block of fields of `widths` that the remaining bytes
-    /// cut short.
-    #[cold]
-    #[inline(never)]
-    fn cut_field(&self, n: usize, widths: &[usize]) -> DecodeError {
-        let have = self.rest.len();
-        let mut start = 0usize;
-        for &w in widths {
-            let end = start.saturating_add(w);
-            if end > have {
-                return DecodeError::new(
-                    DecodeErrorKind::Truncated {
-                        needed: end.saturating_sub(have),
-                    },
-                    self.offset.saturating_add(start),
-                );
-            }
-            start = end;
-        }
-        // Widths that do not cover the block (ruled out by the callers' `total` checks)
-        // make it one field.
-        self.truncated(n)
     }
 
     /// Consumes one byte.
@@ -300,6 +276,35 @@ impl<'a, const N: usize> Fixed<'a, N> {
     pub(crate) fn i64(&mut self) -> i64 {
         i64::from_be_bytes(self.array())
     }
+}
+
+/// The error for an `n`-byte block of fields of `widths` at `offset` that only `have`
+/// bytes remain for. Out of line and given plain values, not the reader, so that the
+/// reader of a hot decoder can stay in registers.
+#[cold]
+#[inline(never)]
+fn cut_field(offset: usize, have: usize, n: usize, widths: &[usize]) -> DecodeError {
+    let mut start = 0usize;
+    for &w in widths {
+        let end = start.saturating_add(w);
+        if end > have {
+            return DecodeError::new(
+                DecodeErrorKind::Truncated {
+                    needed: end.saturating_sub(have),
+                },
+                offset.saturating_add(start),
+            );
+        }
+        start = end;
+    }
+    // Widths that do not cover the block (ruled out by the callers' `total` checks)
+    // make it one field.
+    DecodeError::new(
+        DecodeErrorKind::Truncated {
+            needed: n.saturating_sub(have),
+        },
+        offset,
+    )
 }
 
 /// Splits a validated slice into `N`-byte records. The slice's length is a multiple of
