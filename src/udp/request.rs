@@ -272,7 +272,11 @@ impl<'a> AnnounceRequest<'a> {
                 8,
             ));
         }
-        let mut f = Fixed::new(r.block::<{ ANNOUNCE_REQUEST_LEN - 16 }>(&ANNOUNCE_FIELDS)?);
+        let fixed = r.block::<{ ANNOUNCE_REQUEST_LEN - 16 }>(&ANNOUNCE_FIELDS)?;
+        // The tail first: its decoder is a call, and fields read before it would be
+        // spilled to the stack across it and copied twice.
+        let tail = AnnounceTail::decode(r.take_rest(), grammar)?;
+        let mut f = Fixed::new(fixed);
         Ok(AnnounceRequest {
             connection_id: ConnectionId(h.connection_id),
             transaction_id: h.transaction_id,
@@ -286,7 +290,7 @@ impl<'a> AnnounceRequest<'a> {
             key: f.u32(),
             num_want: f.i32(),
             port: f.u16(),
-            tail: AnnounceTail::decode(r.take_rest(), grammar)?,
+            tail,
         })
     }
 
