@@ -23,7 +23,7 @@
 use core::fmt;
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-use crate::wire::{decimal_len_i64, decimal_len_u64, Reader, Writer};
+use crate::wire::{decimal_len_i64, decimal_len_u64, LineReader, Writer};
 
 /// Why a value was refused by a validating constructor ([`Text::new`], [`Word::new`],
 /// [`Float::new`]).
@@ -409,7 +409,7 @@ fn parse_i32(field: &[u8], at: usize) -> Result<i32, DecodeError> {
     i32::try_from(parse_i64(field, at)?).map_err(|_| invalid_number(at))
 }
 
-/// The value of `digits` as [`Reader::take_decimal`] read them (`fast` is their value
+/// The value of `digits` as [`LineReader::take_decimal`] read them (`fast` is their value
 /// modulo 2^64), or `None` if there are none or the number does not fit.
 #[inline]
 fn decimal_value(digits: &[u8], fast: u64) -> Option<u64> {
@@ -456,7 +456,7 @@ const fn ends_field(b: u8) -> bool {
 /// offsets in errors are relative to the whole line.
 #[derive(Debug, Clone)]
 pub(crate) struct Fields<'a> {
-    r: Reader<'a>,
+    r: LineReader<'a>,
 }
 
 impl<'a> Fields<'a> {
@@ -464,8 +464,16 @@ impl<'a> Fields<'a> {
     /// keyword).
     pub(crate) const fn new(rest: &'a [u8], base: usize) -> Self {
         Fields {
-            r: Reader::with_base(rest, base),
+            r: LineReader::with_base(rest, base),
         }
+    }
+
+    /// Splits `line` at its first space: the keyword, and a tokenizer over the rest.
+    #[inline]
+    pub(crate) fn after_keyword(line: &'a [u8]) -> (&'a [u8], Self) {
+        let mut r = LineReader::with_base(line, 0);
+        let kw = r.take_until(b' ');
+        (kw, Fields { r })
     }
 
     /// Whether every byte was read.
@@ -473,6 +481,7 @@ impl<'a> Fields<'a> {
         self.r.is_empty()
     }
 
+    #[inline]
     fn separator(&mut self) -> Result<(), DecodeError> {
         if self.r.eat(b' ') {
             Ok(())
@@ -485,6 +494,7 @@ impl<'a> Fields<'a> {
 
     /// The next space-delimited field (possibly empty, when two spaces follow each other)
     /// and its offset.
+    #[inline]
     pub(crate) fn raw(&mut self) -> Result<(&'a [u8], usize), DecodeError> {
         self.separator()?;
         let at = self.r.offset();
@@ -492,6 +502,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A non-empty word.
+    #[inline]
     pub(crate) fn word(&mut self) -> Result<Word<'a>, DecodeError> {
         let (w, at) = self.raw()?;
         if w.is_empty() {
@@ -520,6 +531,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A C `int`.
+    #[inline]
     pub(crate) fn i32(&mut self) -> Result<i32, DecodeError> {
         self.separator()?;
         let at = self.r.offset();
@@ -527,6 +539,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A C `long`.
+    #[inline]
     pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         self.separator()?;
         let at = self.r.offset();
@@ -536,6 +549,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An unsigned 64-bit total (`%llu`).
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         self.separator()?;
         let at = self.r.offset();
@@ -546,6 +560,7 @@ impl<'a> Fields<'a> {
 
     /// A field made of `N` C `int`s joined by the separators `seps` (`,` for a pair,
     /// `/` for a triple, `:/:/` for the status peer field).
+    #[inline]
     pub(crate) fn ints<const N: usize>(&mut self, seps: &[u8]) -> Result<[i32; N], DecodeError> {
         self.separator()?;
         let mut out = [0i32; N];
@@ -574,6 +589,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A pair of unsigned totals, `a,b`.
+    #[inline]
     pub(crate) fn u64_pair(&mut self) -> Result<[u64; 2], DecodeError> {
         self.separator()?;
         let at = self.r.offset();
@@ -590,6 +606,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A `len:value` field: `len` decimal bytes of value, which may hold spaces and colons.
+    #[inline]
     pub(crate) fn len_value(&mut self) -> Result<Text<'a>, DecodeError> {
         self.separator()?;
         let at = self.r.offset();
@@ -604,13 +621,14 @@ impl<'a> Fields<'a> {
         }
         let len = decimal_value(digits, fast).ok_or(invalid_number(at))?;
         let len = usize::try_from(len).map_err(|_| invalid_number(at))?;
-        if len > self.r.remaining() {
-            return Err(DecodeError::new(DecodeErrorKind::LengthOverrun, at));
-        }
-        self.r.take(len).map(Text::from_line)
+        self.r
+            .take(len)
+            .map(Text::from_line)
+            .ok_or(DecodeError::new(DecodeErrorKind::LengthOverrun, at))
     }
 
     /// The rest of the line after one space (possibly empty): file names, paths, text.
+    #[inline]
     pub(crate) fn rest(&mut self) -> Result<Text<'a>, DecodeError> {
         self.separator()?;
         Ok(Text::from_line(self.r.take_rest()))
@@ -640,6 +658,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Fails with [`DecodeErrorKind::ExtraField`] unless every byte was read.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         if self.r.is_empty() {
             Ok(())

@@ -80,9 +80,7 @@ fn prepare_slow(line: &[u8]) -> Result<&[u8], DecodeError> {
 /// Splits a checked line into its keyword (up to the first space) and a tokenizer over
 /// the rest.
 pub(crate) fn keyword(line: &[u8]) -> (&[u8], Fields<'_>) {
-    let mut r = Reader::new(line);
-    let kw = r.take_until(b' ');
-    (kw, Fields::new(r.rest(), r.offset()))
+    Fields::after_keyword(line)
 }
 
 /// `PROTOCOL version`, in both directions.
