@@ -614,23 +614,188 @@ mod tests {
 impl<'a> Reader<'a> {
     /// The position of the first byte of the unread bytes that is one of `set`, relative
     /// to the cursor.
+    #[inline]
     pub(crate) fn find_any(&self, set: &[u8]) -> Option<usize> {
-        self.rest.iter().position(|b| set.contains(b))
+        self.rest.iter().position(|&b| in_set(set, b))
     }
 
     /// Consumes and returns the bytes before the first byte in `set` (which is not
     /// consumed), or every remaining byte when there is none.
+    #[inline]
     pub(crate) fn take_until_any(&mut self, set: &[u8]) -> &'a [u8] {
-        self.take_while(|b| !set.contains(&b))
+        let n = self.find_any(set).unwrap_or(self.rest.len());
+        // `n` never exceeds the length, so this cannot fail.
+        self.take(n).unwrap_or_default()
     }
 
-    /// Consumes the bytes before the first `byte` and the `byte` itself; returns the
-    /// bytes before it, or `None` (consuming nothing) when `byte` does not occur.
-    pub(crate) fn take_through(&mut self, byte: u8) -> Option<&'a [u8]> {
-        let at = self.find(byte)?;
-        let head = self.take(at).ok()?;
-        self.eat(byte);
+    /// The position of the first NUL, CR or LF in the unread bytes, relative to the
+    /// cursor.
+    ///
+    /// Eight bytes at a time: every CTCS line is checked for these before it is
+    /// decoded, and they almost never occur, so the common case is a test per word.
+    #[inline]
+    pub(crate) fn find_line_break_or_nul(&self) -> Option<usize> {
+        const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+        // Non-zero exactly when some byte is below 14 (the classic "has less"): a cheap
+        // filter, confirmed byte by byte (TAB, for one, passes it).
+        let maybe = |chunk: &[u8; 8]| {
+            let word = u64::from_le_bytes(*chunk);
+            word.wrapping_sub(ONES.wrapping_mul(14)) & !word & HIGHS != 0
+        };
+        let special = |b: &u8| matches!(*b, 0 | b'\r' | b'\n');
+        let exact = |from: usize| {
+            let tail = self.rest.get(from..).unwrap_or_default();
+            tail.iter().position(special).map(|i| from.wrapping_add(i))
+        };
+        // The last word overlaps the one before it rather than leaving a tail to be
+        // read byte by byte: most lines are a few words long.
+        let Some(last) = self.rest.last_chunk::<8>() else {
+            return exact(0);
+        };
+        let mut rest = self.rest;
+        let mut at: usize = 0;
+        while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+            if maybe(chunk) {
+                return exact(at);
+            }
+            at = at.wrapping_add(8);
+            rest = tail;
+        }
+        if rest.is_empty() || !maybe(last) {
+            None
+        } else {
+            exact(at)
+        }
+    }
+}
+
+/// Whether `b` is one of the few bytes of `set`.
+#[inline]
+// `contains` runs `memchr`'s set-up for every byte tested, which profiling showed was
+// most of the cost of the scans above.
+#[allow(clippy::manual_contains)]
+fn in_set(set: &[u8], b: u8) -> bool {
+    set.iter().any(|&s| s == b)
+}
+
+/// A forward-only reader over the rest of one CTCS line, after its keyword: what the
+/// field tokenizer reads through.
+///
+/// Unlike [`Reader`] it keeps no running offset, only where the line ends: an offset
+/// is worked out (`end` minus what is left) when an error needs one. Decoding a line
+/// is a few dozen short steps, so the offset update each step would otherwise cost
+/// more than the bytes it reads.
+#[derive(Debug, Clone)]
+pub(crate) struct LineReader<'a> {
+    rest: &'a [u8],
+    /// The offset, in the whole line, of the end of `rest`.
+    end: usize,
+}
+
+impl<'a> LineReader<'a> {
+    /// A reader over `buf`, which starts at byte `base` of the line.
+    #[inline]
+    pub(crate) const fn with_base(buf: &'a [u8], base: usize) -> Self {
+        LineReader {
+            rest: buf,
+            end: base.saturating_add(buf.len()),
+        }
+    }
+
+    /// The offset of the next unread byte.
+    #[inline]
+    pub(crate) const fn offset(&self) -> usize {
+        self.end.saturating_sub(self.rest.len())
+    }
+
+    /// Whether every byte has been read.
+    #[inline]
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// An error of `kind` at the current offset.
+    #[inline]
+    pub(crate) const fn error(&self, kind: DecodeErrorKind) -> DecodeError {
+        DecodeError::new(kind, self.offset())
+    }
+
+    /// The next byte, without consuming it.
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.rest.first().copied()
+    }
+
+    /// Consumes `byte` if it is next; says whether it was.
+    #[inline]
+    pub(crate) fn eat(&mut self, byte: u8) -> bool {
+        match self.rest.split_first() {
+            Some((&b, tail)) if b == byte => {
+                self.rest = tail;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Consumes and returns the next `n` bytes, or `None` (consuming nothing) if fewer
+    /// are left.
+    #[inline]
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.rest.split_at_checked(n)?;
+        self.rest = tail;
         Some(head)
+    }
+
+    /// Consumes and returns every remaining byte.
+    #[inline]
+    pub(crate) fn take_rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.rest)
+    }
+
+    /// Consumes bytes while `pred` holds and returns them.
+    #[inline]
+    pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
+        let n = self.rest.iter().take_while(|&&b| pred(b)).count();
+        // `n` never exceeds the length, so this cannot fail.
+        self.take(n).unwrap_or_default()
+    }
+
+    /// The position of the first `byte` in the unread bytes, relative to the cursor.
+    #[inline]
+    pub(crate) fn find(&self, byte: u8) -> Option<usize> {
+        self.rest.iter().position(|&b| b == byte)
+    }
+
+    /// Consumes and returns the bytes before the first `byte` (which is not consumed), or
+    /// every remaining byte when there is none.
+    #[inline]
+    pub(crate) fn take_until(&mut self, byte: u8) -> &'a [u8] {
+        let n = self.find(byte).unwrap_or(self.rest.len());
+        // `n` never exceeds the length, so this cannot fail.
+        self.take(n).unwrap_or_default()
+    }
+
+    /// Consumes a run of ASCII digits; returns them and their value modulo 2^64, which
+    /// is exact when there are at most 19 of them.
+    ///
+    /// Scanning and accumulating in one loop reads each digit once; CTCS lines are
+    /// mostly numbers, so this is most of the work of decoding them.
+    #[inline]
+    pub(crate) fn take_decimal(&mut self) -> (&'a [u8], u64) {
+        let mut value: u64 = 0;
+        let mut n: usize = 0;
+        for &b in self.rest {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            n = n.wrapping_add(1);
+        }
+        // `n` never exceeds the length, so this cannot fail.
+        (self.take(n).unwrap_or_default(), value)
     }
 }
 
@@ -709,12 +874,38 @@ mod text_tests {
     }
 
     #[test]
-    fn take_through_consumes_the_delimiter() {
-        let mut r = Reader::new(b"12:abc");
-        assert_eq!(r.take_through(b':'), Some(&b"12"[..]));
-        assert_eq!(r.offset(), 3);
-        assert_eq!(r.take_through(b':'), None);
-        assert_eq!(r.offset(), 3);
+    fn take_until_and_take_decimal() {
+        let mut r = LineReader::with_base(b"ab cd", 2);
+        assert_eq!(r.take_until(b' '), b"ab");
+        assert_eq!(r.offset(), 4);
+        assert_eq!(r.take_until(b'x'), b" cd");
+        let mut r = LineReader::with_base(b"0123,x", 1);
+        assert_eq!(r.take_decimal(), (&b"0123"[..], 123));
+        assert_eq!(r.offset(), 5);
+        assert_eq!(r.take_decimal(), (&b""[..], 0));
+        let mut r = LineReader::with_base(b"18446744073709551615", 0);
+        assert_eq!(r.take_decimal().1, u64::MAX);
+        assert!(r.is_empty());
+        assert_eq!(r.error(DecodeErrorKind::ExtraField).offset(), 20);
+    }
+
+    #[test]
+    fn line_breaks_and_nul_are_found_in_any_position() {
+        assert_eq!(Reader::new(b"").find_line_break_or_nul(), None);
+        assert_eq!(
+            Reader::new(b"\t\x0b\x0c plain").find_line_break_or_nul(),
+            None
+        );
+        let mut line = *b"0123456789abcdefghij";
+        for at in 0..line.len() {
+            for b in [0, b'\r', b'\n'] {
+                let saved = line[at];
+                line[at] = b;
+                assert_eq!(Reader::new(&line).find_line_break_or_nul(), Some(at));
+                line[at] = saved;
+            }
+        }
+        assert_eq!(Reader::new(&line).find_line_break_or_nul(), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@
 use core::fmt;
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-use crate::wire::{decimal_len_i64, decimal_len_u64, Reader, Writer};
+use crate::wire::{decimal_len_i64, decimal_len_u64, LineReader, Writer};
 
 /// Why a value was refused by a validating constructor ([`Text::new`], [`Word::new`],
 /// [`Float::new`]).
@@ -409,11 +409,54 @@ fn parse_i32(field: &[u8], at: usize) -> Result<i32, DecodeError> {
     i32::try_from(parse_i64(field, at)?).map_err(|_| invalid_number(at))
 }
 
+/// The value of `digits` as [`LineReader::take_decimal`] read them (`fast` is their value
+/// modulo 2^64), or `None` if there are none or the number does not fit.
+#[inline]
+fn decimal_value(digits: &[u8], fast: u64) -> Option<u64> {
+    match digits.len() {
+        0 => None,
+        // 19 digits are below 10^19 < 2^64: the fast value is exact.
+        1..=19 => Some(fast),
+        // Leading zeros can make a long run fit; rare enough to read twice.
+        _ => parse_u64(digits, 0).ok(),
+    }
+}
+
+/// A sign and a magnitude as an `i64`, if it fits.
+#[inline]
+fn signed(neg: bool, magnitude: u64) -> Option<i64> {
+    if neg {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// A sign and a magnitude as an `i32`, if it fits.
+#[inline]
+fn signed_i32(number: Option<(bool, u64)>) -> Option<i32> {
+    number
+        .and_then(|(neg, m)| signed(neg, m))
+        .and_then(|v| i32::try_from(v).ok())
+}
+
+/// Ends a number inside a field of `N` numbers (`1:2/3:4/5`, `3,4`) or the field itself.
+#[inline]
+const fn ends_inner_number(b: u8) -> bool {
+    matches!(b, b' ' | b',' | b'/' | b':')
+}
+
+/// Ends a number that is a whole field.
+#[inline]
+const fn ends_field(b: u8) -> bool {
+    b == b' '
+}
+
 /// Reads the fields that follow a keyword. Every field is preceded by exactly one space;
 /// offsets in errors are relative to the whole line.
 #[derive(Debug, Clone)]
 pub(crate) struct Fields<'a> {
-    r: Reader<'a>,
+    r: LineReader<'a>,
 }
 
 impl<'a> Fields<'a> {
@@ -421,8 +464,16 @@ impl<'a> Fields<'a> {
     /// keyword).
     pub(crate) const fn new(rest: &'a [u8], base: usize) -> Self {
         Fields {
-            r: Reader::with_base(rest, base),
+            r: LineReader::with_base(rest, base),
         }
+    }
+
+    /// Splits `line` at its first space: the keyword, and a tokenizer over the rest.
+    #[inline]
+    pub(crate) fn after_keyword(line: &'a [u8]) -> (&'a [u8], Self) {
+        let mut r = LineReader::with_base(line, 0);
+        let kw = r.take_until(b' ');
+        (kw, Fields { r })
     }
 
     /// Whether every byte was read.
@@ -430,6 +481,7 @@ impl<'a> Fields<'a> {
         self.r.is_empty()
     }
 
+    #[inline]
     fn separator(&mut self) -> Result<(), DecodeError> {
         if self.r.eat(b' ') {
             Ok(())
@@ -442,13 +494,15 @@ impl<'a> Fields<'a> {
 
     /// The next space-delimited field (possibly empty, when two spaces follow each other)
     /// and its offset.
+    #[inline]
     pub(crate) fn raw(&mut self) -> Result<(&'a [u8], usize), DecodeError> {
         self.separator()?;
         let at = self.r.offset();
-        Ok((self.r.take_until_any(b" "), at))
+        Ok((self.r.take_until(b' '), at))
     }
 
     /// A non-empty word.
+    #[inline]
     pub(crate) fn word(&mut self) -> Result<Word<'a>, DecodeError> {
         let (w, at) = self.raw()?;
         if w.is_empty() {
@@ -458,83 +512,123 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Reads a number where the cursor is: a `-` if `allow_sign`, then digits, up to a
+    /// byte for which `end` holds or the end of the line; returns the sign and the
+    /// magnitude, or `None` if that is not a well-formed number (the caller reports
+    /// [`DecodeErrorKind::InvalidNumber`] at the number's start and stops reading).
+    ///
+    /// One pass over the bytes: the same numbers and errors as cutting the field out
+    /// and parsing it (as [`parse_i64`] does), since a byte that neither is a digit nor
+    /// ends the number makes the whole number invalid either way.
+    #[inline(always)]
+    fn number(&mut self, allow_sign: bool, end: impl Fn(u8) -> bool) -> Option<(bool, u64)> {
+        let neg = allow_sign && self.r.eat(b'-');
+        let (digits, fast) = self.r.take_decimal();
+        if self.r.peek().is_some_and(|b| !end(b)) {
+            return None;
+        }
+        decimal_value(digits, fast).map(|m| (neg, m))
+    }
+
     /// A C `int`.
+    #[inline]
     pub(crate) fn i32(&mut self) -> Result<i32, DecodeError> {
-        let (w, at) = self.raw()?;
-        parse_i32(w, at)
+        self.separator()?;
+        let at = self.r.offset();
+        signed_i32(self.number(true, ends_field)).ok_or(invalid_number(at))
     }
 
     /// A C `long`.
+    #[inline]
     pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
-        let (w, at) = self.raw()?;
-        parse_i64(w, at)
+        self.separator()?;
+        let at = self.r.offset();
+        self.number(true, ends_field)
+            .and_then(|(neg, m)| signed(neg, m))
+            .ok_or(invalid_number(at))
     }
 
     /// An unsigned 64-bit total (`%llu`).
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
-        let (w, at) = self.raw()?;
-        parse_u64(w, at)
+        self.separator()?;
+        let at = self.r.offset();
+        self.number(false, ends_field)
+            .map(|(_, m)| m)
+            .ok_or(invalid_number(at))
     }
 
     /// A field made of `N` C `int`s joined by the separators `seps` (`,` for a pair,
     /// `/` for a triple, `:/:/` for the status peer field).
+    #[inline]
     pub(crate) fn ints<const N: usize>(&mut self, seps: &[u8]) -> Result<[i32; N], DecodeError> {
-        let (w, at) = self.raw()?;
-        let mut r = Reader::with_base(w, at);
+        self.separator()?;
         let mut out = [0i32; N];
         let mut seps = seps.iter();
         let mut first = true;
         for slot in out.iter_mut() {
             if !first {
-                let sep = seps.next().copied().unwrap_or(b' ');
-                if !r.eat(sep) {
-                    return Err(r.error(DecodeErrorKind::InvalidField));
+                match seps.next() {
+                    Some(&sep) if self.r.eat(sep) => {}
+                    _ => return Err(self.r.error(DecodeErrorKind::InvalidField)),
                 }
             }
             first = false;
-            let start = r.offset();
+            let start = self.r.offset();
             // Any separator ends a number; one in the wrong place is then caught as a
-            // non-digit or as a missing separator.
-            let digits = r.take_until_any(b",/:");
-            *slot = parse_i32(digits, start)?;
+            // missing separator, or as a separator after the last number.
+            *slot =
+                signed_i32(self.number(true, ends_inner_number)).ok_or(invalid_number(start))?;
         }
-        if r.is_empty() {
-            Ok(out)
-        } else {
-            Err(r.error(DecodeErrorKind::InvalidField))
+        match self.r.peek() {
+            Some(b) if ends_inner_number(b) && !ends_field(b) => {
+                Err(self.r.error(DecodeErrorKind::InvalidField))
+            }
+            _ => Ok(out),
         }
     }
 
     /// A pair of unsigned totals, `a,b`.
+    #[inline]
     pub(crate) fn u64_pair(&mut self) -> Result<[u64; 2], DecodeError> {
-        let (w, at) = self.raw()?;
-        let mut r = Reader::with_base(w, at);
-        let a = parse_u64(r.take_until_any(b","), at)?;
-        if !r.eat(b',') {
-            return Err(r.error(DecodeErrorKind::InvalidField));
+        self.separator()?;
+        let at = self.r.offset();
+        let (_, a) = self
+            .number(false, |b| b == b',' || ends_field(b))
+            .ok_or(invalid_number(at))?;
+        if !self.r.eat(b',') {
+            return Err(self.r.error(DecodeErrorKind::InvalidField));
         }
-        let at_b = r.offset();
-        let b = parse_u64(r.take_rest(), at_b)?;
+        let at_b = self.r.offset();
+        // Everything up to the end of the field, further commas included, is `b`.
+        let (_, b) = self.number(false, ends_field).ok_or(invalid_number(at_b))?;
         Ok([a, b])
     }
 
     /// A `len:value` field: `len` decimal bytes of value, which may hold spaces and colons.
+    #[inline]
     pub(crate) fn len_value(&mut self) -> Result<Text<'a>, DecodeError> {
         self.separator()?;
         let at = self.r.offset();
-        let digits = self
-            .r
-            .take_through(b':')
-            .ok_or(DecodeError::new(DecodeErrorKind::InvalidField, at))?;
-        let len = parse_u64(digits, at)?;
-        let len = usize::try_from(len).map_err(|_| invalid_number(at))?;
-        if len > self.r.remaining() {
-            return Err(DecodeError::new(DecodeErrorKind::LengthOverrun, at));
+        let (digits, fast) = self.r.take_decimal();
+        if !self.r.eat(b':') {
+            // Without a colon anywhere there is no length; with one further on, what
+            // precedes it is not a number.
+            return Err(match self.r.find(b':') {
+                Some(_) => invalid_number(at),
+                None => DecodeError::new(DecodeErrorKind::InvalidField, at),
+            });
         }
-        self.r.take(len).map(Text::from_line)
+        let len = decimal_value(digits, fast).ok_or(invalid_number(at))?;
+        let len = usize::try_from(len).map_err(|_| invalid_number(at))?;
+        self.r
+            .take(len)
+            .map(Text::from_line)
+            .ok_or(DecodeError::new(DecodeErrorKind::LengthOverrun, at))
     }
 
     /// The rest of the line after one space (possibly empty): file names, paths, text.
+    #[inline]
     pub(crate) fn rest(&mut self) -> Result<Text<'a>, DecodeError> {
         self.separator()?;
         Ok(Text::from_line(self.r.take_rest()))
@@ -564,6 +658,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Fails with [`DecodeErrorKind::ExtraField`] unless every byte was read.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         if self.r.is_empty() {
             Ok(())
@@ -585,7 +680,7 @@ impl<'a> Fields<'a> {
     /// Consumes bytes up to the next space (or the end).
     pub(crate) fn until_space(&mut self) -> (&'a [u8], usize) {
         let at = self.r.offset();
-        (self.r.take_until_any(b" "), at)
+        (self.r.take_until(b' '), at)
     }
 
     /// An error of `kind` at the current offset.

@@ -49,6 +49,22 @@ pub enum KeywordMatch {
 /// dropped; NUL anywhere, or CR/LF inside, is an error.
 pub(crate) fn prepare(line: &[u8]) -> Result<&[u8], DecodeError> {
     let mut r = Reader::new(line);
+    let Some(at) = r.find_line_break_or_nul() else {
+        return Ok(line);
+    };
+    // `at` is within the line.
+    let body = r.take(at).unwrap_or_default();
+    if matches!(r.rest(), b"\n" | b"\r" | b"\r\n") {
+        return Ok(body);
+    }
+    // A NUL, or a line break with more after it: rare, and the slow path says which
+    // error comes first.
+    prepare_slow(line)
+}
+
+#[cold]
+fn prepare_slow(line: &[u8]) -> Result<&[u8], DecodeError> {
+    let mut r = Reader::new(line);
     let body = r.take_until_any(b"\r\n");
     let end = r.offset();
     let rest = r.rest();
@@ -64,9 +80,7 @@ pub(crate) fn prepare(line: &[u8]) -> Result<&[u8], DecodeError> {
 /// Splits a checked line into its keyword (up to the first space) and a tokenizer over
 /// the rest.
 pub(crate) fn keyword(line: &[u8]) -> (&[u8], Fields<'_>) {
-    let mut r = Reader::new(line);
-    let kw = r.take_until_any(b" ");
-    (kw, Fields::new(r.rest(), r.offset()))
+    Fields::after_keyword(line)
 }
 
 /// `PROTOCOL version`, in both directions.
