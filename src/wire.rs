@@ -342,6 +342,34 @@ impl<'a> Writer<'a> {
         self.len = self.len.saturating_add(n.saturating_mul(N));
     }
 
+    /// Like [`Writer::records_with`] for items that may be skipped: `put` either writes a
+    /// record and returns `true`, or returns `false` without writing. No item is pulled
+    /// once the window is full. Filtering here, instead of through `filter_map`, keeps
+    /// one flat loop over the items.
+    #[inline]
+    pub(crate) fn records_picked<const N: usize, T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut put: impl FnMut(&mut [u8; N], T) -> bool,
+    ) {
+        let mut free = self.buf.get_mut(self.len..).unwrap_or_default();
+        let room = free.len();
+        if room >= N {
+            for item in items {
+                let Some(rec) = free.first_chunk_mut::<N>() else {
+                    break;
+                };
+                if put(rec, item) {
+                    free = core::mem::take(&mut free).get_mut(N..).unwrap_or_default();
+                    if free.len() < N {
+                        break;
+                    }
+                }
+            }
+        }
+        self.len = self.len.saturating_add(room.saturating_sub(free.len()));
+    }
+
     /// Appends one `N`-byte record per element of `items`, written by `put`, as many as
     /// fit the rest of the window.
     #[inline]
@@ -514,6 +542,27 @@ mod tests {
         let mut w = Writer::new(&mut buf, 6).unwrap();
         w.records_with([[0u8, 0]], |d, s| *d = s);
         assert_eq!(w.finish(), 2);
+    }
+
+    #[test]
+    fn picked_records_skip_without_a_slot_and_stop_pulling_when_full() {
+        let mut buf = [9u8; 8];
+        let mut w = Writer::new(&mut buf, 4).unwrap();
+        let mut pulled = 0;
+        let items = (1u8..=9).inspect(|_| pulled += 1);
+        w.records_picked(items, |d: &mut [u8; 2], i| {
+            let keep = i % 2 == 0;
+            if keep {
+                *d = [i, i];
+            }
+            keep
+        });
+        assert_eq!(w.finish(), 4);
+        assert_eq!(buf, [2, 2, 4, 4, 9, 9, 9, 9]);
+        assert_eq!(pulled, 4, "the window was full after item 4");
+        let mut w = Writer::new(&mut buf, 4).unwrap();
+        w.records_picked([1u8, 3], |_: &mut [u8; 2], _| false);
+        assert_eq!(w.finish(), 0);
     }
 
     #[test]

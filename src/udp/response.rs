@@ -133,7 +133,7 @@ impl CompactPeer for SocketAddrV6 {
 
 /// Writes the compact form of an IPv4 peer.
 #[inline]
-fn put_v4(rec: &mut [u8; PEER_V4_LEN], p: SocketAddrV4) {
+pub(crate) fn put_v4(rec: &mut [u8; PEER_V4_LEN], p: SocketAddrV4) {
     let (ip, port) = rec.split_at_mut(4);
     ip.copy_from_slice(&p.ip().octets());
     port.copy_from_slice(&p.port().to_be_bytes());
@@ -141,7 +141,7 @@ fn put_v4(rec: &mut [u8; PEER_V4_LEN], p: SocketAddrV4) {
 
 /// Writes the compact form of an IPv6 peer.
 #[inline]
-fn put_v6(rec: &mut [u8; PEER_V6_LEN], p: SocketAddrV6) {
+pub(crate) fn put_v6(rec: &mut [u8; PEER_V6_LEN], p: SocketAddrV6) {
     let (ip, port) = rec.split_at_mut(16);
     ip.copy_from_slice(&p.ip().octets());
     port.copy_from_slice(&p.port().to_be_bytes());
@@ -437,6 +437,33 @@ impl<'a> AnnounceResponse<'a> {
         self.write_header(&mut w)?;
         // The window holds exactly `max` peers, which bounds the count.
         P::write_all(peers.into_iter(), &mut CompactWriter(&mut w));
+        Ok(w.finish())
+    }
+}
+
+impl AnnounceResponse<'_> {
+    /// Encodes the header fields followed by the `N`-byte peers that `put` writes for
+    /// `items` (it returns `false`, writing nothing, for an item it skips), at most `max`
+    /// of them; returns the length written. For the tracker, which filters a swarm by
+    /// family as it writes.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` cannot hold 20 bytes plus `max` peers; `buf` is untouched.
+    #[inline]
+    pub(crate) fn encode_picked<const N: usize, T>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        put: impl FnMut(&mut [u8; N], T) -> bool,
+        max: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let required = N
+            .saturating_mul(max)
+            .saturating_add(ANNOUNCE_RESPONSE_HEADER_LEN);
+        let mut w = Writer::new(buf, required)?;
+        self.write_header(&mut w)?;
+        w.records_picked(items, put);
         Ok(w.finish())
     }
 }

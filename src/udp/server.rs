@@ -27,7 +27,7 @@
 //! Replies are capped to the payload that fits one datagram of the configured MTU in the
 //! requester's address family, and announce replies honour `num_want`.
 
-use core::net::SocketAddr;
+use core::net::{SocketAddr, SocketAddrV4};
 use core::time::Duration;
 
 use crate::error::{DecodeError, EncodeError};
@@ -39,7 +39,8 @@ use crate::udp::request::{
     ANNOUNCE_REQUEST_LEN,
 };
 use crate::udp::response::{
-    AnnounceResponse, ConnectResponse, ErrorResponse, Peers, ScrapeResponse, ScrapeRow,
+    put_v4, put_v6, AnnounceResponse, ConnectResponse, ErrorResponse, Peers, ScrapeResponse,
+    ScrapeRow,
 };
 use crate::udp::types::{
     canonical_addr, effective_num_want, AddressFamily, ConnectionId, InfoHash, TransactionId,
@@ -325,6 +326,7 @@ pub struct IncomingAnnounce<'a> {
 
 impl IncomingAnnounce<'_> {
     /// The requester's address family: the only family of peers it can be sent.
+    #[inline]
     pub fn family(&self) -> AddressFamily {
         AddressFamily::of(self.from)
     }
@@ -356,21 +358,37 @@ impl IncomingAnnounce<'_> {
         I: IntoIterator<Item = SocketAddr>,
     {
         let response = self.header(interval, leechers, seeders);
-        let peers = peers.into_iter().map(canonical_addr);
+        // The family filter runs inside the writer's loop (a `filter_map` would nest a
+        // search loop in it), and matches the address in place rather than through an
+        // `Option` the optimiser packs into a register.
         match self.family() {
-            AddressFamily::Ipv4 => response.encode_with_at_most(
-                peers.filter_map(|p| match p {
-                    SocketAddr::V4(v4) => Some(v4),
-                    SocketAddr::V6(_) => None,
-                }),
+            AddressFamily::Ipv4 => response.encode_picked(
+                peers,
+                |rec, p| match p {
+                    SocketAddr::V4(v4) => {
+                        put_v4(rec, v4);
+                        true
+                    }
+                    SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+                        Some(ip) => {
+                            put_v4(rec, SocketAddrV4::new(ip, v6.port()));
+                            true
+                        }
+                        None => false,
+                    },
+                },
                 self.peer_limit,
                 reply,
             ),
-            AddressFamily::Ipv6 => response.encode_with_at_most(
-                peers.filter_map(|p| match p {
-                    SocketAddr::V6(v6) => Some(v6),
-                    SocketAddr::V4(_) => None,
-                }),
+            AddressFamily::Ipv6 => response.encode_picked(
+                peers,
+                |rec, p| match p {
+                    SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_none() => {
+                        put_v6(rec, v6);
+                        true
+                    }
+                    _ => false,
+                },
                 self.peer_limit,
                 reply,
             ),
@@ -402,6 +420,7 @@ impl IncomingAnnounce<'_> {
         AnnounceResponse { peers, ..header }.encode(reply)
     }
 
+    #[inline]
     fn header(&self, interval: u32, leechers: u32, seeders: u32) -> AnnounceResponse<'static> {
         AnnounceResponse {
             transaction_id: self.request.transaction_id,
