@@ -215,46 +215,39 @@ impl<S: ConnectionIdScheme> Server<S> {
         }
         let family = AddressFamily::of(from);
         let budget = payload_budget(self.config.mtu, family);
-        let decoded = match header.action {
-            1 => self.decode_announce(bytes).map(|request| {
-                let wanted = effective_num_want(
-                    request.num_want,
-                    self.config.default_num_want,
-                    self.config.max_num_want,
-                );
-                let limit = usize::try_from(wanted)
-                    .unwrap_or(usize::MAX)
-                    .min(max_peers(budget, family));
-                ServerAction::Announce(IncomingAnnounce {
+        // Each action is built where it is returned: an announce is 224 bytes, and a
+        // `Result` of it mapped into a `ServerAction` was copied three more times.
+        match header.action {
+            1 => match self.decode_announce(bytes) {
+                Ok(request) => {
+                    let wanted = effective_num_want(
+                        request.num_want,
+                        self.config.default_num_want,
+                        self.config.max_num_want,
+                    );
+                    let peer_limit = usize::try_from(wanted)
+                        .unwrap_or(usize::MAX)
+                        .min(max_peers(budget, family));
+                    ServerAction::Announce(IncomingAnnounce {
+                        from,
+                        request,
+                        peer_limit,
+                    })
+                }
+                Err(e) => malformed(tid, e, bytes.len(), reply),
+            },
+            2 => match ScrapeRequest::decode(bytes) {
+                Ok(request) => ServerAction::Scrape(IncomingScrape {
                     from,
                     request,
-                    peer_limit: limit,
-                })
-            }),
-            2 => ScrapeRequest::decode(bytes).map(|request| {
-                let limit = max_scrape_rows(budget).min(self.config.max_scrape_hashes);
-                ServerAction::Scrape(IncomingScrape {
-                    from,
-                    request,
-                    row_limit: limit,
-                })
-            }),
-            other => {
-                return reject(
-                    tid,
-                    MSG_UNKNOWN_ACTION,
-                    Rejection::UnknownAction(other),
-                    bytes.len(),
-                    reply,
-                )
-            }
-        };
-        match decoded {
-            Ok(action) => action,
-            Err(e) => reject(
+                    row_limit: max_scrape_rows(budget).min(self.config.max_scrape_hashes),
+                }),
+                Err(e) => malformed(tid, e, bytes.len(), reply),
+            },
+            other => reject(
                 tid,
-                MSG_MALFORMED,
-                Rejection::Malformed(e),
+                MSG_UNKNOWN_ACTION,
+                Rejection::UnknownAction(other),
                 bytes.len(),
                 reply,
             ),
@@ -291,6 +284,22 @@ impl<S: ConnectionIdScheme> Server<S> {
             Err(e) => ServerAction::Dropped(Dropped::ReplyBuffer(e)),
         }
     }
+}
+
+/// The error reply to an authenticated request that does not decode.
+fn malformed<'a>(
+    transaction_id: TransactionId,
+    e: DecodeError,
+    request_len: usize,
+    reply: &mut [u8],
+) -> ServerAction<'a> {
+    reject(
+        transaction_id,
+        MSG_MALFORMED,
+        Rejection::Malformed(e),
+        request_len,
+        reply,
+    )
 }
 
 /// Writes an error reply, unless it would be longer than the datagram it answers.
