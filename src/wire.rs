@@ -426,12 +426,71 @@ impl<'a> Writer<'a> {
     /// whole list instead of one per record.
     #[inline]
     pub(crate) fn records<const N: usize>(&mut self, items: impl IntoIterator<Item = [u8; N]>) {
+        self.records_with(items, |dst, src| *dst = src);
+    }
+
+    /// Appends one `N`-byte record per item of `items`, which `put` writes in place, as
+    /// many as fit the rest of the window. The window, not `items`, bounds the count, so
+    /// callers need no `take`: over a slice the loop then has one exit and a counter the
+    /// compiler can see through, and writing in place avoids assembling each record in a
+    /// register first.
+    #[inline]
+    pub(crate) fn records_with<const N: usize, T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut put: impl FnMut(&mut [u8; N], T),
+    ) {
         let rest = self.buf.get_mut(self.len..).unwrap_or_default();
         let mut n = 0usize;
-        for (dst, src) in rest.chunks_exact_mut(N).zip(items) {
-            dst.copy_from_slice(&src);
-            n = n.saturating_add(1);
+        for (slot, item) in rest.chunks_exact_mut(N).zip(items) {
+            if let Ok(rec) = <&mut [u8; N]>::try_from(slot) {
+                put(rec, item);
+            }
+            // At most `rest.len() / N`: cannot wrap. (A saturating add would hide the
+            // trip count from the optimiser.)
+            n = n.wrapping_add(1);
         }
+        self.len = self.len.saturating_add(n.saturating_mul(N));
+    }
+
+    /// Like [`Writer::records_with`] for items that may be skipped: `put` either writes a
+    /// record and returns `true`, or returns `false` without writing. No item is pulled
+    /// once the window is full. Filtering here, instead of through `filter_map`, keeps
+    /// one flat loop over the items.
+    #[inline]
+    pub(crate) fn records_picked<const N: usize, T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut put: impl FnMut(&mut [u8; N], T) -> bool,
+    ) {
+        let mut free = self.buf.get_mut(self.len..).unwrap_or_default();
+        let room = free.len();
+        if room >= N {
+            for item in items {
+                let Some(rec) = free.first_chunk_mut::<N>() else {
+                    break;
+                };
+                if put(rec, item) {
+                    free = core::mem::take(&mut free).get_mut(N..).unwrap_or_default();
+                    if free.len() < N {
+                        break;
+                    }
+                }
+            }
+        }
+        self.len = self.len.saturating_add(room.saturating_sub(free.len()));
+    }
+
+    /// Appends one `N`-byte record per element of `items`, written by `put`, as many as
+    /// fit the rest of the window.
+    #[inline]
+    pub(crate) fn slice_records<const N: usize, T>(
+        &mut self,
+        items: &[T],
+        put: impl Fn(&mut [u8; N], &T),
+    ) {
+        let rest = self.buf.get_mut(self.len..).unwrap_or_default();
+        let n = fill_records(rest, items, put);
         self.len = self.len.saturating_add(n.saturating_mul(N));
     }
 
@@ -485,6 +544,25 @@ impl<'a> Writer<'a> {
     pub(crate) const fn finish(self) -> usize {
         self.len
     }
+}
+
+/// The loop of [`Writer::slice_records`], kept out of line: as a function of its own, its
+/// `&mut` and `&` arguments are known not to overlap, which lets the compiler turn a loop
+/// of record copies into one `memcpy`.
+#[inline(never)]
+fn fill_records<const N: usize, T>(
+    dst: &mut [u8],
+    items: &[T],
+    put: impl Fn(&mut [u8; N], &T),
+) -> usize {
+    let mut n = 0usize;
+    for (dst, src) in dst.chunks_exact_mut(N).zip(items) {
+        if let Ok(dst) = <&mut [u8; N]>::try_from(dst) {
+            put(dst, src);
+        }
+        n = n.wrapping_add(1);
+    }
+    n
 }
 
 /// Writes the decimal digits of `v` right-aligned into `out`; returns how many.
@@ -588,6 +666,40 @@ mod tests {
         assert!(w.u8(1).is_err());
         assert_eq!(w.finish(), 2);
         assert_eq!(buf, [0xab, 0xcd, 7]);
+    }
+
+    #[test]
+    fn records_fill_the_window_and_no_more() {
+        let mut buf = [9u8; 8];
+        let mut w = Writer::new(&mut buf, 6).unwrap();
+        w.records_with([[1u8, 2], [3, 4], [5, 6], [7, 8]], |d, s| *d = s);
+        assert_eq!(w.finish(), 6);
+        assert_eq!(buf, [1, 2, 3, 4, 5, 6, 9, 9]);
+        // A short iterator gives a short message.
+        let mut w = Writer::new(&mut buf, 6).unwrap();
+        w.records_with([[0u8, 0]], |d, s| *d = s);
+        assert_eq!(w.finish(), 2);
+    }
+
+    #[test]
+    fn picked_records_skip_without_a_slot_and_stop_pulling_when_full() {
+        let mut buf = [9u8; 8];
+        let mut w = Writer::new(&mut buf, 4).unwrap();
+        let mut pulled = 0;
+        let items = (1u8..=9).inspect(|_| pulled += 1);
+        w.records_picked(items, |d: &mut [u8; 2], i| {
+            let keep = i % 2 == 0;
+            if keep {
+                *d = [i, i];
+            }
+            keep
+        });
+        assert_eq!(w.finish(), 4);
+        assert_eq!(buf, [2, 2, 4, 4, 9, 9, 9, 9]);
+        assert_eq!(pulled, 4, "the window was full after item 4");
+        let mut w = Writer::new(&mut buf, 4).unwrap();
+        w.records_picked([1u8, 3], |_: &mut [u8; 2], _| false);
+        assert_eq!(w.finish(), 0);
     }
 
     #[test]

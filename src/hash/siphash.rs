@@ -40,17 +40,8 @@ impl SipHasher24 {
     /// A hasher keyed with `key`, read as two little-endian halves k0 and k1 exactly as the
     /// reference implementation does, so its test vectors apply unchanged.
     pub const fn new(key: &[u8; 16]) -> Self {
-        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = *key;
-        let k0 = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
-        let k1 = u64::from_le_bytes([i, j, k, l, m, n, o, p]);
         Self {
-            // "somepseudorandomlygeneratedbytes", the initialisation constants of the paper.
-            v: [
-                k0 ^ 0x736f_6d65_7073_6575,
-                k1 ^ 0x646f_7261_6e64_6f6d,
-                k0 ^ 0x6c79_6765_6e65_7261,
-                k1 ^ 0x7465_6462_7974_6573,
-            ],
+            v: initial_state(key),
             buffer: [0; WORD_LEN],
             buffered: 0,
             len: 0,
@@ -96,36 +87,94 @@ impl SipHasher24 {
     /// Works on a copy of the state, so the hasher stays usable: writing more afterwards
     /// continues the same message, which lets a common prefix be hashed once.
     pub fn finish(&self) -> u64 {
-        let mut v = self.v;
-
-        // The last word holds the leftover bytes, zero-padded, with the message length
-        // modulo 256 in its top byte.
         let mut last = [0; WORD_LEN];
         for (slot, byte) in last.iter_mut().zip(self.buffer.iter().take(self.buffered)) {
             *slot = *byte;
         }
-        let [len_low, ..] = self.len.to_le_bytes();
-        let [.., top] = &mut last;
-        *top = len_low;
-        compress(&mut v, u64::from_le_bytes(last));
-
-        let [v0, v1, v2, v3] = &mut v;
-        *v2 ^= 0xff;
-        for _ in 0..4 {
-            sip_round(v0, v1, v2, v3);
-        }
-        *v0 ^ *v1 ^ *v2 ^ *v3
+        finalize(self.v, last, self.len)
     }
 }
 
 /// The SipHash-2-4 tag of `data` under `key`, for when the whole message is at hand.
+///
+/// Written out rather than through [`SipHasher24`]: with no buffer to manage, a short
+/// message of a length the caller fixes (a connection-id cookie) compiles to the rounds
+/// alone.
+#[inline]
 pub fn siphash24(key: &[u8; 16], data: &[u8]) -> u64 {
-    let mut hasher = SipHasher24::new(key);
-    hasher.write(data);
-    hasher.finish()
+    let mut v = initial_state(key);
+    let mut words = data.chunks_exact(WORD_LEN);
+    for word in &mut words {
+        let mut w = [0; WORD_LEN];
+        w.copy_from_slice(word);
+        compress(&mut v, u64::from_le_bytes(w));
+    }
+    // Shifted in rather than copied: a copy of a length unknown here becomes a call to
+    // `memcpy` for at most 7 bytes.
+    let tail = words
+        .remainder()
+        .iter()
+        .rev()
+        .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    // Only the low byte of the length enters the hash, so truncation is harmless.
+    let len = u64::try_from(data.len()).unwrap_or(u64::MAX);
+    finalize(v, tail.to_le_bytes(), len)
+}
+
+/// The SipHash-2-4 tag of a message handed over as little-endian words: `words` whole,
+/// then `tail`, the last `len % 8` bytes packed little-endian (zero above them), where
+/// `len` is the message length in bytes. The same tag as [`siphash24`] over the bytes,
+/// for a caller (the connection-id cookie) whose short message has a fixed layout: no
+/// byte is copied or buffered.
+#[inline]
+pub(crate) fn siphash24_words<const W: usize>(
+    key: &[u8; 16],
+    words: [u64; W],
+    tail: u64,
+    len: u64,
+) -> u64 {
+    let mut v = initial_state(key);
+    for w in words {
+        compress(&mut v, w);
+    }
+    finalize(v, tail.to_le_bytes(), len)
+}
+
+/// The state v0..v3 for `key`, read as two little-endian halves k0 and k1 exactly as the
+/// reference implementation does, so its test vectors apply unchanged.
+#[inline]
+const fn initial_state(key: &[u8; 16]) -> [u64; 4] {
+    let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = *key;
+    let k0 = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
+    let k1 = u64::from_le_bytes([i, j, k, l, m, n, o, p]);
+    // "somepseudorandomlygeneratedbytes", the initialisation constants of the paper.
+    [
+        k0 ^ 0x736f_6d65_7073_6575,
+        k1 ^ 0x646f_7261_6e64_6f6d,
+        k0 ^ 0x6c79_6765_6e65_7261,
+        k1 ^ 0x7465_6462_7974_6573,
+    ]
+}
+
+/// Absorbs the last word (`tail`, the leftover bytes zero-padded, with the message length
+/// modulo 256 in its top byte) and runs the four finalization rounds.
+#[inline]
+fn finalize(mut v: [u64; 4], mut tail: [u8; WORD_LEN], len: u64) -> u64 {
+    let [len_low, ..] = len.to_le_bytes();
+    let [.., top] = &mut tail;
+    *top = len_low;
+    compress(&mut v, u64::from_le_bytes(tail));
+
+    let [v0, v1, v2, v3] = &mut v;
+    *v2 ^= 0xff;
+    for _ in 0..4 {
+        sip_round(v0, v1, v2, v3);
+    }
+    *v0 ^ *v1 ^ *v2 ^ *v3
 }
 
 /// Absorbs one message word with the two compression rounds that give SipHash-2-4 its "2".
+#[inline]
 fn compress(v: &mut [u64; 4], m: u64) {
     let [v0, v1, v2, v3] = v;
     *v3 ^= m;
@@ -135,6 +184,7 @@ fn compress(v: &mut [u64; 4], m: u64) {
 }
 
 /// One SipRound: the add-rotate-xor network from the paper, §2.
+#[inline]
 fn sip_round(v0: &mut u64, v1: &mut u64, v2: &mut u64, v3: &mut u64) {
     *v0 = v0.wrapping_add(*v1);
     *v1 = v1.rotate_left(13);
@@ -259,6 +309,30 @@ mod tests {
                 expected,
                 "message length {len}"
             );
+        }
+    }
+
+    #[test]
+    fn words_match_bytes() {
+        for (len, expected) in VECTORS_SIP64.iter().enumerate() {
+            let message = counting(len);
+            let mut chunks = message.chunks_exact(8);
+            let words: Vec<u64> = chunks
+                .by_ref()
+                .map(|w| u64::from_le_bytes(w.try_into().unwrap()))
+                .collect();
+            let mut tail = [0; 8];
+            tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+            let tail = u64::from_le_bytes(tail);
+            let len = u64::try_from(len).unwrap();
+            let got = match words.as_slice() {
+                [] => siphash24_words(&KEY, [], tail, len),
+                [a] => siphash24_words(&KEY, [*a], tail, len),
+                [a, b] => siphash24_words(&KEY, [*a, *b], tail, len),
+                [a, b, c] => siphash24_words(&KEY, [*a, *b, *c], tail, len),
+                _ => continue,
+            };
+            assert_eq!(&got.to_le_bytes(), expected, "message length {len}");
         }
     }
 

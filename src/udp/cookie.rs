@@ -21,7 +21,7 @@ use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
 
 use crate::hash::ct_eq;
-use crate::hash::siphash::SipHasher24;
+use crate::hash::siphash::siphash24_words;
 use crate::time::Instant;
 use crate::udp::types::{canonical_addr, ConnectionId};
 
@@ -80,19 +80,33 @@ impl SipCookies {
         Duration::from_secs(self.max_age_secs)
     }
 
+    #[inline]
     fn mac(&self, tick: u64, peer: SocketAddr) -> u64 {
         let peer = canonical_addr(peer);
-        let ip = match peer.ip() {
+        let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] = match peer.ip() {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
             IpAddr::V6(v6) => v6.octets(),
         };
-        let mut h = SipHasher24::new(&self.secret);
-        h.write(&tick.to_be_bytes());
-        h.write(&ip);
-        if self.include_port {
-            h.write(&peer.port().to_be_bytes());
-        }
-        h.finish() & MAC_MASK
+        // The message of the module docs, handed to SipHash as its little-endian words
+        // (tick, then the address in two halves, then the port or nothing): no bytes to
+        // lay out or buffer, and both lengths share one code path.
+        let words = [
+            u64::from_le_bytes(tick.to_be_bytes()),
+            u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            u64::from_le_bytes([i, j, k, l, m, n, o, p]),
+        ];
+        let tag = if self.include_port {
+            let [hi, lo] = peer.port().to_be_bytes();
+            siphash24_words(
+                &self.secret,
+                words,
+                u64::from_le_bytes([hi, lo, 0, 0, 0, 0, 0, 0]),
+                26,
+            )
+        } else {
+            siphash24_words(&self.secret, words, 0, 24)
+        };
+        tag & MAC_MASK
     }
 }
 
@@ -184,6 +198,36 @@ mod tests {
                 !c.validate(t0, p, ConnectionId(id.0 ^ (1 << bit))),
                 "bit {bit}"
             );
+        }
+    }
+
+    #[test]
+    fn the_id_is_the_documented_layout() {
+        use crate::hash::siphash::SipHasher24;
+        let secret = [5; 16];
+        let t = Instant::from_millis(77_777_777);
+        let tick = 77_777u64;
+        for (p, ip) in [
+            (
+                peer("192.0.2.7:6881"),
+                [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7],
+            ),
+            (
+                peer("[2001:db8::9]:6881"),
+                [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9],
+            ),
+        ] {
+            for include_port in [false, true] {
+                let mut h = SipHasher24::new(&secret);
+                h.write(&tick.to_be_bytes());
+                h.write(&ip);
+                if include_port {
+                    h.write(&6881u16.to_be_bytes());
+                }
+                let want = ((tick & 0xffff) << 48) | (h.finish() & MAC_MASK);
+                let c = SipCookies::new(secret, MIN_CONNECTION_AGE, include_port);
+                assert_eq!(c.issue(t, p).0, want, "{p} port {include_port}");
+            }
         }
     }
 

@@ -549,7 +549,10 @@ impl<'a> ScrapeRequest<'a> {
         write_header(&mut w, self.connection_id.0, 2, self.transaction_id)?;
         match self.info_hashes.0 {
             HashesRepr::Wire(b) => w.bytes(b)?,
-            HashesRepr::Slice(s) => w.records(s.iter().map(|h| h.0)),
+            HashesRepr::Slice(s) => w
+                .slice_records(s, |dst: &mut [u8; INFO_HASH_LEN], h: &InfoHash| {
+                    dst.copy_from_slice(&h.0)
+                }),
         }
         Ok(w.finish())
     }

@@ -124,11 +124,7 @@ impl CompactPeer for SocketAddrV4 {
     #[inline]
     fn write_all(peers: impl Iterator<Item = Self>, out: &mut CompactWriter<'_, '_>) {
         // One bounds check for the whole list, not one per field.
-        out.0.records(peers.map(|p| {
-            let [a, b, c, d] = p.ip().octets();
-            let [e, f] = p.port().to_be_bytes();
-            [a, b, c, d, e, f]
-        }));
+        out.0.records_with(peers, put_v4);
     }
 }
 
@@ -137,17 +133,24 @@ impl CompactPeer for SocketAddrV6 {
     const LEN: usize = PEER_V6_LEN;
     #[inline]
     fn write_all(peers: impl Iterator<Item = Self>, out: &mut CompactWriter<'_, '_>) {
-        out.0.records(peers.map(|p| {
-            let mut rec = [0u8; PEER_V6_LEN];
-            if let Some((ip, port)) = rec.split_first_chunk_mut::<16>() {
-                *ip = p.ip().octets();
-                if let Some(port) = port.first_chunk_mut::<2>() {
-                    *port = p.port().to_be_bytes();
-                }
-            }
-            rec
-        }));
+        out.0.records_with(peers, put_v6);
     }
+}
+
+/// Writes the compact form of an IPv4 peer.
+#[inline]
+pub(crate) fn put_v4(rec: &mut [u8; PEER_V4_LEN], p: SocketAddrV4) {
+    let (ip, port) = rec.split_at_mut(4);
+    ip.copy_from_slice(&p.ip().octets());
+    port.copy_from_slice(&p.port().to_be_bytes());
+}
+
+/// Writes the compact form of an IPv6 peer.
+#[inline]
+pub(crate) fn put_v6(rec: &mut [u8; PEER_V6_LEN], p: SocketAddrV6) {
+    let (ip, port) = rec.split_at_mut(16);
+    ip.copy_from_slice(&p.ip().octets());
+    port.copy_from_slice(&p.port().to_be_bytes());
 }
 
 /// A compact peer list of one address family, borrowed from a datagram or from the
@@ -436,7 +439,35 @@ impl<'a> AnnounceResponse<'a> {
             .saturating_add(ANNOUNCE_RESPONSE_HEADER_LEN);
         let mut w = Writer::new(buf, required)?;
         self.write_header(&mut w)?;
-        P::write_all(peers.into_iter().take(max), &mut CompactWriter(&mut w));
+        // The window holds exactly `max` peers, which bounds the count.
+        P::write_all(peers.into_iter(), &mut CompactWriter(&mut w));
+        Ok(w.finish())
+    }
+}
+
+impl AnnounceResponse<'_> {
+    /// Encodes the header fields followed by the `N`-byte peers that `put` writes for
+    /// `items` (it returns `false`, writing nothing, for an item it skips), at most `max`
+    /// of them; returns the length written. For the tracker, which filters a swarm by
+    /// family as it writes.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `buf` cannot hold 20 bytes plus `max` peers; `buf` is untouched.
+    #[inline]
+    pub(crate) fn encode_picked<const N: usize, T>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        put: impl FnMut(&mut [u8; N], T) -> bool,
+        max: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let required = N
+            .saturating_mul(max)
+            .saturating_add(ANNOUNCE_RESPONSE_HEADER_LEN);
+        let mut w = Writer::new(buf, required)?;
+        self.write_header(&mut w)?;
+        w.records_picked(items, put);
         Ok(w.finish())
     }
 }

@@ -27,7 +27,7 @@
 //! Replies are capped to the payload that fits one datagram of the configured MTU in the
 //! requester's address family, and announce replies honour `num_want`.
 
-use core::net::SocketAddr;
+use core::net::{SocketAddr, SocketAddrV4};
 use core::time::Duration;
 
 use crate::error::{DecodeError, EncodeError};
@@ -39,7 +39,8 @@ use crate::udp::request::{
     ANNOUNCE_REQUEST_LEN,
 };
 use crate::udp::response::{
-    AnnounceResponse, ConnectResponse, ErrorResponse, Peers, ScrapeResponse, ScrapeRow,
+    put_v4, put_v6, AnnounceResponse, ConnectResponse, ErrorResponse, Peers, ScrapeResponse,
+    ScrapeRow,
 };
 use crate::udp::types::{
     canonical_addr, effective_num_want, AddressFamily, ConnectionId, InfoHash, TransactionId,
@@ -214,46 +215,39 @@ impl<S: ConnectionIdScheme> Server<S> {
         }
         let family = AddressFamily::of(from);
         let budget = payload_budget(self.config.mtu, family);
-        let decoded = match header.action {
-            1 => self.decode_announce(bytes).map(|request| {
-                let wanted = effective_num_want(
-                    request.num_want,
-                    self.config.default_num_want,
-                    self.config.max_num_want,
-                );
-                let limit = usize::try_from(wanted)
-                    .unwrap_or(usize::MAX)
-                    .min(max_peers(budget, family));
-                ServerAction::Announce(IncomingAnnounce {
+        // Each action is built where it is returned: an announce is 224 bytes, and a
+        // `Result` of it mapped into a `ServerAction` was copied three more times.
+        match header.action {
+            1 => match self.decode_announce(bytes) {
+                Ok(request) => {
+                    let wanted = effective_num_want(
+                        request.num_want,
+                        self.config.default_num_want,
+                        self.config.max_num_want,
+                    );
+                    let peer_limit = usize::try_from(wanted)
+                        .unwrap_or(usize::MAX)
+                        .min(max_peers(budget, family));
+                    ServerAction::Announce(IncomingAnnounce {
+                        from,
+                        request,
+                        peer_limit,
+                    })
+                }
+                Err(e) => malformed(tid, e, bytes.len(), reply),
+            },
+            2 => match ScrapeRequest::decode(bytes) {
+                Ok(request) => ServerAction::Scrape(IncomingScrape {
                     from,
                     request,
-                    peer_limit: limit,
-                })
-            }),
-            2 => ScrapeRequest::decode(bytes).map(|request| {
-                let limit = max_scrape_rows(budget).min(self.config.max_scrape_hashes);
-                ServerAction::Scrape(IncomingScrape {
-                    from,
-                    request,
-                    row_limit: limit,
-                })
-            }),
-            other => {
-                return reject(
-                    tid,
-                    MSG_UNKNOWN_ACTION,
-                    Rejection::UnknownAction(other),
-                    bytes.len(),
-                    reply,
-                )
-            }
-        };
-        match decoded {
-            Ok(action) => action,
-            Err(e) => reject(
+                    row_limit: max_scrape_rows(budget).min(self.config.max_scrape_hashes),
+                }),
+                Err(e) => malformed(tid, e, bytes.len(), reply),
+            },
+            other => reject(
                 tid,
-                MSG_MALFORMED,
-                Rejection::Malformed(e),
+                MSG_UNKNOWN_ACTION,
+                Rejection::UnknownAction(other),
                 bytes.len(),
                 reply,
             ),
@@ -292,6 +286,22 @@ impl<S: ConnectionIdScheme> Server<S> {
     }
 }
 
+/// The error reply to an authenticated request that does not decode.
+fn malformed<'a>(
+    transaction_id: TransactionId,
+    e: DecodeError,
+    request_len: usize,
+    reply: &mut [u8],
+) -> ServerAction<'a> {
+    reject(
+        transaction_id,
+        MSG_MALFORMED,
+        Rejection::Malformed(e),
+        request_len,
+        reply,
+    )
+}
+
 /// Writes an error reply, unless it would be longer than the datagram it answers.
 fn reject<'a>(
     transaction_id: TransactionId,
@@ -325,6 +335,7 @@ pub struct IncomingAnnounce<'a> {
 
 impl IncomingAnnounce<'_> {
     /// The requester's address family: the only family of peers it can be sent.
+    #[inline]
     pub fn family(&self) -> AddressFamily {
         AddressFamily::of(self.from)
     }
@@ -356,21 +367,37 @@ impl IncomingAnnounce<'_> {
         I: IntoIterator<Item = SocketAddr>,
     {
         let response = self.header(interval, leechers, seeders);
-        let peers = peers.into_iter().map(canonical_addr);
+        // The family filter runs inside the writer's loop (a `filter_map` would nest a
+        // search loop in it), and matches the address in place rather than through an
+        // `Option` the optimiser packs into a register.
         match self.family() {
-            AddressFamily::Ipv4 => response.encode_with_at_most(
-                peers.filter_map(|p| match p {
-                    SocketAddr::V4(v4) => Some(v4),
-                    SocketAddr::V6(_) => None,
-                }),
+            AddressFamily::Ipv4 => response.encode_picked(
+                peers,
+                |rec, p| match p {
+                    SocketAddr::V4(v4) => {
+                        put_v4(rec, v4);
+                        true
+                    }
+                    SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+                        Some(ip) => {
+                            put_v4(rec, SocketAddrV4::new(ip, v6.port()));
+                            true
+                        }
+                        None => false,
+                    },
+                },
                 self.peer_limit,
                 reply,
             ),
-            AddressFamily::Ipv6 => response.encode_with_at_most(
-                peers.filter_map(|p| match p {
-                    SocketAddr::V6(v6) => Some(v6),
-                    SocketAddr::V4(_) => None,
-                }),
+            AddressFamily::Ipv6 => response.encode_picked(
+                peers,
+                |rec, p| match p {
+                    SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_none() => {
+                        put_v6(rec, v6);
+                        true
+                    }
+                    _ => false,
+                },
                 self.peer_limit,
                 reply,
             ),
@@ -402,6 +429,7 @@ impl IncomingAnnounce<'_> {
         AnnounceResponse { peers, ..header }.encode(reply)
     }
 
+    #[inline]
     fn header(&self, interval: u32, leechers: u32, seeders: u32) -> AnnounceResponse<'static> {
         AnnounceResponse {
             transaction_id: self.request.transaction_id,
