@@ -104,7 +104,10 @@ impl ConnectResponse {
 
 /// A peer address that has a compact wire form: [`SocketAddrV4`] (6 bytes) or
 /// [`SocketAddrV6`] (18 bytes).
-pub trait CompactPeer: Copy {
+///
+/// Sealed: these two are the only forms BEP 15 and BEP 41 define, and the encoders
+/// rely on [`CompactPeer::write_all`] filling the room they reserved.
+pub trait CompactPeer: Copy + sealed::Sealed {
     /// The family whose responses carry this form.
     const FAMILY: AddressFamily;
     /// The size of the compact form.
@@ -112,6 +115,13 @@ pub trait CompactPeer: Copy {
     /// Appends the compact forms of `peers`, as many as fit the room checked up front.
     #[doc(hidden)]
     fn write_all(peers: impl Iterator<Item = Self>, out: &mut CompactWriter<'_, '_>);
+}
+
+mod sealed {
+    /// Keeps [`CompactPeer`](super::CompactPeer) to the forms this crate implements.
+    pub trait Sealed {}
+    impl Sealed for core::net::SocketAddrV4 {}
+    impl Sealed for core::net::SocketAddrV6 {}
 }
 
 /// Where [`CompactPeer::write_all`] writes; only this crate can create one.
