@@ -9,11 +9,15 @@ use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 /// A forward-only reader over a borrowed byte slice.
 ///
 /// Offsets in the errors it produces are `base + position`, so a reader over a part of a
-/// larger input reports offsets relative to the whole input.
+/// larger input reports offsets relative to the whole input. The offset is derived (the
+/// end of the input minus what is left) rather than kept up to date at every read: a
+/// CTCS line is decoded in a few dozen reads of a byte or two, and updating a counter
+/// at each cost more than the reads.
 #[derive(Debug, Clone)]
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
-    offset: usize,
+    /// The offset, in the caller's input, of the end of `rest`.
+    end: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -22,7 +26,7 @@ impl<'a> Reader<'a> {
     pub(crate) const fn new(buf: &'a [u8]) -> Self {
         Reader {
             rest: buf,
-            offset: 0,
+            end: buf.len(),
         }
     }
 
@@ -31,14 +35,14 @@ impl<'a> Reader<'a> {
     pub(crate) const fn with_base(buf: &'a [u8], base: usize) -> Self {
         Reader {
             rest: buf,
-            offset: base,
+            end: base.saturating_add(buf.len()),
         }
     }
 
     /// The offset of the next unread byte.
     #[inline]
     pub(crate) const fn offset(&self) -> usize {
-        self.offset
+        self.end.saturating_sub(self.rest.len())
     }
 
     /// How many bytes are left.
@@ -62,7 +66,7 @@ impl<'a> Reader<'a> {
     /// An error of `kind` at the current offset.
     #[inline]
     pub(crate) const fn error(&self, kind: DecodeErrorKind) -> DecodeError {
-        DecodeError::new(kind, self.offset)
+        DecodeError::new(kind, self.offset())
     }
 
     #[inline]
@@ -78,7 +82,6 @@ impl<'a> Reader<'a> {
         match self.rest.split_at_checked(n) {
             Some((head, tail)) => {
                 self.rest = tail;
-                self.offset = self.offset.saturating_add(n);
                 Ok(head)
             }
             None => Err(self.truncated(n)),
@@ -88,10 +91,7 @@ impl<'a> Reader<'a> {
     /// Consumes and returns every remaining byte.
     #[inline]
     pub(crate) fn take_rest(&mut self) -> &'a [u8] {
-        let all = self.rest;
-        self.offset = self.offset.saturating_add(all.len());
-        self.rest = &[];
-        all
+        core::mem::take(&mut self.rest)
     }
 
     /// Consumes the next `N` bytes as an array.
@@ -100,7 +100,6 @@ impl<'a> Reader<'a> {
         match self.rest.split_first_chunk::<N>() {
             Some((head, tail)) => {
                 self.rest = tail;
-                self.offset = self.offset.saturating_add(N);
                 Ok(*head)
             }
             None => Err(self.truncated(N)),
@@ -124,10 +123,9 @@ impl<'a> Reader<'a> {
         match self.rest.split_first_chunk::<N>() {
             Some((head, tail)) => {
                 self.rest = tail;
-                self.offset = self.offset.saturating_add(N);
                 Ok(head)
             }
-            None => Err(cut_field(self.offset, self.rest.len(), N, widths)),
+            None => Err(cut_field(self.offset(), self.rest.len(), N, widths)),
         }
     }
 
@@ -176,7 +174,7 @@ impl<'a> Reader<'a> {
         } else {
             Err(DecodeError::new(
                 DecodeErrorKind::PartialRecord { stride },
-                self.offset.saturating_add(whole),
+                self.offset().saturating_add(whole),
             ))
         }
     }
@@ -192,12 +190,12 @@ impl<'a> Reader<'a> {
     /// Consumes `byte` if it is next; says whether it was.
     #[inline]
     pub(crate) fn eat(&mut self, byte: u8) -> bool {
-        if self.peek() == Some(byte) {
-            self.rest = self.rest.get(1..).unwrap_or_default();
-            self.offset = self.offset.saturating_add(1);
-            true
-        } else {
-            false
+        match self.rest.split_first() {
+            Some((&b, tail)) if b == byte => {
+                self.rest = tail;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -740,6 +738,36 @@ impl<'a> Reader<'a> {
         self.take(n).unwrap_or_default()
     }
 
+    /// Consumes and returns the bytes before the first `byte` (which is not consumed), or
+    /// every remaining byte when there is none.
+    #[inline]
+    pub(crate) fn take_until(&mut self, byte: u8) -> &'a [u8] {
+        let n = self.find(byte).unwrap_or(self.rest.len());
+        // `n` never exceeds the length, so this cannot fail.
+        self.take(n).unwrap_or_default()
+    }
+
+    /// Consumes a run of ASCII digits; returns them and their value modulo 2^64, which
+    /// is exact when there are at most 19 of them.
+    ///
+    /// Scanning and accumulating in one loop reads each digit once; CTCS lines are
+    /// mostly numbers, so this is most of the work of decoding them.
+    #[inline]
+    pub(crate) fn take_decimal(&mut self) -> (&'a [u8], u64) {
+        let mut value: u64 = 0;
+        let mut n: usize = 0;
+        for &b in self.rest {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            n = n.wrapping_add(1);
+        }
+        // `n` never exceeds the length, so this cannot fail.
+        (self.take(n).unwrap_or_default(), value)
+    }
+
     /// The position of the first NUL, CR or LF in the unread bytes, relative to the
     /// cursor.
     ///
@@ -789,126 +817,6 @@ impl<'a> Reader<'a> {
 #[allow(clippy::manual_contains)]
 fn in_set(set: &[u8], b: u8) -> bool {
     set.iter().any(|&s| s == b)
-}
-
-/// A forward-only reader over the rest of one CTCS line, after its keyword: what the
-/// field tokenizer reads through.
-///
-/// Unlike [`Reader`] it keeps no running offset, only where the line ends: an offset
-/// is worked out (`end` minus what is left) when an error needs one. Decoding a line
-/// is a few dozen short steps, so the offset update each step would otherwise cost
-/// more than the bytes it reads.
-#[derive(Debug, Clone)]
-pub(crate) struct LineReader<'a> {
-    rest: &'a [u8],
-    /// The offset, in the whole line, of the end of `rest`.
-    end: usize,
-}
-
-impl<'a> LineReader<'a> {
-    /// A reader over `buf`, which starts at byte `base` of the line.
-    #[inline]
-    pub(crate) const fn with_base(buf: &'a [u8], base: usize) -> Self {
-        LineReader {
-            rest: buf,
-            end: base.saturating_add(buf.len()),
-        }
-    }
-
-    /// The offset of the next unread byte.
-    #[inline]
-    pub(crate) const fn offset(&self) -> usize {
-        self.end.saturating_sub(self.rest.len())
-    }
-
-    /// Whether every byte has been read.
-    #[inline]
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    /// An error of `kind` at the current offset.
-    #[inline]
-    pub(crate) const fn error(&self, kind: DecodeErrorKind) -> DecodeError {
-        DecodeError::new(kind, self.offset())
-    }
-
-    /// The next byte, without consuming it.
-    #[inline]
-    pub(crate) fn peek(&self) -> Option<u8> {
-        self.rest.first().copied()
-    }
-
-    /// Consumes `byte` if it is next; says whether it was.
-    #[inline]
-    pub(crate) fn eat(&mut self, byte: u8) -> bool {
-        match self.rest.split_first() {
-            Some((&b, tail)) if b == byte => {
-                self.rest = tail;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Consumes and returns the next `n` bytes, or `None` (consuming nothing) if fewer
-    /// are left.
-    #[inline]
-    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, tail) = self.rest.split_at_checked(n)?;
-        self.rest = tail;
-        Some(head)
-    }
-
-    /// Consumes and returns every remaining byte.
-    #[inline]
-    pub(crate) fn take_rest(&mut self) -> &'a [u8] {
-        core::mem::take(&mut self.rest)
-    }
-
-    /// Consumes bytes while `pred` holds and returns them.
-    #[inline]
-    pub(crate) fn take_while(&mut self, pred: impl Fn(u8) -> bool) -> &'a [u8] {
-        let n = self.rest.iter().take_while(|&&b| pred(b)).count();
-        // `n` never exceeds the length, so this cannot fail.
-        self.take(n).unwrap_or_default()
-    }
-
-    /// The position of the first `byte` in the unread bytes, relative to the cursor.
-    #[inline]
-    pub(crate) fn find(&self, byte: u8) -> Option<usize> {
-        self.rest.iter().position(|&b| b == byte)
-    }
-
-    /// Consumes and returns the bytes before the first `byte` (which is not consumed), or
-    /// every remaining byte when there is none.
-    #[inline]
-    pub(crate) fn take_until(&mut self, byte: u8) -> &'a [u8] {
-        let n = self.find(byte).unwrap_or(self.rest.len());
-        // `n` never exceeds the length, so this cannot fail.
-        self.take(n).unwrap_or_default()
-    }
-
-    /// Consumes a run of ASCII digits; returns them and their value modulo 2^64, which
-    /// is exact when there are at most 19 of them.
-    ///
-    /// Scanning and accumulating in one loop reads each digit once; CTCS lines are
-    /// mostly numbers, so this is most of the work of decoding them.
-    #[inline]
-    pub(crate) fn take_decimal(&mut self) -> (&'a [u8], u64) {
-        let mut value: u64 = 0;
-        let mut n: usize = 0;
-        for &b in self.rest {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
-            n = n.wrapping_add(1);
-        }
-        // `n` never exceeds the length, so this cannot fail.
-        (self.take(n).unwrap_or_default(), value)
-    }
 }
 
 /// A fixed-capacity byte store filled from the front, for accumulators that keep bytes
@@ -987,15 +895,15 @@ mod text_tests {
 
     #[test]
     fn take_until_and_take_decimal() {
-        let mut r = LineReader::with_base(b"ab cd", 2);
+        let mut r = Reader::with_base(b"ab cd", 2);
         assert_eq!(r.take_until(b' '), b"ab");
         assert_eq!(r.offset(), 4);
         assert_eq!(r.take_until(b'x'), b" cd");
-        let mut r = LineReader::with_base(b"0123,x", 1);
+        let mut r = Reader::with_base(b"0123,x", 1);
         assert_eq!(r.take_decimal(), (&b"0123"[..], 123));
         assert_eq!(r.offset(), 5);
         assert_eq!(r.take_decimal(), (&b""[..], 0));
-        let mut r = LineReader::with_base(b"18446744073709551615", 0);
+        let mut r = Reader::with_base(b"18446744073709551615", 0);
         assert_eq!(r.take_decimal().1, u64::MAX);
         assert!(r.is_empty());
         assert_eq!(r.error(DecodeErrorKind::ExtraField).offset(), 20);

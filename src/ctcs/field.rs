@@ -23,7 +23,7 @@
 use core::fmt;
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
-use crate::wire::{decimal_len_i64, decimal_len_u64, LineReader, Writer};
+use crate::wire::{decimal_len_i64, decimal_len_u64, Reader, Writer};
 
 /// Why a value was refused by a validating constructor ([`Text::new`], [`Word::new`],
 /// [`Float::new`]).
@@ -409,7 +409,7 @@ fn parse_i32(field: &[u8], at: usize) -> Result<i32, DecodeError> {
     i32::try_from(parse_i64(field, at)?).map_err(|_| invalid_number(at))
 }
 
-/// The value of `digits` as [`LineReader::take_decimal`] read them (`fast` is their value
+/// The value of `digits` as [`Reader::take_decimal`] read them (`fast` is their value
 /// modulo 2^64), or `None` if there are none or the number does not fit.
 #[inline]
 fn decimal_value(digits: &[u8], fast: u64) -> Option<u64> {
@@ -456,7 +456,7 @@ const fn ends_field(b: u8) -> bool {
 /// offsets in errors are relative to the whole line.
 #[derive(Debug, Clone)]
 pub(crate) struct Fields<'a> {
-    r: LineReader<'a>,
+    r: Reader<'a>,
 }
 
 impl<'a> Fields<'a> {
@@ -464,14 +464,14 @@ impl<'a> Fields<'a> {
     /// keyword).
     pub(crate) const fn new(rest: &'a [u8], base: usize) -> Self {
         Fields {
-            r: LineReader::with_base(rest, base),
+            r: Reader::with_base(rest, base),
         }
     }
 
     /// Splits `line` at its first space: the keyword, and a tokenizer over the rest.
     #[inline]
     pub(crate) fn after_keyword(line: &'a [u8]) -> (&'a [u8], Self) {
-        let mut r = LineReader::with_base(line, 0);
+        let mut r = Reader::with_base(line, 0);
         let kw = r.take_until(b' ');
         (kw, Fields { r })
     }
@@ -624,7 +624,7 @@ impl<'a> Fields<'a> {
         self.r
             .take(len)
             .map(Text::from_line)
-            .ok_or(DecodeError::new(DecodeErrorKind::LengthOverrun, at))
+            .map_err(|_| DecodeError::new(DecodeErrorKind::LengthOverrun, at))
     }
 
     /// The rest of the line after one space (possibly empty): file names, paths, text.
