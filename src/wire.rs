@@ -141,12 +141,6 @@ impl<'a> Reader<'a> {
         self.array().map(u16::from_be_bytes)
     }
 
-    /// Consumes a big-endian `u32`.
-    #[inline]
-    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
-        self.array().map(u32::from_be_bytes)
-    }
-
     /// Consumes a big-endian `u64`.
     #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
@@ -217,9 +211,9 @@ pub(crate) const fn total(mut widths: &[usize]) -> usize {
     sum
 }
 
-/// A block of fixed fields whose length [`Reader::block`] has checked: its reads cannot
-/// fail, and once inlined the position is a constant and the length part of the type,
-/// so they compile to plain loads.
+/// A block of fixed fields whose length is known (a block from [`Reader::block`], or a
+/// record from [`Records`]): its reads cannot fail, and once inlined the position is a
+/// constant and the length part of the type, so they compile to plain loads.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fixed<'a, const N: usize> {
     bytes: &'a [u8; N],
@@ -346,28 +340,6 @@ impl<const N: usize> DoubleEndedIterator for Records<'_, N> {
         self.rest = head;
         Some(tail)
     }
-}
-
-/// Reads fields out of a fixed-size record yielded by [`Records`].
-#[inline]
-pub(crate) fn be_u16_at<const N: usize>(rec: &[u8; N], at: usize) -> u16 {
-    let mut r = Reader::new(rec.get(at..).unwrap_or_default());
-    r.u16().unwrap_or_default()
-}
-
-/// Reads a big-endian `u32` at `at` of a fixed-size record (0 if out of range, which the
-/// callers' record sizes rule out).
-#[inline]
-pub(crate) fn be_u32_at<const N: usize>(rec: &[u8; N], at: usize) -> u32 {
-    let mut r = Reader::new(rec.get(at..).unwrap_or_default());
-    r.u32().unwrap_or_default()
-}
-
-/// Copies `M` bytes at `at` of a fixed-size record.
-#[inline]
-pub(crate) fn bytes_at<const N: usize, const M: usize>(rec: &[u8; N], at: usize) -> [u8; M] {
-    let mut r = Reader::new(rec.get(at..).unwrap_or_default());
-    r.array::<M>().unwrap_or([0; M])
 }
 
 /// A writer into a caller buffer whose capacity was checked up front, so a failed encode
@@ -609,7 +581,7 @@ mod tests {
     fn reader_reports_truncation_where_it_happens() {
         let mut r = Reader::with_base(&[1, 2, 3], 10);
         assert_eq!(r.u16().unwrap(), 0x0102);
-        let e = r.u32().unwrap_err();
+        let e = r.array::<4>().unwrap_err();
         assert_eq!(e.offset(), 12);
         assert_eq!(e.kind(), DecodeErrorKind::Truncated { needed: 3 });
         // A failed read consumes nothing.

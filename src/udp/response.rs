@@ -18,7 +18,7 @@ use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::udp::types::{AddressFamily, ConnectionId, TransactionId};
-use crate::wire::{be_u16_at, be_u32_at, bytes_at, Fields, Fixed, Reader, Records, Writer};
+use crate::wire::{Fields, Fixed, Reader, Records, Writer};
 
 /// The length of a connect response.
 pub const CONNECT_RESPONSE_LEN: usize = 16;
@@ -265,17 +265,14 @@ impl<'a> Peers<'a> {
 
 #[inline]
 fn peer_v4(rec: &[u8; PEER_V4_LEN]) -> SocketAddrV4 {
-    SocketAddrV4::new(Ipv4Addr::from(bytes_at::<6, 4>(rec, 0)), be_u16_at(rec, 4))
+    let mut f = Fixed::new(rec);
+    SocketAddrV4::new(Ipv4Addr::from(f.array::<4>()), f.u16())
 }
 
 #[inline]
 fn peer_v6(rec: &[u8; PEER_V6_LEN]) -> SocketAddrV6 {
-    SocketAddrV6::new(
-        Ipv6Addr::from(bytes_at::<18, 16>(rec, 0)),
-        be_u16_at(rec, 16),
-        0,
-        0,
-    )
+    let mut f = Fixed::new(rec);
+    SocketAddrV6::new(Ipv6Addr::from(f.array::<16>()), f.u16(), 0, 0)
 }
 
 impl<'a> IntoIterator for Peers<'a> {
@@ -567,10 +564,13 @@ impl Iterator for ScrapeRowIter<'_> {
     #[inline]
     fn next(&mut self) -> Option<ScrapeRow> {
         match &mut self.0 {
-            RowIterRepr::Wire(r) => r.next().map(|row| ScrapeRow {
-                complete: be_u32_at(row, 0),
-                downloaded: be_u32_at(row, 4),
-                incomplete: be_u32_at(row, 8),
+            RowIterRepr::Wire(r) => r.next().map(|row| {
+                let mut f = Fixed::new(row);
+                ScrapeRow {
+                    complete: f.u32(),
+                    downloaded: f.u32(),
+                    incomplete: f.u32(),
+                }
             }),
             RowIterRepr::Slice(s) => s.next().copied(),
         }
