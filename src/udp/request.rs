@@ -386,10 +386,7 @@ impl<'a> InfoHashes<'a> {
     /// The hashes in order.
     #[inline]
     pub fn iter(&self) -> InfoHashIter<'a> {
-        InfoHashIter(match self.0 {
-            HashesRepr::Wire(b) => IterRepr::Wire(Records::new(b)),
-            HashesRepr::Slice(s) => IterRepr::Slice(s.iter()),
-        })
+        InfoHashIter(self.iter_bytes())
     }
 
     /// The hashes in order, borrowed rather than copied: for lookups keyed by the
@@ -434,27 +431,21 @@ enum IterRepr<'a> {
     Slice(core::slice::Iter<'a, InfoHash>),
 }
 
-/// Iterator over [`InfoHashes`].
+/// Iterator over [`InfoHashes`], yielding copies; see [`InfoHashes::iter`].
 #[derive(Debug, Clone)]
-pub struct InfoHashIter<'a>(IterRepr<'a>);
+pub struct InfoHashIter<'a>(InfoHashBytes<'a>);
 
 impl Iterator for InfoHashIter<'_> {
     type Item = InfoHash;
 
     #[inline]
     fn next(&mut self) -> Option<InfoHash> {
-        match &mut self.0 {
-            IterRepr::Wire(r) => r.next().map(|h| InfoHash(*h)),
-            IterRepr::Slice(s) => s.next().copied(),
-        }
+        self.0.next().map(|h| InfoHash(*h))
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.0 {
-            IterRepr::Wire(r) => r.size_hint(),
-            IterRepr::Slice(s) => s.size_hint(),
-        }
+        self.0.size_hint()
     }
 }
 
