@@ -22,6 +22,7 @@
 
 use core::fmt;
 
+use crate::ctcs::scan::TextScan;
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::wire::{decimal_len_i64, decimal_len_u64, Reader, Writer};
 

@@ -23,8 +23,10 @@
 //!
 //! Error offsets are relative to the start of the line.
 
+use crate::ctcs::buf::Fill;
+use crate::ctcs::scan::TextScan;
 use crate::error::{DecodeError, DecodeErrorKind};
-use crate::wire::{Fill, Reader};
+use crate::wire::Reader;
 
 /// The default maximum line length in bytes, terminator excluded.
 ///

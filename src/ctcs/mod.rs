@@ -87,11 +87,13 @@
 //! refuses spaces and emptiness (so a server `CTCONFIG` always has a name), [`Float`]
 //! refuses what the client's positional parser would misread.
 
+mod buf;
 pub mod client;
 pub mod field;
 pub mod line;
 pub mod message;
 pub mod peer_id;
+mod scan;
 pub mod server;
 pub mod version;
 

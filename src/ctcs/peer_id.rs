@@ -10,7 +10,8 @@
 //! accepts exactly the texts that [`PeerIdText::encode`] produces.
 
 use super::field::Word;
-use crate::wire::{Fill, Reader};
+use crate::ctcs::buf::Fill;
+use crate::wire::Reader;
 
 /// The longest text form: `0x` and 40 hex digits.
 pub const MAX_LEN: usize = 42;

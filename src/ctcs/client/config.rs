@@ -3,13 +3,13 @@
 
 use core::time::Duration;
 
+use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Text, Word};
 use crate::ctcs::line::DEFAULT_MAX_LINE_LEN;
 use crate::ctcs::message::{Auth, ClientMessage, CtTorrent, KeywordMatch};
 use crate::ctcs::peer_id::PeerIdText;
 use crate::ctcs::version::Version;
 use crate::error::UsageError;
-use crate::wire::Fill;
 
 /// The longest password dnh3.3.2 sends: it reads the password with `fgets` into a 21-byte
 /// buffer (`CTCS_PASS_SIZE`), so at most 20 bytes are kept.

@@ -157,6 +157,7 @@ mod config;
 mod event;
 mod output;
 
+use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Positional, Text};
 use crate::ctcs::line::{LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
@@ -166,7 +167,6 @@ use crate::ctcs::message::{
 use crate::ctcs::version::Version;
 use crate::error::{DecodeError, EncodeError, UsageError};
 use crate::time::Instant;
-use crate::wire::Fill;
 
 pub use config::{ClientSessionConfig, MAX_PASSWORD_LEN, MAX_TORRENT_PATH_LEN};
 pub use event::{ClientEvent, ClientState};

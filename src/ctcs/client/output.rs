@@ -1,11 +1,11 @@
 //! The session's fixed-capacity output queue: whole LF-terminated lines, written in
 //! all-or-nothing batches and handed out as whole lines.
 
+use crate::ctcs::buf::LineFifo;
 use crate::ctcs::line::DEFAULT_MAX_LINE_LEN;
 use crate::ctcs::message::ClientMessage;
 use crate::ctcs::version::Version;
 use crate::error::{EncodeError, UsageError};
-use crate::wire::LineFifo;
 
 /// The longest line a session writes, LF included: the real client's 4294 bytes + LF.
 pub const MAX_LINE_WITH_LF: usize = DEFAULT_MAX_LINE_LEN.saturating_add(1);

@@ -4,6 +4,7 @@ use core::net::Ipv4Addr;
 
 use super::{keyword, prepare, CtConfigValues, Layout, Protocol};
 use crate::ctcs::field::{encode_line, line_len, Fields, Out, Text, Word};
+use crate::ctcs::scan::TextScan;
 use crate::ctcs::version::Version;
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::wire::Reader;

@@ -20,6 +20,7 @@ pub use server::{
 
 use super::field::{Fields, Float, Out, Positional};
 use super::version::Version;
+use crate::ctcs::scan::TextScan;
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::wire::Reader;
 

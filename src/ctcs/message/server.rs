@@ -2,6 +2,7 @@
 
 use super::{keyword, prepare, CtConfigValues, KeywordMatch, Layout, Protocol};
 use crate::ctcs::field::{encode_line, line_len, Fields, Out, Text, Word};
+use crate::ctcs::scan::TextScan;
 use crate::ctcs::version::Version;
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::wire::Reader;

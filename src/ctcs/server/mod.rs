@@ -196,6 +196,7 @@ pub use config::{ServerConfig, DEFAULT_BLOCK_TIMEOUT, MAX_PASSWORD_LEN};
 pub use event::{AuthFailure, BlockKind, InputError, ServerEvent, Unterminated};
 pub use queue::MAX_QUEUED_LINES;
 
+use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Positional, Text, Word};
 use crate::ctcs::line::{LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
@@ -206,7 +207,6 @@ use crate::ctcs::version::Version;
 use crate::error::{DecodeError, EncodeError, UsageError};
 use crate::hash::ct_eq;
 use crate::time::Instant;
-use crate::wire::Fill;
 
 use queue::{Fifo, LineQueue};
 

@@ -1,10 +1,10 @@
 //! Fixed-capacity FIFOs: whole encoded lines waiting for `poll_transmit`, and events
 //! waiting for `poll_event`.
 
+use crate::ctcs::buf::LineFifo;
 use crate::ctcs::message::ServerMessage;
 use crate::ctcs::version::Version;
 use crate::error::{EncodeError, UsageError};
-use crate::wire::LineFifo;
 
 /// The most lines a session queues for transmission at once.
 pub const MAX_QUEUED_LINES: usize = 32;
