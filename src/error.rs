@@ -191,10 +191,20 @@ impl fmt::Display for EncodeError {
 
 impl core::error::Error for EncodeError {}
 
-/// A call the API cannot carry out: the caller's mistake, not the peer's.
+/// A call the API cannot carry out: the caller's mistake, not the peer's. Like
+/// [`DecodeError`] it says what ([`UsageErrorKind`]) and where: the name of the argument
+/// at fault (for [`UsageErrorKind::Full`], the table that is full; for
+/// [`UsageErrorKind::InvalidState`], the command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UsageError {
+    kind: UsageErrorKind,
+    argument: &'static str,
+}
+
+/// What kind of [`UsageError`] occurred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum UsageError {
+pub enum UsageErrorKind {
     /// Every slot of a fixed-capacity table is in use.
     Full,
     /// A value is longer than its field or the storage reserved for it.
@@ -211,16 +221,76 @@ pub enum UsageError {
     WrongVersion,
 }
 
+impl UsageError {
+    /// An error of `kind` about `argument`.
+    pub const fn new(kind: UsageErrorKind, argument: &'static str) -> Self {
+        UsageError { kind, argument }
+    }
+
+    /// [`UsageErrorKind::Full`]: the table `table` has no free slot.
+    pub const fn full(table: &'static str) -> Self {
+        Self::new(UsageErrorKind::Full, table)
+    }
+
+    /// [`UsageErrorKind::TooLong`] about `argument`.
+    pub const fn too_long(argument: &'static str) -> Self {
+        Self::new(UsageErrorKind::TooLong, argument)
+    }
+
+    /// [`UsageErrorKind::UnknownHandle`] about `argument`.
+    pub const fn unknown_handle(argument: &'static str) -> Self {
+        Self::new(UsageErrorKind::UnknownHandle, argument)
+    }
+
+    /// [`UsageErrorKind::InvalidState`]: `command` is not allowed now.
+    pub const fn invalid_state(command: &'static str) -> Self {
+        Self::new(UsageErrorKind::InvalidState, command)
+    }
+
+    /// [`UsageErrorKind::InvalidValue`] about `argument`.
+    pub const fn invalid_value(argument: &'static str) -> Self {
+        Self::new(UsageErrorKind::InvalidValue, argument)
+    }
+
+    /// [`UsageErrorKind::WrongVersion`]: `command` does not exist in the version in force.
+    pub const fn wrong_version(command: &'static str) -> Self {
+        Self::new(UsageErrorKind::WrongVersion, command)
+    }
+
+    /// What went wrong.
+    pub const fn kind(&self) -> UsageErrorKind {
+        self.kind
+    }
+
+    /// The argument (or table, or command) at fault, as named in the API.
+    pub const fn argument(&self) -> &'static str {
+        self.argument
+    }
+}
+
+impl UsageErrorKind {
+    /// What the kind means, in a few words.
+    pub const fn description(self) -> &'static str {
+        match self {
+            UsageErrorKind::Full => "no free slot",
+            UsageErrorKind::TooLong => "value too long",
+            UsageErrorKind::UnknownHandle => "unknown handle",
+            UsageErrorKind::InvalidState => "not allowed in the current state",
+            UsageErrorKind::InvalidValue => "value not allowed on the wire",
+            UsageErrorKind::WrongVersion => "not available in the protocol version in force",
+        }
+    }
+}
+
+impl fmt::Display for UsageErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            UsageError::Full => "no free slot",
-            UsageError::TooLong => "value too long",
-            UsageError::UnknownHandle => "unknown handle",
-            UsageError::InvalidState => "not allowed in the current state",
-            UsageError::InvalidValue => "value not allowed on the wire",
-            UsageError::WrongVersion => "not available in the protocol version in force",
-        })
+        write!(f, "{}: {}", self.argument, self.kind)
     }
 }
 
@@ -243,6 +313,12 @@ mod tests {
         assert_eq!(
             EncodeError::new(98).to_string(),
             "output buffer too small: 98 bytes required"
+        );
+        let u = UsageError::too_long("hashes");
+        assert_eq!(u.to_string(), "hashes: value too long");
+        assert_eq!(
+            (u.kind(), u.argument()),
+            (UsageErrorKind::TooLong, "hashes")
         );
     }
 }

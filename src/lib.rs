@@ -88,7 +88,7 @@ pub mod time;
 pub mod udp;
 pub(crate) mod wire;
 
-pub use error::{DecodeError, DecodeErrorKind, EncodeError, UsageError};
+pub use error::{DecodeError, DecodeErrorKind, EncodeError, UsageError, UsageErrorKind};
 
 // The README's examples run as doctests without becoming the crate docs.
 #[doc = include_str!("../README.md")]

@@ -13,7 +13,7 @@ use trackwire::ctcs::{
     CtConfig, CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch,
     PeerFlags, Positional, Status, Text, Version, Word,
 };
-use trackwire::{Instant, UsageError};
+use trackwire::{Instant, UsageErrorKind};
 
 // ---- transcript replay ------------------------------------------------------------------
 
@@ -850,33 +850,33 @@ fn configuration_refusals() {
     let mut cfg = config();
     cfg.torrent = b"";
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err(),
-        Some(UsageError::InvalidValue)
+        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        Some(UsageErrorKind::InvalidValue)
     );
     cfg.torrent = b"a\nb";
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err(),
-        Some(UsageError::InvalidValue)
+        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        Some(UsageErrorKind::InvalidValue)
     );
     let long = vec![b'x'; 4097];
     let long: &'static [u8] = Box::leak(long.into_boxed_slice());
     cfg.torrent = long;
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err(),
-        Some(UsageError::TooLong)
+        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        Some(UsageErrorKind::TooLong)
     );
     cfg.torrent = &long[..4096];
     assert!(ClientSession::<16384>::new(&cfg).is_ok());
     // The opening must fit the output queue.
     assert_eq!(
-        ClientSession::<1024>::new(&cfg).err(),
-        Some(UsageError::TooLong)
+        ClientSession::<1024>::new(&cfg).err().map(|e| e.kind()),
+        Some(UsageErrorKind::TooLong)
     );
     cfg = config();
     cfg.password = Some(b"pw\0");
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err(),
-        Some(UsageError::InvalidValue)
+        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        Some(UsageErrorKind::InvalidValue)
     );
     // A NUL beyond the 20 bytes kept is never sent.
     cfg.password = Some(b"ABCDEFGHIJKLMNOPQRST\0");
@@ -1112,13 +1112,25 @@ fn unsolicited_messages_and_refusals() {
     );
     // CTINFO text with a line break or NUL, or a severity the client never sends.
     for bad in [&b"a\nb"[..], b"a\rb", b"a\0b"] {
-        assert_eq!(s.send_info(at(1), 1, bad), Err(UsageError::InvalidValue));
+        assert_eq!(
+            s.send_info(at(1), 1, bad).map_err(|e| e.kind()),
+            Err(UsageErrorKind::InvalidValue)
+        );
     }
-    assert_eq!(s.send_info(at(1), 0, b"x"), Err(UsageError::InvalidValue));
-    assert_eq!(s.send_info(at(1), 4, b"x"), Err(UsageError::InvalidValue));
+    assert_eq!(
+        s.send_info(at(1), 0, b"x").map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidValue)
+    );
+    assert_eq!(
+        s.send_info(at(1), 4, b"x").map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidValue)
+    );
     // Over-long lines are refused, not cut.
     let long = vec![b'x'; 4294 - 9 + 1];
-    assert_eq!(s.send_info(at(1), 1, &long), Err(UsageError::TooLong));
+    assert_eq!(
+        s.send_info(at(1), 1, &long).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
     s.send_info(at(1), 1, &long[1..]).unwrap();
     let out = output(&mut s, at(1));
     assert_eq!(out.len(), 4295);
@@ -1126,10 +1138,16 @@ fn unsolicited_messages_and_refusals() {
     feed(&mut s, at(1), b"PROTOCOL 0002\n");
     let mut v = values();
     v.maxpeers = Positional::Keep;
-    assert_eq!(s.send_config(at(1), &v, []), Err(UsageError::InvalidValue));
+    assert_eq!(
+        s.send_config(at(1), &v, []).map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidValue)
+    );
     v = values();
     v.cache_size = Positional::Keep;
-    assert_eq!(s.send_config(at(1), &v, []), Err(UsageError::InvalidValue));
+    assert_eq!(
+        s.send_config(at(1), &v, []).map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidValue)
+    );
     feed(&mut s, at(1), b"PROTOCOL 0001\n");
     s.send_config(at(1), &v, []).unwrap();
     assert_eq!(
@@ -1139,10 +1157,13 @@ fn unsolicited_messages_and_refusals() {
     // Nothing is sent while disconnected.
     s.handle_closed(at(2));
     assert_eq!(
-        s.send_status(at(2), &status()),
-        Err(UsageError::InvalidState)
+        s.send_status(at(2), &status()).map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidState)
     );
-    assert_eq!(s.send_peers(at(2), []), Err(UsageError::InvalidState));
+    assert_eq!(
+        s.send_peers(at(2), []).map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidState)
+    );
     assert_eq!(s.handle_input(at(2), b"SENDSTATUS\n"), 11);
     assert_eq!(s.poll_event(), None);
 }
@@ -1156,7 +1177,10 @@ fn replies_are_all_or_nothing_in_fixed_storage() {
     assert!(queued > 0);
     // Too big for the whole queue: TooLong; nothing queued.
     let many = std::iter::repeat(peer()).take(10);
-    assert_eq!(s.send_peers(at(0), many), Err(UsageError::TooLong));
+    assert_eq!(
+        s.send_peers(at(0), many).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
     assert_eq!(s.pending_output(), queued);
     // Fits only after draining: Full, then fine.
     let three = || std::iter::repeat(peer()).take(3);
@@ -1164,7 +1188,10 @@ fn replies_are_all_or_nothing_in_fixed_storage() {
     s.send_peers(at(0), three()).unwrap_or(());
     let _ = s.poll_transmit(at(0), &mut buf);
     s.send_peers(at(0), three()).unwrap();
-    assert_eq!(s.send_peers(at(0), three()), Err(UsageError::Full));
+    assert_eq!(
+        s.send_peers(at(0), three()).map_err(|e| e.kind()),
+        Err(UsageErrorKind::Full)
+    );
     let n = s.poll_transmit(at(0), &mut buf).unwrap().unwrap();
     assert!(buf[..n].ends_with(b"CTPEERSDONE\n"));
     s.send_peers(at(0), three()).unwrap();

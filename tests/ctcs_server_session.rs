@@ -15,7 +15,7 @@ use trackwire::ctcs::{
     AuthFailure, BlockKind, ClientMessage, CtConfigValues, Float, InputError, Positional,
     ServerConfig, ServerEvent, ServerMessage, ServerSession, ServerState, Unterminated, Version,
 };
-use trackwire::{DecodeErrorKind, Instant, UsageError};
+use trackwire::{DecodeErrorKind, Instant, UsageErrorKind};
 
 // ---- helpers ------------------------------------------------------------------------
 
@@ -648,8 +648,14 @@ fn auth_wrong_password_rejects_and_ignores_the_rest() {
     assert_eq!(drain_events(&mut s), ["auth_failed WrongPassword"]);
     assert_eq!(s.state(), ServerState::Rejected);
     assert_eq!(s.poll_timeout(), None);
-    assert_eq!(s.request_status(), Err(UsageError::InvalidState));
-    assert_eq!(s.set_config(b"a", b"b"), Err(UsageError::InvalidState));
+    assert_eq!(
+        s.request_status().map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidState)
+    );
+    assert_eq!(
+        s.set_config(b"a", b"b").map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidState)
+    );
     assert_eq!(s.handle_input(ms(2), b"CTBW 1,1 1,1\n"), 13);
     assert!(drain_events(&mut s).is_empty());
     assert_eq!(
@@ -707,8 +713,9 @@ fn password_configuration_is_checked() {
             Instant::ZERO,
             ServerConfig::new().with_password(Some(&long))
         )
-        .err(),
-        Some(UsageError::TooLong)
+        .err()
+        .map(|e| e.kind()),
+        Some(UsageErrorKind::TooLong)
     );
     assert!(ServerSession::new(
         Instant::ZERO,
@@ -720,8 +727,9 @@ fn password_configuration_is_checked() {
             Instant::ZERO,
             ServerConfig::new().with_password(Some(b"a\nb"))
         )
-        .err(),
-        Some(UsageError::InvalidValue)
+        .err()
+        .map(|e| e.kind()),
+        Some(UsageErrorKind::InvalidValue)
     );
 }
 
@@ -885,15 +893,15 @@ fn every_command_in_every_version() {
         s.quit().unwrap();
         let config = if v.is_v3() {
             assert_eq!(
-                s.set_config_values(&positional(60)),
-                Err(UsageError::WrongVersion)
+                s.set_config_values(&positional(60)).map_err(|e| e.kind()),
+                Err(UsageErrorKind::WrongVersion)
             );
             s.set_config(b"max_peers", b"50").unwrap();
             &b"CTCONFIG max_peers 50\n"[..]
         } else {
             assert_eq!(
-                s.set_config(b"max_peers", b"50"),
-                Err(UsageError::WrongVersion)
+                s.set_config(b"max_peers", b"50").map_err(|e| e.kind()),
+                Err(UsageErrorKind::WrongVersion)
             );
             s.set_config_values(&positional(if v == Version::V1 { 70 } else { 60 }))
                 .unwrap();
@@ -949,7 +957,10 @@ fn positional_config_with_every_field() {
             verbose: Positional::Set(bad),
             ..all
         };
-        assert_eq!(s.set_config_values(&v), Err(UsageError::InvalidValue));
+        assert_eq!(
+            s.set_config_values(&v).map_err(|e| e.kind()),
+            Err(UsageErrorKind::InvalidValue)
+        );
     }
 }
 
@@ -975,8 +986,8 @@ fn commands_refuse_lines_the_client_chokes_on() {
         (b"m\xe9x", b"1"),
     ] {
         assert_eq!(
-            s.set_config(name, value),
-            Err(UsageError::InvalidValue),
+            s.set_config(name, value).map_err(|e| e.kind()),
+            Err(UsageErrorKind::InvalidValue),
             "{name:?} {value:?}"
         );
     }
@@ -984,8 +995,9 @@ fn commands_refuse_lines_the_client_chokes_on() {
     let prefix = b"CTCONFIG user_exit ".len();
     let fits = vec![b'x'; MAX_COMMAND_LEN - prefix];
     assert_eq!(
-        s.set_config(b"user_exit", &[fits.as_slice(), b"x"].concat()),
-        Err(UsageError::TooLong)
+        s.set_config(b"user_exit", &[fits.as_slice(), b"x"].concat())
+            .map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
     );
     s.set_config(b"user_exit", &fits).unwrap();
     // An empty value keeps the blank the client needs.
@@ -1009,26 +1021,34 @@ fn the_transmit_queue_is_bounded() {
         s.request_status().unwrap();
     }
     assert_eq!(s.queued_lines(), MAX_QUEUED_LINES);
-    assert_eq!(s.request_status(), Err(UsageError::Full));
+    assert_eq!(
+        s.request_status().map_err(|e| e.kind()),
+        Err(UsageErrorKind::Full)
+    );
     assert_eq!(drain_transmit(&mut s, ms(1)).len(), MAX_QUEUED_LINES);
     s.request_status().unwrap();
     drain_transmit(&mut s, ms(1));
     // Bytes: two longest lines do not fit 8 KiB at once.
     let long = vec![b'x'; MAX_COMMAND_LEN - b"CTCONFIG user_exit ".len()];
     s.set_config(b"user_exit", &long).unwrap();
-    assert_eq!(s.set_config(b"user_exit", &long), Err(UsageError::Full));
+    assert_eq!(
+        s.set_config(b"user_exit", &long).map_err(|e| e.kind()),
+        Err(UsageErrorKind::Full)
+    );
     assert_eq!(drain_transmit(&mut s, ms(1)).len(), 1);
     s.set_config(b"user_exit", &long).unwrap();
     // A small queue refuses what can never fit as TooLong.
     let mut small =
         ServerSession::<64, 100>::with_capacity(Instant::ZERO, ServerConfig::new()).unwrap();
     assert_eq!(
-        small.set_config(b"user_exit", &long),
-        Err(UsageError::TooLong)
+        small.set_config(b"user_exit", &long).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
     );
     assert_eq!(
-        ServerSession::<64, 8>::with_capacity(Instant::ZERO, ServerConfig::new()).err(),
-        Some(UsageError::TooLong)
+        ServerSession::<64, 8>::with_capacity(Instant::ZERO, ServerConfig::new())
+            .err()
+            .map(|e| e.kind()),
+        Some(UsageErrorKind::TooLong)
     );
 }
 
@@ -1336,7 +1356,10 @@ fn closing_ends_everything() {
     assert_eq!(drain_events(&mut s), ["closed"]);
     assert!(drain_transmit(&mut s, secs(1)).is_empty());
     assert_eq!(s.poll_timeout(), None);
-    assert_eq!(s.quit(), Err(UsageError::InvalidState));
+    assert_eq!(
+        s.quit().map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidState)
+    );
     assert_eq!(s.handle_input(secs(2), b"CTBW 1,1 1,1\n"), 13);
     s.handle_closed(secs(3));
     s.handle_timeout(secs(9));

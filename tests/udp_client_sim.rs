@@ -15,7 +15,7 @@ use trackwire::udp::{
     InfoHash, PeerId, Peers, Request, ScrapeResponse, ScrapeRow, ScrapeRows, TailGrammar,
     TransactionId,
 };
-use trackwire::{Instant, UsageError};
+use trackwire::{Instant, UsageErrorKind};
 
 const SEED: u64 = 0x5eed_1234_abcd_0001;
 
@@ -816,8 +816,10 @@ fn n_concurrent_exchanges_share_one_connect_sim() {
         .map(|n| sim.client.announce(sim.now, params(n)).unwrap())
         .collect();
     assert_eq!(
-        sim.client.announce(sim.now, params(9)),
-        Err(UsageError::Full)
+        sim.client
+            .announce(sim.now, params(9))
+            .map_err(|e| e.kind()),
+        Err(UsageErrorKind::Full)
     );
     assert_eq!(sim.client.in_flight(), 8);
     sim.pump();
@@ -881,10 +883,13 @@ fn scrape_batching_and_row_mapping_ipv4_sim() {
     let mut sim = Sim::<4>::with_policy(v4(), RetryPolicy::SEED);
     assert_eq!(sim.client.max_scrape_hashes(), 72);
     let all = hashes(150);
-    assert_eq!(sim.client.scrape(sim.now, &all), Err(UsageError::TooLong));
     assert_eq!(
-        sim.client.scrape(sim.now, &[]),
-        Err(UsageError::InvalidValue)
+        sim.client.scrape(sim.now, &all).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
+    assert_eq!(
+        sim.client.scrape(sim.now, &[]).map_err(|e| e.kind()),
+        Err(UsageErrorKind::InvalidValue)
     );
     let ids: Vec<_> = all
         .chunks(sim.client.max_scrape_hashes())
@@ -926,8 +931,8 @@ fn scrape_limits_follow_the_family_and_budget_sim() {
     );
     let tiny = ClientConfig::new(v4()).with_payload_budget(97);
     assert_eq!(
-        Client::<1>::new(tiny, SEED).unwrap_err(),
-        UsageError::TooLong
+        Client::<1>::new(tiny, SEED).unwrap_err().kind(),
+        UsageErrorKind::TooLong
     );
 }
 
@@ -1012,8 +1017,8 @@ fn url_data_tail_is_split_at_255_bytes_sim() {
     let too_long = vec![b'x'; MAX_URL_DATA_LEN + 1];
     let config = ClientConfig::new(v4()).with_tail(TailConfig::UrlData(&too_long));
     assert_eq!(
-        Client::<1>::new(config, SEED).unwrap_err(),
-        UsageError::TooLong
+        Client::<1>::new(config, SEED).unwrap_err().kind(),
+        UsageErrorKind::TooLong
     );
 }
 
@@ -1052,8 +1057,8 @@ fn legacy_auth_tail_verifies_sim() {
     };
     let config = ClientConfig::new(v4()).with_tail(bad);
     assert_eq!(
-        Client::<1>::new(config, SEED).unwrap_err(),
-        UsageError::TooLong
+        Client::<1>::new(config, SEED).unwrap_err().kind(),
+        UsageErrorKind::TooLong
     );
 }
 
@@ -1065,7 +1070,10 @@ fn cancel_sim() {
     let (id, announce) = announce_in_flight(&mut sim);
     let reply = sim.tracker.reply(&announce).unwrap();
     sim.client.cancel(id).unwrap();
-    assert_eq!(sim.client.cancel(id), Err(UsageError::UnknownHandle));
+    assert_eq!(
+        sim.client.cancel(id).map_err(|e| e.kind()),
+        Err(UsageErrorKind::UnknownHandle)
+    );
     assert_eq!(sim.client.exchange(id), None);
     assert_eq!(
         sim.client
@@ -1324,11 +1332,11 @@ mod prop {
                     Op::Scrape(n) => {
                         let r = client.scrape(now, &hashes(n));
                         let max = client.max_scrape_hashes();
-                        match r {
+                        match r.map_err(|e| e.kind()) {
                             Ok(id) => issued.push(id),
-                            Err(UsageError::Full) => prop_assert!(n >= 1 && n <= max),
-                            Err(UsageError::TooLong) => prop_assert!(n > max),
-                            Err(UsageError::InvalidValue) => prop_assert_eq!(n, 0),
+                            Err(UsageErrorKind::Full) => prop_assert!(n >= 1 && n <= max),
+                            Err(UsageErrorKind::TooLong) => prop_assert!(n > max),
+                            Err(UsageErrorKind::InvalidValue) => prop_assert_eq!(n, 0),
                             Err(e) => prop_assert!(false, "unexpected {e:?}"),
                         }
                     }

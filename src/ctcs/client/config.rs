@@ -96,11 +96,11 @@ impl Identity {
     /// Checks and copies the identity part of `config`.
     pub(crate) fn new(config: &ClientSessionConfig<'_>) -> Result<Self, UsageError> {
         if config.torrent.is_empty() || Text::new(config.torrent).is_err() {
-            return Err(UsageError::InvalidValue);
+            return Err(UsageError::invalid_value("torrent"));
         }
         let mut torrent = Fill::new();
         if !torrent.push(config.torrent) {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("torrent"));
         }
         let password = match config.password {
             None => None,
@@ -111,7 +111,7 @@ impl Identity {
                     fill.push(core::slice::from_ref(b));
                 }
                 if Text::new(fill.as_slice()).is_err() {
-                    return Err(UsageError::InvalidValue);
+                    return Err(UsageError::invalid_value("password"));
                 }
                 Some(fill)
             }
@@ -126,7 +126,7 @@ impl Identity {
         // The longest CTORRENT (a 20-character timestamp) must be a line the real
         // client could have sent.
         if id.ctorrent(i64::MIN).encoded_len(Version::V3) > DEFAULT_MAX_LINE_LEN.saturating_add(1) {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("config"));
         }
         Ok(id)
     }

@@ -146,10 +146,10 @@
 //!   lost ([`ClientEvent::Malformed`]), and so is an over-long line (more than
 //!   [`DEFAULT_MAX_LINE_LEN`] bytes), which overflows dnh3.3.2's heap at 128 KiB.
 //! * **Over-long output lines**: dnh3.3.2 cuts a 4295-byte message and sends its NUL
-//!   too; here a line longer than 4294 bytes is refused with [`UsageError::TooLong`].
+//!   too; here a line longer than 4294 bytes is refused with [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong).
 //! * **Line breaks inside values**: dnh3.3.2 sends a tracker message with a newline as a
 //!   `CTINFO` line plus a keyword-less continuation line; [`ClientSession::send_info`]
-//!   refuses NUL, CR and LF with [`UsageError::InvalidValue`] (split the text into
+//!   refuses NUL, CR and LF with [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) (split the text into
 //!   several `CTINFO`s if needed).
 //! * **Exact keyword matching is the default**; the prefix match is an option.
 
@@ -240,9 +240,9 @@ impl<const OUT: usize> ClientSession<OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidValue`] if the torrent path is empty or holds NUL, CR or LF,
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if the torrent path is empty or holds NUL, CR or LF,
     /// or the password (cut to [`MAX_PASSWORD_LEN`] bytes) holds one of them;
-    /// [`UsageError::TooLong`] if the path is longer than [`MAX_TORRENT_PATH_LEN`], or
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the path is longer than [`MAX_TORRENT_PATH_LEN`], or
     /// the opening lines (`PROTOCOL`, `AUTH`, `CTORRENT`) do not fit `OUT`.
     pub fn new(config: &ClientSessionConfig<'_>) -> Result<Self, UsageError> {
         let identity = Identity::new(config)?;
@@ -262,7 +262,7 @@ impl<const OUT: usize> ClientSession<OUT> {
             out: OutQueue::new(),
         };
         if session.opening_len(i64::MIN) > OUT {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("config"));
         }
         Ok(session)
     }
@@ -451,8 +451,8 @@ impl<const OUT: usize> ClientSession<OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidState`] if not [`ClientState::Ready`];
-    /// [`UsageError::Full`] if the output queue lacks room (drain
+    /// [`UsageErrorKind::InvalidState`](crate::UsageErrorKind::InvalidState) if not [`ClientState::Ready`];
+    /// [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) if the output queue lacks room (drain
     /// [`poll_transmit`](Self::poll_transmit) and retry).
     pub fn send_status(&mut self, now: Instant, status: &CtStatus) -> Result<(), UsageError> {
         let _ = now;
@@ -482,9 +482,9 @@ impl<const OUT: usize> ClientSession<OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidValue`] if `severity` is not 1, 2 or 3, or `text` holds NUL,
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if `severity` is not 1, 2 or 3, or `text` holds NUL,
     /// CR or LF (dnh3.3.2 would send a raw newline, making the rest a keyword-less line);
-    /// [`UsageError::TooLong`] if the line would be longer than 4294 bytes; otherwise as
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would be longer than 4294 bytes; otherwise as
     /// [`send_status`](Self::send_status).
     pub fn send_info(
         &mut self,
@@ -495,9 +495,9 @@ impl<const OUT: usize> ClientSession<OUT> {
         let _ = now;
         self.ready()?;
         if !(1..=3).contains(&severity) {
-            return Err(UsageError::InvalidValue);
+            return Err(UsageError::invalid_value("severity"));
         }
-        let message = Text::new(text).map_err(|_| UsageError::InvalidValue)?;
+        let message = Text::new(text).map_err(|_| UsageError::invalid_value("text"))?;
         let mut batch = self.out.batch();
         batch.line(
             &ClientMessage::CtInfo(crate::ctcs::message::CtInfo { severity, message }),
@@ -515,9 +515,9 @@ impl<const OUT: usize> ClientSession<OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidState`] if not [`ClientState::Ready`];
-    /// [`UsageError::TooLong`] if a line would be longer than 4294 bytes or the whole
-    /// sequence is larger than `OUT`; [`UsageError::Full`] if it would fit once the queue
+    /// [`UsageErrorKind::InvalidState`](crate::UsageErrorKind::InvalidState) if not [`ClientState::Ready`];
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if a line would be longer than 4294 bytes or the whole
+    /// sequence is larger than `OUT`; [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) if it would fit once the queue
     /// is drained (drain [`poll_transmit`](Self::poll_transmit) and retry). The iterator
     /// is used up either way.
     pub fn send_detail<'f>(
@@ -582,7 +582,7 @@ impl<const OUT: usize> ClientSession<OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidValue`] in versions 0–2 if a field the line has (other than
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) in versions 0–2 if a field the line has (other than
     /// `exitzero` and `soft_quit`) is [`Positional::Keep`]: the client never sends `.`;
     /// otherwise as [`send_detail`](Self::send_detail).
     pub fn send_config<'c>(
@@ -661,7 +661,7 @@ impl<const OUT: usize> ClientSession<OUT> {
         if self.phase == Phase::Ready {
             Ok(())
         } else {
-            Err(UsageError::InvalidState)
+            Err(UsageError::invalid_state("command"))
         }
     }
 
@@ -781,7 +781,7 @@ fn client_positional<'a>(
         && v.pause != Positional::Keep
         && (version != Version::V2 || v.cache_size != Positional::Keep);
     if !required_set {
-        return Err(UsageError::InvalidValue);
+        return Err(UsageError::invalid_value("values"));
     }
     if v.exitzero == Positional::Keep {
         v.exitzero = Positional::Set(0);
@@ -831,7 +831,7 @@ mod tests {
         assert_eq!(v1.soft_quit, Positional::Set(0));
         assert_eq!(
             client_positional(&full, Version::V2),
-            Err(UsageError::InvalidValue)
+            Err(UsageError::invalid_value("values"))
         );
         let with_cache = CtConfigValues {
             cache_size: Positional::Set(1),

@@ -83,16 +83,16 @@ impl<const N: usize> Batch<'_, N> {
         }
     }
 
-    /// Keeps the lines, or drops them all: [`UsageError::TooLong`] if a line is longer
+    /// Keeps the lines, or drops them all: [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if a line is longer
     /// than [`MAX_LINE_WITH_LF`] or the batch is larger than the whole queue,
-    /// [`UsageError::Full`] if it would fit once the queue is drained.
+    /// [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) if it would fit once the queue is drained.
     pub(crate) fn finish(self) -> Result<usize, UsageError> {
         if self.too_long || self.overflow {
             self.queue.bytes.truncate(self.mark);
             return Err(if self.too_long || self.total > N {
-                UsageError::TooLong
+                UsageError::too_long("message")
             } else {
-                UsageError::Full
+                UsageError::full("output")
             });
         }
         Ok(self.total)
@@ -137,13 +137,13 @@ mod tests {
         let mut b = q.batch();
         b.line(&bw(1), Version::V3);
         b.line(&bw(1), Version::V3);
-        assert_eq!(b.finish(), Err(UsageError::Full));
+        assert_eq!(b.finish(), Err(UsageError::full("output")));
         assert_eq!(q.len(), 13);
         let mut b = q.batch();
         for _ in 0..3 {
             b.line(&bw(1), Version::V3);
         }
-        assert_eq!(b.finish(), Err(UsageError::TooLong));
+        assert_eq!(b.finish(), Err(UsageError::too_long("message")));
         assert_eq!(q.len(), 13);
         let long = [b'x'; MAX_LINE_WITH_LF];
         let mut big = OutQueue::<10_000>::new();
@@ -152,7 +152,7 @@ mod tests {
             &ClientMessage::Unknown(Text::new(&long).unwrap()),
             Version::V3,
         );
-        assert_eq!(b.finish(), Err(UsageError::TooLong));
+        assert_eq!(b.finish(), Err(UsageError::too_long("message")));
         assert_eq!(big.len(), 0);
     }
 

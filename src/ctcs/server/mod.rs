@@ -150,16 +150,16 @@
 //!
 //! Each command queues one line, formatted for the version in force when it is issued.
 //! The queue holds up to [`MAX_QUEUED_LINES`] lines and `OUT` bytes (default
-//! [`DEFAULT_OUTPUT_CAPACITY`]); beyond that a command fails with [`UsageError::Full`].
+//! [`DEFAULT_OUTPUT_CAPACITY`]); beyond that a command fails with [`UsageErrorKind::Full`](crate::UsageErrorKind::Full).
 //! A command never queues a line the real client chokes on (spec §2, §9, §11):
 //!
-//! * no NUL, CR or LF inside a value ([`UsageError::InvalidValue`]): a NUL wedges
+//! * no NUL, CR or LF inside a value ([`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): a NUL wedges
 //!   dnh3.3.2's command reader for good, a line end would split the command;
-//! * no bare `CTCONFIG` (an empty name, [`UsageError::InvalidValue`]): it crashes
+//! * no bare `CTCONFIG` (an empty name, [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): it crashes
 //!   dnh3.3.2 with SIGSEGV;
-//! * no line longer than [`MAX_COMMAND_LEN`] bytes plus LF ([`UsageError::TooLong`]);
+//! * no line longer than [`MAX_COMMAND_LEN`] bytes plus LF ([`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong));
 //! * no v3 `CTCONFIG name value` to a client at version 0–2, and no positional
-//!   `CTCONFIG` to a version-3 client ([`UsageError::WrongVersion`]): each is read as the
+//!   `CTCONFIG` to a version-3 client ([`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion)): each is read as the
 //!   other form.
 //!
 //! # Leniencies, and the client facts behind them
@@ -357,17 +357,17 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::TooLong`] if the password is longer than [`MAX_PASSWORD_LEN`] or
-    /// `OUT` cannot hold the `PROTOCOL` line; [`UsageError::InvalidValue`] if the
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the password is longer than [`MAX_PASSWORD_LEN`] or
+    /// `OUT` cannot hold the `PROTOCOL` line; [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if the
     /// password contains NUL, CR or LF (no `AUTH` line can carry it).
     pub fn with_capacity(now: Instant, config: ServerConfig<'_>) -> Result<Self, UsageError> {
         let password = match config.password {
             None => None,
             Some(pw) => {
-                Text::new(pw).map_err(|_| UsageError::InvalidValue)?;
+                Text::new(pw).map_err(|_| UsageError::invalid_value("password"))?;
                 let mut stored = Fill::new();
                 if !stored.push(pw) {
-                    return Err(UsageError::TooLong);
+                    return Err(UsageError::too_long("password"));
                 }
                 Some(stored)
             }
@@ -462,10 +462,10 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
 
     fn command(&mut self, msg: &ServerMessage<'_>) -> Result<(), UsageError> {
         if self.is_finished() {
-            return Err(UsageError::InvalidState);
+            return Err(UsageError::invalid_state("command"));
         }
         if msg.encoded_len(self.version) > MAX_COMMAND_LEN.saturating_add(1) {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("message"));
         }
         self.out.push(msg, self.version)
     }
@@ -474,7 +474,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidState`] once rejected or closed; [`UsageError::Full`] when
+    /// [`UsageErrorKind::InvalidState`](crate::UsageErrorKind::InvalidState) once rejected or closed; [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) when
     /// the transmit queue is full.
     pub fn request_status(&mut self) -> Result<(), UsageError> {
         self.command(&ServerMessage::SendStatus)
@@ -518,7 +518,8 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     /// As [`request_status`](Self::request_status).
     pub fn set_download_limit(&mut self, bytes_per_s: i32) -> Result<(), UsageError> {
         let digits = Decimal::of(bytes_per_s);
-        let dl_limit = Text::new(digits.as_bytes()).map_err(|_| UsageError::InvalidValue)?;
+        let dl_limit =
+            Text::new(digits.as_bytes()).map_err(|_| UsageError::invalid_value("bytes_per_s"))?;
         self.command(&ServerMessage::SetDlimit(SetDlimit { dl_limit }))
     }
 
@@ -529,7 +530,8 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     /// As [`request_status`](Self::request_status).
     pub fn set_upload_limit(&mut self, bytes_per_s: i32) -> Result<(), UsageError> {
         let digits = Decimal::of(bytes_per_s);
-        let ul_limit = Text::new(digits.as_bytes()).map_err(|_| UsageError::InvalidValue)?;
+        let ul_limit =
+            Text::new(digits.as_bytes()).map_err(|_| UsageError::invalid_value("bytes_per_s"))?;
         self.command(&ServerMessage::SetUlimit(SetUlimit { ul_limit }))
     }
 
@@ -541,28 +543,28 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::WrongVersion`] unless the version in force is 3;
-    /// [`UsageError::InvalidValue`] if `name` is empty (a bare `CTCONFIG` crashes
+    /// [`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion) unless the version in force is 3;
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if `name` is empty (a bare `CTCONFIG` crashes
     /// dnh3.3.2) or has a byte that is not graphic ASCII (a name of blanks — say a tab —
     /// would leave the client's tokenizer with no name, as a bare `CTCONFIG` does; option
     /// names are lower-case words), or if `value` contains NUL, CR or LF or starts with a
     /// blank (the client skips blanks after the name, so the value would not arrive as
-    /// given); [`UsageError::TooLong`] if the line would exceed
+    /// given); [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would exceed
     /// [`MAX_COMMAND_LEN`]; otherwise as [`request_status`](Self::request_status).
     pub fn set_config(&mut self, name: &[u8], value: &[u8]) -> Result<(), UsageError> {
         if self.is_finished() {
-            return Err(UsageError::InvalidState);
+            return Err(UsageError::invalid_state("set_config"));
         }
         if !self.version.is_v3() {
-            return Err(UsageError::WrongVersion);
+            return Err(UsageError::wrong_version("set_config"));
         }
         if !name.iter().all(u8::is_ascii_graphic) {
-            return Err(UsageError::InvalidValue);
+            return Err(UsageError::invalid_value("name"));
         }
-        let name = Word::new(name).map_err(|_| UsageError::InvalidValue)?;
-        let value = Text::new(value).map_err(|_| UsageError::InvalidValue)?;
+        let name = Word::new(name).map_err(|_| UsageError::invalid_value("name"))?;
+        let value = Text::new(value).map_err(|_| UsageError::invalid_value("value"))?;
         if matches!(value.as_bytes().first(), Some(b' ' | b'\t')) {
-            return Err(UsageError::InvalidValue);
+            return Err(UsageError::invalid_value("value"));
         }
         self.command(&ServerMessage::CtConfig(CtConfigSet {
             name,
@@ -582,20 +584,20 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::WrongVersion`] if the version in force is 3;
-    /// [`UsageError::InvalidValue`] if `verbose` is set to anything but a single digit
+    /// [`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion) if the version in force is 3;
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if `verbose` is set to anything but a single digit
     /// (the client reads it as one byte at a fixed offset); otherwise as
     /// [`request_status`](Self::request_status).
     pub fn set_config_values(&mut self, values: &CtConfigValues<'_>) -> Result<(), UsageError> {
         if self.is_finished() {
-            return Err(UsageError::InvalidState);
+            return Err(UsageError::invalid_state("set_config_values"));
         }
         if self.version.is_v3() {
-            return Err(UsageError::WrongVersion);
+            return Err(UsageError::wrong_version("set_config_values"));
         }
         if let Positional::Set(v) = values.verbose {
             if !(0..=9).contains(&v) {
-                return Err(UsageError::InvalidValue);
+                return Err(UsageError::invalid_value("verbose"));
             }
         }
         self.command(&ServerMessage::CtConfigValues(*values))

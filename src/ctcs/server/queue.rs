@@ -46,14 +46,14 @@ impl<const N: usize> LineQueue<N> {
         version: Version,
     ) -> Result<(), UsageError> {
         if msg.encoded_len(version) > N {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("message"));
         }
         if self.count >= MAX_QUEUED_LINES {
-            return Err(UsageError::Full);
+            return Err(UsageError::full("output"));
         }
         self.bytes
             .append(|spare| msg.encode(version, spare))
-            .map_err(|_| UsageError::Full)?;
+            .map_err(|_| UsageError::full("output"))?;
         self.count = self.count.saturating_add(1);
         Ok(())
     }
@@ -125,7 +125,7 @@ mod tests {
         q.push(&ServerMessage::SendDetail, Version::V3).unwrap();
         assert_eq!(
             q.push(&ServerMessage::SendPeers, Version::V3),
-            Err(UsageError::Full)
+            Err(UsageError::full("output"))
         );
         let mut out = [0u8; 16];
         assert_eq!(q.pop_into(&mut out[..3]), Err(EncodeError::new(11)));
@@ -140,7 +140,7 @@ mod tests {
         assert!(q.is_empty());
         assert_eq!(
             LineQueue::<4>::new().push(&ServerMessage::CtQuit, Version::V3),
-            Err(UsageError::TooLong)
+            Err(UsageError::too_long("message"))
         );
     }
 
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(q.len(), MAX_QUEUED_LINES);
         assert_eq!(
             q.push(&ServerMessage::CtQuit, Version::V3),
-            Err(UsageError::Full)
+            Err(UsageError::full("output"))
         );
         q.clear();
         assert!(q.is_empty());

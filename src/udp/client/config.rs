@@ -159,9 +159,10 @@ impl Tail {
             TailConfig::None => TailKind::None,
             TailConfig::UrlData(url) => {
                 if url.len() > MAX_URL_DATA_LEN {
-                    return Err(UsageError::TooLong);
+                    return Err(UsageError::too_long("url"));
                 }
-                let len = encode_url_data(url, false, &mut buf).map_err(|_| UsageError::TooLong)?;
+                let len = encode_url_data(url, false, &mut buf)
+                    .map_err(|_| UsageError::too_long("url"))?;
                 TailKind::UrlData { len }
             }
             TailConfig::LegacyAuth {
@@ -169,14 +170,17 @@ impl Tail {
                 password,
                 request_string,
             } => {
-                ShortBytes::new(username).ok_or(UsageError::TooLong)?;
+                ShortBytes::new(username).ok_or(UsageError::too_long("username"))?;
                 let rs = request_string.unwrap_or_default();
-                ShortBytes::new(rs).ok_or(UsageError::TooLong)?;
+                ShortBytes::new(rs).ok_or(UsageError::too_long("request_string"))?;
                 // The user name, then the request string, back to back.
                 let total = username.len().saturating_add(rs.len());
-                let mut w = Writer::new(&mut buf, total).map_err(|_| UsageError::TooLong)?;
-                w.bytes(username).map_err(|_| UsageError::TooLong)?;
-                w.bytes(rs).map_err(|_| UsageError::TooLong)?;
+                let mut w = Writer::new(&mut buf, total)
+                    .map_err(|_| UsageError::too_long("request_string"))?;
+                w.bytes(username)
+                    .map_err(|_| UsageError::too_long("username"))?;
+                w.bytes(rs)
+                    .map_err(|_| UsageError::too_long("request_string"))?;
                 TailKind::Legacy {
                     user: username.len(),
                     request_string: request_string.map(<[u8]>::len),

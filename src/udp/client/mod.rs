@@ -157,7 +157,7 @@
 //! # Scrapes larger than one datagram
 //!
 //! A scrape of more hashes than [`Client::max_scrape_hashes`] is refused with
-//! [`UsageError::TooLong`] rather than split behind the caller's back: one exchange is
+//! [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) rather than split behind the caller's back: one exchange is
 //! one datagram, one transaction id, one reply. Split with
 //! `hashes.chunks(client.max_scrape_hashes())`; the exchanges share the connect.
 
@@ -253,7 +253,7 @@ impl<const N: usize> Client<N> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::TooLong`] if the tail's URL is longer than [`MAX_URL_DATA_LEN`], a
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the tail's URL is longer than [`MAX_URL_DATA_LEN`], a
     /// legacy user name or request string is longer than 255 bytes, or an announce with
     /// the tail does not fit the payload budget.
     pub fn new(config: ClientConfig<'_>, seed: u64) -> Result<Self, UsageError> {
@@ -261,7 +261,7 @@ impl<const N: usize> Client<N> {
         let tail = Tail::new(&config.tail)?;
         let announce_len = ANNOUNCE_REQUEST_LEN.saturating_add(tail.announce_tail().encoded_len());
         if announce_len > budget {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("config.tail"));
         }
         let mut retry = config.retry;
         if retry.initial_timeout.is_zero() {
@@ -334,7 +334,7 @@ impl<const N: usize> Client<N> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::Full`] if all `N` slots are taken (a finished exchange keeps its
+    /// [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) if all `N` slots are taken (a finished exchange keeps its
     /// slot until its event is polled).
     pub fn announce(
         &mut self,
@@ -349,15 +349,15 @@ impl<const N: usize> Client<N> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::InvalidValue`] if `hashes` is empty; [`UsageError::TooLong`] if it
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if `hashes` is empty; [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if it
     /// holds more than [`Client::max_scrape_hashes`] (split it with `chunks`);
-    /// [`UsageError::Full`] if all `N` slots are taken.
+    /// [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) if all `N` slots are taken.
     pub fn scrape(&mut self, now: Instant, hashes: &[InfoHash]) -> Result<ExchangeId, UsageError> {
         if hashes.is_empty() {
-            return Err(UsageError::InvalidValue);
+            return Err(UsageError::invalid_value("hashes"));
         }
         if hashes.len() > self.max_scrape {
-            return Err(UsageError::TooLong);
+            return Err(UsageError::too_long("hashes"));
         }
         let mut stored = [InfoHash([0; 20]); MAX_SCRAPE_HASHES];
         stored
@@ -379,14 +379,14 @@ impl<const N: usize> Client<N> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::UnknownHandle`] if `id` names no exchange of this client (completed,
+    /// [`UsageErrorKind::UnknownHandle`](crate::UsageErrorKind::UnknownHandle) if `id` names no exchange of this client (completed,
     /// cancelled, polled, or never issued).
     pub fn cancel(&mut self, id: ExchangeId) -> Result<(), UsageError> {
         let slot = self
             .slots
             .iter_mut()
             .find(|s| s.phase != Phase::Free && s.id == id)
-            .ok_or(UsageError::UnknownHandle)?;
+            .ok_or(UsageError::unknown_handle("id"))?;
         slot.phase = Phase::Free;
         self.forget_unneeded_connect();
         Ok(())
@@ -629,7 +629,7 @@ impl<const N: usize> Client<N> {
             .slots
             .iter()
             .position(|s| s.phase == Phase::Free)
-            .ok_or(UsageError::Full)?;
+            .ok_or(UsageError::full("exchanges"))?;
         let id = ExchangeId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         let deadline = now.saturating_add(self.retry.timeout(0));
