@@ -23,7 +23,7 @@ use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, TailConfig,
     MAX_DATAGRAM_LEN,
 };
-use trackwire::udp::{Event, InfoHash, PeerId, Response};
+use trackwire::udp::{AnnounceEvent, InfoHash, PeerId, Response};
 
 #[path = "common/udp_json.rs"]
 mod udp_json;
@@ -99,10 +99,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--num-want" => params.num_want = v.parse().map_err(|_| num("--num-want"))?,
             "--event" => {
                 params.event = match v.as_str() {
-                    "none" => Event::None,
-                    "started" => Event::Started,
-                    "completed" => Event::Completed,
-                    "stopped" => Event::Stopped,
+                    "none" => AnnounceEvent::None,
+                    "started" => AnnounceEvent::Started,
+                    "completed" => AnnounceEvent::Completed,
+                    "stopped" => AnnounceEvent::Stopped,
                     _ => return Err(format!("--event: unknown event {v}")),
                 }
             }

@@ -23,8 +23,8 @@ use report::{Row, Verdict};
 use trackwire::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
 use trackwire::udp::options::encode_url_data;
 use trackwire::udp::{
-    AddressFamily, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId, Event, InfoHash,
-    InfoHashes, PeerId, Response, ScrapeRequest, TransactionId,
+    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId,
+    InfoHash, InfoHashes, PeerId, Response, ScrapeRequest, TransactionId,
 };
 
 struct Probe {
@@ -124,7 +124,7 @@ fn announce(
         downloaded: 0,
         left: 1000,
         uploaded: 0,
-        event: Event::Started,
+        event: AnnounceEvent::Started,
         ip: 0,
         key: u32::from(port),
         num_want: 50,
@@ -463,7 +463,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     }
     let tid = p.tid();
     let mut paused = announce(cid, tid, hash, base + 11);
-    paused.event = Event::Paused;
+    paused.event = AnnounceEvent::Paused;
     match ask(p, &encode(&paused), tid) {
         Answer::Peers(..) => row(
             "event_4",

@@ -174,7 +174,7 @@ fn udp_part() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         let mut params = AnnounceParams::new(hash, PeerId(*b"-TW0001-demo-peer-00"), port);
         params.left = left;
-        params.event = trackwire::udp::Event::Started;
+        params.event = trackwire::udp::AnnounceEvent::Started;
         let id = client.announce(now(), params).map_err(|e| e.to_string())?;
         println!(
             "  tracker → {who}  {}",

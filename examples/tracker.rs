@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use trackwire::time::Instant;
 use trackwire::udp::server::{ServerAction, ServerConfig};
-use trackwire::udp::{Event, InfoHash, ScrapeRow, Server};
+use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow, Server};
 
 struct Options {
     binds: Vec<SocketAddr>,
@@ -148,12 +148,12 @@ fn serve(socket: UdpSocket, server: Arc<Server>, swarms: Swarms, o: Arc<Options>
                 let swarm = swarms.entry(r.info_hash).or_default();
                 swarm.expire(t, o.peer_timeout);
                 match r.event {
-                    Event::Stopped => {
+                    AnnounceEvent::Stopped => {
                         swarm.peers.remove(&me);
                     }
                     event => {
                         let was_seeder = swarm.peers.get(&me).is_some_and(|p| p.1);
-                        if event == Event::Completed && !was_seeder {
+                        if event == AnnounceEvent::Completed && !was_seeder {
                             swarm.downloaded = swarm.downloaded.saturating_add(1);
                         }
                         if r.port != 0 {

@@ -18,11 +18,11 @@ use trackwire::hash::sha1::{sha1, Sha1};
 use trackwire::udp::legacy::{passwd_hash, verify_datagram};
 use trackwire::udp::options::{encode_url_data, url_data_encoded_len};
 use trackwire::udp::{
-    announce_ip, canonical_addr, effective_num_want, limits, Action, AddressFamily, AnnounceOption,
-    AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication, ConnectRequest,
-    ConnectResponse, ConnectionId, ErrorResponse, Event, Extensions, InfoHash, InfoHashes, Options,
-    PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest, ScrapeResponse, ScrapeRow,
-    ScrapeRows, ShortBytes, TailGrammar, TransactionId,
+    announce_ip, canonical_addr, effective_num_want, limits, Action, AddressFamily, AnnounceEvent,
+    AnnounceOption, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
+    ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions, InfoHash, InfoHashes,
+    Options, PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest, ScrapeResponse,
+    ScrapeRow, ScrapeRows, ShortBytes, TailGrammar, TransactionId,
 };
 use trackwire::{DecodeError, EncodeError};
 
@@ -460,7 +460,7 @@ impl Work<'_> {
                 downloaded: 1,
                 left: 2,
                 uploaded: 3,
-                event: Event::Started,
+                event: AnnounceEvent::Started,
                 ip: 0,
                 key: 0x1234_5678,
                 num_want: -1,
@@ -574,7 +574,7 @@ impl Work<'_> {
         for v in [0, 1, 2, 3, 4, 5, u32::MAX] {
             let a = Action::from_u32(v);
             black_box(a.map(Action::to_u32));
-            let e = Event::from_u32(v);
+            let e = AnnounceEvent::from_u32(v);
             assert_eq!(e.to_u32(), v);
             let _ = write!(self.sink, "{e}");
         }

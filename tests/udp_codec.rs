@@ -6,8 +6,8 @@ use core::ops::Range;
 
 use trackwire::udp::legacy::{verify_datagram, EXT_AUTHENTICATION, EXT_REQUEST_STRING};
 use trackwire::udp::{
-    AddressFamily, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication, ConnectRequest,
-    ConnectResponse, ConnectionId, ErrorResponse, Event, Extensions, InfoHash, InfoHashes,
+    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
+    ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions, InfoHash, InfoHashes,
     PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest, ScrapeResponse, ScrapeRow,
     ScrapeRows, ShortBytes, TailGrammar, TransactionId,
 };
@@ -113,7 +113,7 @@ fn announce_request_fixed_fields() {
     assert_eq!(a.info_hash, InfoHash([0xaa; 20]));
     assert_eq!(&a.peer_id.0, b"-LB0001-udplabpeer01");
     assert_eq!((a.downloaded, a.left, a.uploaded), (7, 1000, 3));
-    assert_eq!(a.event, Event::Paused);
+    assert_eq!(a.event, AnnounceEvent::Paused);
     assert_eq!(
         trackwire::udp::announce_ip(a.ip).unwrap().to_string(),
         "1.2.3.4"

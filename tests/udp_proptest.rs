@@ -22,9 +22,9 @@ use trackwire::hash::sha1::sha1;
 use trackwire::udp::legacy::{verify_datagram, PASSWD_HASH_LEN};
 use trackwire::udp::options::{encode_url_data, url_data_encoded_len};
 use trackwire::udp::{
-    AddressFamily, AnnounceOption, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
-    ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Event, Extensions, InfoHash,
-    InfoHashes, Options, PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest,
+    AddressFamily, AnnounceEvent, AnnounceOption, AnnounceRequest, AnnounceResponse, AnnounceTail,
+    Authentication, ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions,
+    InfoHash, InfoHashes, Options, PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest,
     ScrapeResponse, ScrapeRow, ScrapeRows, ShortBytes, TailGrammar, TransactionId, PROTOCOL_ID,
 };
 use trackwire::{DecodeError, DecodeErrorKind, EncodeError};
@@ -395,7 +395,7 @@ impl Fixed {
             downloaded: self.downloaded,
             left: self.left,
             uploaded: self.uploaded,
-            event: Event::from_u32(self.event),
+            event: AnnounceEvent::from_u32(self.event),
             ip: self.ip,
             key: self.key,
             num_want: self.num_want,
@@ -610,7 +610,7 @@ proptest! {
 
     #[test]
     fn event_keeps_every_value(v in any::<u32>()) {
-        prop_assert_eq!(Event::from_u32(v).to_u32(), v);
+        prop_assert_eq!(AnnounceEvent::from_u32(v).to_u32(), v);
     }
 
     #[test]

@@ -10,9 +10,9 @@ use proptest::prelude::*;
 use trackwire::time::Instant;
 use trackwire::udp::server::{Dropped, Rejection, ServerAction, MSG_BAD_CONNECTION_ID};
 use trackwire::udp::{
-    AddressFamily, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectResponse, ConnectionId,
-    Event, InfoHash, InfoHashes, PeerId, Request, Response, ScrapeRequest, ScrapeRow, Server,
-    ServerConfig, TransactionId,
+    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectResponse,
+    ConnectionId, InfoHash, InfoHashes, PeerId, Request, Response, ScrapeRequest, ScrapeRow,
+    Server, ServerConfig, TransactionId,
 };
 
 const SECRET: [u8; 16] = *b"0123456789abcdef";
@@ -51,7 +51,7 @@ fn announce(cid: ConnectionId, num_want: i32) -> Vec<u8> {
         downloaded: 0,
         left: 10,
         uploaded: 0,
-        event: Event::Started,
+        event: AnnounceEvent::Started,
         ip: 0,
         key: 9,
         num_want,

@@ -5,7 +5,7 @@
 mod common;
 
 use trackwire::udp::{
-    AddressFamily, AnnounceOption, AnnounceTail, Event, Request, Response, TailGrammar,
+    AddressFamily, AnnounceEvent, AnnounceOption, AnnounceTail, Request, Response, TailGrammar,
 };
 use trackwire::DecodeErrorKind::{self, *};
 
@@ -217,7 +217,7 @@ fn libtorrent_announce_fields() {
     assert_eq!(a.transaction_id.0, 0x6807_ceca);
     assert_eq!(&a.peer_id.0[..8], b"-LT2080-");
     assert_eq!((a.downloaded, a.left, a.uploaded), (0, 0x1_0000, 0));
-    assert_eq!(a.event, Event::Started);
+    assert_eq!(a.event, AnnounceEvent::Started);
     assert_eq!((a.ip, a.num_want, a.port), (0, 200, 0xb721));
     let opts = a.options().unwrap();
     let all: Vec<_> = opts.iter().collect();
@@ -351,7 +351,7 @@ fn event_values_are_kept() {
     let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {
         panic!()
     };
-    assert_eq!(a.event, Event::Other(7));
+    assert_eq!(a.event, AnnounceEvent::Other(7));
     // Extreme counters round-trip (i64 on the wire).
     let d = find("opentracker_announce_ipv4.txt", 44);
     let Request::Announce(a) = Request::decode(&d.bytes).unwrap() else {

@@ -20,8 +20,8 @@ use trackwire::udp::client::{
     MAX_DATAGRAM_LEN,
 };
 use trackwire::udp::{
-    AddressFamily, AnnounceResponse, ConnectResponse, ConnectionId, ErrorResponse, Event, InfoHash,
-    PeerId, Peers, Request, ScrapeResponse, ScrapeRow, TailGrammar, TransactionId,
+    AddressFamily, AnnounceEvent, AnnounceResponse, ConnectResponse, ConnectionId, ErrorResponse,
+    InfoHash, PeerId, Peers, Request, ScrapeResponse, ScrapeRow, TailGrammar, TransactionId,
 };
 use trackwire::Instant;
 
@@ -320,7 +320,7 @@ impl Run {
                 left,
             } => {
                 let mut p = AnnounceParams::new(InfoHash([*hash; 20]), PeerId([7; 20]), *port);
-                p.event = Event::from_u32((*event).into());
+                p.event = AnnounceEvent::from_u32((*event).into());
                 p.num_want = *num_want;
                 p.left = *left;
                 if let Ok(id) = self.client.announce(self.now, p) {

@@ -19,10 +19,10 @@ use libfuzzer_sys::fuzz_target;
 use trackwire::udp::cookie::ConnectionIdScheme;
 use trackwire::udp::limits::payload_budget;
 use trackwire::udp::{
-    canonical_addr, AddressFamily, AnnounceRequest, AnnounceResponse, AnnounceTail, ConnectRequest,
-    ConnectResponse, ConnectionId, ErrorResponse, Event, InfoHash, InfoHashes, PeerId, Peers,
-    RequestHeader, ScrapeRequest, ScrapeResponse, ScrapeRow, Server, ServerAction, ServerConfig,
-    TailGrammar, TransactionId,
+    canonical_addr, AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceResponse, AnnounceTail,
+    ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, InfoHash, InfoHashes, PeerId,
+    Peers, RequestHeader, ScrapeRequest, ScrapeResponse, ScrapeRow, Server, ServerAction,
+    ServerConfig, TailGrammar, TransactionId,
 };
 use trackwire::Instant;
 
@@ -321,7 +321,7 @@ impl Run {
                     downloaded: 0,
                     left: 10,
                     uploaded: 0,
-                    event: Event::Started,
+                    event: AnnounceEvent::Started,
                     ip: 0,
                     key: 5,
                     num_want: *num_want,

@@ -63,6 +63,6 @@ pub use server::{
     Dropped, IncomingAnnounce, IncomingScrape, Rejection, Server, ServerAction, ServerConfig,
 };
 pub use types::{
-    announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, ConnectionId, Event,
-    InfoHash, PeerId, TransactionId,
+    announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, AnnounceEvent,
+    ConnectionId, InfoHash, PeerId, TransactionId,
 };

@@ -17,7 +17,7 @@
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::udp::legacy::Extensions;
 use crate::udp::options::Options;
-use crate::udp::types::{ConnectionId, Event, InfoHash, PeerId, TransactionId};
+use crate::udp::types::{AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
 use crate::wire::{total, Fields, Fixed, Reader, Records, Writer};
 
 /// The magic constant a connect request carries in place of a connection id.
@@ -219,7 +219,7 @@ pub struct AnnounceRequest<'a> {
     /// Bytes uploaded this session.
     pub uploaded: i64,
     /// The event.
-    pub event: Event,
+    pub event: AnnounceEvent,
     /// The IPv4 address to announce, or 0 for the datagram's sender (see
     /// [`announce_ip`](crate::udp::announce_ip)).
     pub ip: u32,
@@ -285,7 +285,7 @@ impl<'a> AnnounceRequest<'a> {
             downloaded: f.i64(),
             left: f.i64(),
             uploaded: f.i64(),
-            event: Event::from_u32(f.u32()),
+            event: AnnounceEvent::from_u32(f.u32()),
             ip: f.u32(),
             key: f.u32(),
             num_want: f.i32(),

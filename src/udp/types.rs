@@ -92,7 +92,7 @@ impl Action {
 /// `paused`, which it writes over UDP as well), and trackers see other values in
 /// production; they are kept, never rejected, so a tracker can decide for itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Event {
+pub enum AnnounceEvent {
     /// 0: a regular announce.
     #[default]
     None,
@@ -104,45 +104,45 @@ pub enum Event {
     Stopped,
     /// 4: libtorrent's "paused" (a partial seed that stopped downloading).
     Paused,
-    /// Any other value, unchanged. [`Event::from_u32`] never produces 0–4 here.
+    /// Any other value, unchanged. [`AnnounceEvent::from_u32`] never produces 0–4 here.
     Other(u32),
 }
 
-impl Event {
+impl AnnounceEvent {
     /// The event for wire value `v`.
     pub const fn from_u32(v: u32) -> Self {
         match v {
-            0 => Event::None,
-            1 => Event::Completed,
-            2 => Event::Started,
-            3 => Event::Stopped,
-            4 => Event::Paused,
-            other => Event::Other(other),
+            0 => AnnounceEvent::None,
+            1 => AnnounceEvent::Completed,
+            2 => AnnounceEvent::Started,
+            3 => AnnounceEvent::Stopped,
+            4 => AnnounceEvent::Paused,
+            other => AnnounceEvent::Other(other),
         }
     }
 
     /// The event's wire value.
     pub const fn to_u32(self) -> u32 {
         match self {
-            Event::None => 0,
-            Event::Completed => 1,
-            Event::Started => 2,
-            Event::Stopped => 3,
-            Event::Paused => 4,
-            Event::Other(v) => v,
+            AnnounceEvent::None => 0,
+            AnnounceEvent::Completed => 1,
+            AnnounceEvent::Started => 2,
+            AnnounceEvent::Stopped => 3,
+            AnnounceEvent::Paused => 4,
+            AnnounceEvent::Other(v) => v,
         }
     }
 }
 
-impl fmt::Display for Event {
+impl fmt::Display for AnnounceEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::None => f.write_str("none"),
-            Event::Completed => f.write_str("completed"),
-            Event::Started => f.write_str("started"),
-            Event::Stopped => f.write_str("stopped"),
-            Event::Paused => f.write_str("paused"),
-            Event::Other(v) => write!(f, "other:{v}"),
+            AnnounceEvent::None => f.write_str("none"),
+            AnnounceEvent::Completed => f.write_str("completed"),
+            AnnounceEvent::Started => f.write_str("started"),
+            AnnounceEvent::Stopped => f.write_str("stopped"),
+            AnnounceEvent::Paused => f.write_str("paused"),
+            AnnounceEvent::Other(v) => write!(f, "other:{v}"),
         }
     }
 }
@@ -223,10 +223,10 @@ mod tests {
     #[test]
     fn event_keeps_every_value() {
         for v in [0, 1, 2, 3, 4, 5, 7, u32::MAX] {
-            assert_eq!(Event::from_u32(v).to_u32(), v);
+            assert_eq!(AnnounceEvent::from_u32(v).to_u32(), v);
         }
-        assert_eq!(Event::from_u32(4).to_string(), "paused");
-        assert_eq!(Event::from_u32(7).to_string(), "other:7");
+        assert_eq!(AnnounceEvent::from_u32(4).to_string(), "paused");
+        assert_eq!(AnnounceEvent::from_u32(7).to_string(), "other:7");
     }
 
     #[test]

@@ -509,7 +509,7 @@ fn main() {
                         downloaded: f.downloaded,
                         left: f.left,
                         uploaded: f.uploaded,
-                        event: trackwire::udp::Event::from_u32(f.event),
+                        event: trackwire::udp::AnnounceEvent::from_u32(f.event),
                         ip: f.ip,
                         key: f.key,
                         num_want: f.num_want,

@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::time::Instant;
-use crate::udp::types::{ConnectionId, Event, InfoHash, PeerId, TransactionId};
+use crate::udp::types::{AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
 
 use super::output::ClientEvent;
 use super::MAX_SCRAPE_HASHES;
@@ -42,7 +42,7 @@ pub struct AnnounceParams {
     /// Bytes uploaded this session.
     pub uploaded: i64,
     /// The announce event.
-    pub event: Event,
+    pub event: AnnounceEvent,
     /// The `ip` field; 0 (the norm) means "the sender's address".
     pub ip: u32,
     /// The `key` field; BEP 15 asks for the same key in IPv4 and IPv6 announces.
@@ -63,7 +63,7 @@ impl AnnounceParams {
             downloaded: 0,
             left: 0,
             uploaded: 0,
-            event: Event::None,
+            event: AnnounceEvent::None,
             ip: 0,
             key: 0,
             num_want: -1,
