@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, TailConfig,
     MAX_DATAGRAM_LEN,

@@ -20,7 +20,7 @@ use trackwire::ctcs::{
     BlockKind, ClientEvent as CtcsClientEvent, ClientSession, ClientSessionConfig, CtBw, CtPeer,
     PeerFlags, ServerConfig as CtcsServerConfig, ServerEvent, ServerSession, Word,
 };
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ExchangeId, Received, RetryPolicy, MAX_DATAGRAM_LEN,
 };

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::server::{ServerAction, ServerConfig};
 use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow, Server};
 

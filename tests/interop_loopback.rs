@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::driver::{run, Outcome, Wire};
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};

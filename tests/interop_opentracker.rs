@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::driver::{run, Outcome, Wire};
 use common::procs::{interop_enabled, start_opentracker};
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
 use trackwire::udp::{InfoHash, PeerId};
 

@@ -12,7 +12,7 @@ use trackwire::ctcs::{
     ClientEvent as CtcsEvent, ClientSession, ClientSessionConfig, CtBw, CtStatus,
     ServerConfig as CtcsServerConfig, ServerEvent, ServerSession,
 };
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, Received, MAX_DATAGRAM_LEN};
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};

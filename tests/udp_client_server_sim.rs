@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, MAX_DATAGRAM_LEN,
 };

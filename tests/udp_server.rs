@@ -7,7 +7,7 @@ use core::net::SocketAddr;
 use core::time::Duration;
 
 use proptest::prelude::*;
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::server::{Dropped, Rejection, ServerAction, MSG_BAD_CONNECTION_ID};
 use trackwire::udp::{
     AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectResponse,

@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{Client, ClientEvent, ExchangeId, Received, MAX_DATAGRAM_LEN};
 use trackwire::udp::{InfoHash, ScrapeRow};
 

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 use tokio::time::{sleep_until, Duration, Instant as TokioInstant};
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, MAX_DATAGRAM_LEN,
 };

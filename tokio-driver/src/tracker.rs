@@ -5,7 +5,7 @@ use std::io;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::server::{IncomingAnnounce, IncomingScrape, ServerAction};
 use trackwire::udp::Server;
 

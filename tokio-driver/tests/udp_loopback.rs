@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::udp::client::{AnnounceParams, ClientConfig, RetryPolicy};
 use trackwire::udp::server::{IncomingAnnounce, IncomingScrape};
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
