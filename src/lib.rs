@@ -27,10 +27,10 @@
 //!
 //! | machine | role | fed with |
 //! |---|---|---|
-//! | [`udp::Client`] | a BitTorrent client's side of one UDP tracker: connect, announce, scrape, retries | datagrams |
-//! | [`ctcs::ClientSession`] | the ctorrent side of one CTCS connection | bytes read from TCP |
-//! | [`ctcs::ServerSession`] | the control-server side of one ctorrent connection | bytes read from TCP |
-//! | [`udp::Server`] | a UDP tracker's triage of incoming datagrams (stateless, see below) | datagrams |
+//! | [`udp::Client`] | a client's side of one UDP tracker: announce, scrape, retry | datagrams |
+//! | [`ctcs::ClientSession`] | the ctorrent side of one CTCS connection | bytes from TCP |
+//! | [`ctcs::ServerSession`] | the control server's side of one connection | bytes from TCP |
+//! | [`udp::Server`] | a tracker's stateless triage of datagrams (see below) | datagrams |
 //!
 //! ### One contract for the three stateful machines
 //!
@@ -105,8 +105,8 @@
 //!
 //! | item | what |
 //! |---|---|
-//! | [`udp`] | the UDP tracker codec, [`udp::Client`] and [`udp::Server`]; every item at one flat path `udp::X` |
-//! | [`ctcs`] | the CTCS codec, [`ctcs::ClientSession`] and [`ctcs::ServerSession`]; every item at `ctcs::X` |
+//! | [`udp`] | the UDP tracker codec and machines; every item at one flat path, `udp::X` |
+//! | [`ctcs`] | the CTCS codec and sessions; every item at one flat path, `ctcs::X` |
 //! | [`Instant`] | time as data: milliseconds since an origin the caller chooses |
 //! | `StdClock` | (`std`) reads `std::time::Instant` as [`Instant`] and back |
 //! | [`DecodeError`], [`DecodeErrorKind`] | bad input: what and at which byte offset |
@@ -119,8 +119,8 @@
 //! |---|---|
 //! | *(none, default)* | everything above; `#![no_std]`, no allocator, no dependency |
 //! | `alloc` | encoders that append to a `Vec<u8>` without zero-filling it first |
-//! | `std` | `alloc`, plus `StdClock`, the bridge between `std::time::Instant` and [`Instant`] that drivers use |
-//! | `heapless` | owned fixed-capacity copies (`heapless::Vec`) of borrowed views a caller keeps past its buffer |
+//! | `std` | `alloc`, plus `StdClock`: `std::time::Instant` to [`Instant`] and back, for drivers |
+//! | `heapless` | owned fixed-capacity copies (`heapless::Vec`) of borrowed views |
 //!
 //! ## MSRV
 //!
@@ -159,9 +159,9 @@ pub mod udp;
 pub(crate) mod wire;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError, UsageError, UsageErrorKind};
+pub use time::Instant;
 #[cfg(feature = "std")]
 pub use time::StdClock;
-pub use time::Instant;
 
 // The README's examples run as doctests without becoming the crate docs.
 #[doc = include_str!("../README.md")]
