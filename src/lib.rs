@@ -53,16 +53,16 @@
 //! * **Configuration and construction.** Each machine has a config type with
 //!   `new(required…)`, chainable `with_*` setters and public fields, and `Default` where
 //!   every field has one. `Machine::new(config, …)` takes the config first, then what has
-//!   no default (the UDP client's random seed, the CTCS server session's `now`), and
-//!   fails with a [`UsageError`]. Capacities are const generics with defaults, so
-//!   `Machine::new` needs no type annotation; `Machine::<A, B>::new_sized(config, …)`
-//!   builds any other capacity.
+//!   no default (the UDP client's random seed, the CTCS server session's `now`); a
+//!   configuration it cannot honour is a [`UsageError`]. Capacities are const generics
+//!   with defaults, so `Machine::new` needs no type annotation;
+//!   `Machine::<A, B>::new_sized(config, …)` builds any other capacity.
 //!
 //! ### One channel per kind of outcome
 //!
 //! What an input causes is the **return value of its `handle_*` call**: the announce
-//! reply a datagram completed, the foreign datagram it rejected, the line a CTCS chunk
-//! finished. What time causes — an exchange that gave up, a reconnect that is due, a
+//! reply a datagram completed, the foreign datagram it rejected, what the lines of a CTCS
+//! chunk said. What time causes — an exchange that gave up, a reconnect that is due, a
 //! block that timed out — is a **`poll_event` event**. Nothing is reported on both, so a
 //! driver needs no deduplication and no rule about which channel to read first.
 //!
@@ -77,7 +77,8 @@
 //! A driver — a std thread, a tokio task, an embedded main loop — does this:
 //!
 //! 1. Build the machine from its config. The UDP client needs a seed from a real entropy
-//!    source: transaction ids are BEP 15's only defence against spoofed replies.
+//!    source: transaction ids are BEP 15's only defence against spoofed replies. On std,
+//!    read every `now` from one `StdClock` (feature `std`).
 //! 2. Issue commands when the application wants something.
 //! 3. Drain: `poll_transmit` until `Ok(None)`, sending each unit; `poll_event` until
 //!    `None`; then `poll_timeout` for the next deadline.
@@ -98,7 +99,8 @@
 //! ([`udp::ServerAction`]): a connect reply already written into the caller's buffer, an
 //! announce or scrape for the application to answer from its own swarm store, an error
 //! reply, or a drop. Connection ids are stateless cookies (SipHash-2-4 over the peer
-//! address and a coarse timestamp), so one `Server` can be shared by any number of
+//! address and a coarse timestamp, keyed by the random secret given to
+//! `Server::new(config, secret)`), so one `Server` can be shared by any number of
 //! threads. It never answers a datagram with more bytes than it carried.
 //!
 //! ## The crate root
