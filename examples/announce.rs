@@ -18,12 +18,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
-use trackwire::time::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, TailConfig,
     MAX_DATAGRAM_LEN,
 };
 use trackwire::udp::{AnnounceEvent, InfoHash, PeerId, Response};
+use trackwire::Instant;
 
 #[path = "common/udp_json.rs"]
 mod udp_json;

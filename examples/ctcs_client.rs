@@ -49,7 +49,7 @@ use trackwire::ctcs::{
     CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, PeerFlags, PeerIdText, Positional,
     Text, Version, Word,
 };
-use trackwire::time::Instant;
+use trackwire::Instant;
 
 const USAGE: &str = "usage: ctcs_client --server HOST:PORT [--password PW] [--peers N] [--files N] [--torrent NAME] [--dlimit BYTES] [--ulimit BYTES]\n       ctcs_client --check --server HOST:PORT [--password PW] [--json] [--wait-ms N]";
 

@@ -59,7 +59,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{BlockKind, ServerConfig, ServerEvent, ServerSession, ServerState, Version};
-use trackwire::time::Instant;
+use trackwire::Instant;
 
 #[path = "common/ctcs_json.rs"]
 mod ctcs_json;

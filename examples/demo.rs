@@ -20,12 +20,12 @@ use trackwire::ctcs::{
     BlockKind, ClientEvent as CtcsClientEvent, ClientSession, ClientSessionConfig, CtBw, CtPeer,
     PeerFlags, ServerConfig as CtcsServerConfig, ServerEvent, ServerSession, Word,
 };
-use trackwire::time::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ExchangeId, Received, RetryPolicy, MAX_DATAGRAM_LEN,
 };
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 
 fn clock() -> impl Fn() -> Instant {
     let start = std::time::Instant::now();

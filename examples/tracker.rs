@@ -21,9 +21,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use trackwire::time::Instant;
 use trackwire::udp::server::{ServerAction, ServerConfig};
 use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow, Server};
+use trackwire::Instant;
 
 struct Options {
     binds: Vec<SocketAddr>,

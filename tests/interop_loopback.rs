@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::driver::{run, Outcome, Wire};
-use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 
 /// A tracker thread: `udp::Server` on a socket, dropping every `drop_every`-th datagram
 /// it receives; answers announces with two fixed peers and scrapes with fixed rows.

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use common::driver::{run, Outcome, Wire};
 use common::procs::{interop_enabled, start_opentracker};
-use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
 use trackwire::udp::{InfoHash, PeerId};
+use trackwire::Instant;
 
 const WHITELISTED: [u8; 20] = [0xaa; 20];
 

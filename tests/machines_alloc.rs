@@ -12,10 +12,10 @@ use trackwire::ctcs::{
     ClientEvent as CtcsEvent, ClientSession, ClientSessionConfig, CtBw, CtStatus,
     ServerConfig as CtcsServerConfig, ServerEvent, ServerSession,
 };
-use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, Received, MAX_DATAGRAM_LEN};
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 use trackwire_alloc_count::{count, Counting};
 
 #[global_allocator]

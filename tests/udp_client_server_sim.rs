@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use trackwire::time::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, MAX_DATAGRAM_LEN,
 };
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 
 const CLIENT: &str = "192.0.2.10:40000";
 const TRACKER: &str = "192.0.2.1:6969";

@@ -4,12 +4,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use trackwire::hash::sha1::sha1;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, ConnectionState, ExchangeId, ExchangePhase,
     Received, Rejected, RetryPolicy, TailConfig, MAX_DATAGRAM_LEN, MAX_URL_DATA_LEN,
 };
 use trackwire::udp::legacy::verify_datagram;
+use trackwire::udp::password_digest as sha1;
 use trackwire::udp::{
     AddressFamily, AnnounceRequest, AnnounceResponse, ConnectResponse, ConnectionId, ErrorResponse,
     InfoHash, PeerId, Peers, Request, ScrapeResponse, ScrapeRow, ScrapeRows, TailGrammar,

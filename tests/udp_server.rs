@@ -7,13 +7,13 @@ use core::net::SocketAddr;
 use core::time::Duration;
 
 use proptest::prelude::*;
-use trackwire::time::Instant;
 use trackwire::udp::server::{Dropped, Rejection, ServerAction, MSG_BAD_CONNECTION_ID};
 use trackwire::udp::{
     AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectResponse,
     ConnectionId, InfoHash, InfoHashes, PeerId, Request, Response, ScrapeRequest, ScrapeRow,
     Server, ServerConfig, TransactionId,
 };
+use trackwire::Instant;
 
 const SECRET: [u8; 16] = *b"0123456789abcdef";
 

@@ -9,10 +9,10 @@ use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{ServerConfig as CtcsConfig, ServerEvent, ServerSession};
-use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, MAX_DATAGRAM_LEN};
 use trackwire::udp::server::ServerAction;
 use trackwire::udp::{InfoHash, PeerId, Server, ServerConfig};
+use trackwire::Instant;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {

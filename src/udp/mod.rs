@@ -49,7 +49,7 @@ pub use client::{
     Transmit,
 };
 pub use cookie::{ConnectionIdScheme, SipCookies};
-pub use legacy::{Authentication, Extensions, PasswdHash, ShortBytes};
+pub use legacy::{password_digest, Authentication, Extensions, PasswdHash, ShortBytes};
 pub use options::{AnnounceOption, Options};
 pub use request::{
     AnnounceRequest, AnnounceTail, ConnectRequest, InfoHashes, Request, RequestHeader,

@@ -4,9 +4,9 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use trackwire::time::Instant;
 use trackwire::udp::client::{Client, ClientEvent, ExchangeId, Received, MAX_DATAGRAM_LEN};
 use trackwire::udp::{InfoHash, ScrapeRow};
+use trackwire::Instant;
 
 /// How an exchange ended.
 #[derive(Debug, Clone, PartialEq)]

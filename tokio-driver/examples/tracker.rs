@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
 use trackwire::udp::server::{IncomingAnnounce, IncomingScrape};
 use trackwire::udp::{InfoHash, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 use trackwire_tokio::tracker::{serve, Swarms};
 
 #[derive(Default)]

@@ -10,10 +10,10 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 use tokio::time::{sleep_until, Duration, Instant as TokioInstant};
-use trackwire::time::Instant;
 use trackwire::udp::client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, Received, MAX_DATAGRAM_LEN,
 };
+use trackwire::Instant;
 use trackwire::UsageError;
 
 /// What one tracker answered.

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, Duration, Instant as TokioInstant};
 use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire::UsageError;
 
 /// What the application asks of one connected client.

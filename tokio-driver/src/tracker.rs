@@ -5,9 +5,9 @@ use std::io;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
 use trackwire::udp::server::{IncomingAnnounce, IncomingScrape, ServerAction};
 use trackwire::udp::Server;
+use trackwire::Instant;
 
 /// The application's side of a tracker: answers authenticated announces and scrapes.
 pub trait Swarms {

@@ -11,7 +11,7 @@ use trackwire::ctcs::{
     BlockKind, ClientEvent, ClientSession, ClientSessionConfig, CtBw, CtStatus, ServerConfig,
     ServerEvent,
 };
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire_tokio::ctcs_server::{serve, Command, Handler};
 
 #[tokio::test]

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
 use trackwire::udp::client::{AnnounceParams, ClientConfig, RetryPolicy};
 use trackwire::udp::server::{IncomingAnnounce, IncomingScrape};
 use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 use trackwire_tokio::announce::{announce_all, AnnounceError};
 use trackwire_tokio::tracker::{serve, Swarms};
 

@@ -137,7 +137,7 @@
 //! # Authentication
 //!
 //! With [`ServerConfig::password`] set, the first line after `PROTOCOL` must be `AUTH`
-//! with that password (compared with [`ct_eq`]). The empty line
+//! with that password (compared in constant time). The empty line
 //! dnh3.3.2 sends after `AUTH pw` (its `fgets` kept the newline, spec §6) is skipped by
 //! the framing. A wrong password, or any other line first, gives
 //! [`ServerEvent::AuthFailed`]; the session queues `ERROR Authentication failed` (what
