@@ -43,6 +43,7 @@ pub mod request;
 pub mod response;
 pub mod server;
 pub mod types;
+mod url;
 
 pub use client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, ExchangeId, Received, Rejected, RetryPolicy,
@@ -66,3 +67,4 @@ pub use types::{
     announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, AnnounceEvent,
     ConnectionId, InfoHash, PeerId, TransactionId,
 };
+pub use url::{TrackerHost, TrackerUrl, TrackerUrlError, TrackerUrlErrorKind};
