@@ -5,7 +5,6 @@ use core::fmt;
 use crate::time::Instant;
 use crate::udp::types::{AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
 
-use super::output::ClientEvent;
 use super::MAX_SCRAPE_HASHES;
 
 /// A handle to one announce or scrape of a [`Client`](super::Client).
@@ -81,7 +80,7 @@ pub enum ExchangeKind {
     Scrape,
 }
 
-/// Where an exchange stands; see the state diagram in the [module docs](super).
+/// Where an exchange stands; see the state diagram in the [`Client`](super::Client) docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExchangePhase {
@@ -91,7 +90,7 @@ pub enum ExchangePhase {
     ReadyToSend,
     /// The request was sent; waiting for its reply.
     AwaitingReply,
-    /// Timed out or failed; its [`ClientEvent`] waits for
+    /// Timed out; its [`ClientEvent::TimedOut`](super::ClientEvent::TimedOut) waits for
     /// [`poll_event`](super::Client::poll_event), which frees the slot.
     Finished,
 }
@@ -153,9 +152,8 @@ pub(crate) enum Phase {
         tid: TransactionId,
         connection_id: ConnectionId,
     },
-    /// Finished without a reply to return; `seq` orders the events.
-    Done {
-        event: ClientEvent,
+    /// Timed out; its event waits for `poll_event`, and `seq` orders the events.
+    TimedOut {
         seq: u64,
     },
 }
@@ -198,7 +196,7 @@ impl Slot {
             Phase::AwaitingConnect => ExchangePhase::AwaitingConnection,
             Phase::Ready { .. } => ExchangePhase::ReadyToSend,
             Phase::AwaitingReply { .. } => ExchangePhase::AwaitingReply,
-            Phase::Done { .. } => ExchangePhase::Finished,
+            Phase::TimedOut { .. } => ExchangePhase::Finished,
         };
         Some(ExchangeStatus {
             kind: self.job.kind(),
