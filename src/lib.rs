@@ -95,3 +95,6 @@ pub use error::{DecodeError, DecodeErrorKind, EncodeError, UsageError, UsageErro
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 pub use time::Instant;
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub use time::StdClock;

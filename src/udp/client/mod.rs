@@ -270,8 +270,10 @@ impl Client {
 impl<const N: usize> Client<N> {
     /// A buffer of this many bytes always suffices for one [`Client::poll_transmit`]:
     /// the UDP payload of a 1500-byte IPv4 packet (1472 bytes), which caps
-    /// [`ClientConfig::payload_budget`]. Name it as `<Client>::MAX_TRANSMIT_LEN` (the
-    /// angle brackets pick the default capacity) or `Client::<N>::MAX_TRANSMIT_LEN`.
+    /// [`ClientConfig::payload_budget`]. It does not depend on `N`: name it as
+    /// `<Client>::MAX_TRANSMIT_LEN` (the angle brackets pick the default capacity),
+    /// which also works as an array length inside code generic over `N`, where
+    /// `Client::<N>::MAX_TRANSMIT_LEN` does not.
     pub const MAX_TRANSMIT_LEN: usize = MAX_DATAGRAM_LEN;
 
     /// A client with room for `N` exchanges, e.g. `Client::<64>::new_sized(config,
