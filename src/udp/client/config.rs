@@ -198,7 +198,9 @@ impl Tail {
         match self.kind {
             TailKind::None => AnnounceTail::None,
             TailKind::UrlData { len } => {
-                AnnounceTail::Raw(Reader::new(&self.buf).take(len).unwrap_or_default())
+                let options = Reader::new(&self.buf).take(len);
+                debug_assert!(options.is_ok(), "URLData of {len} bytes in the tail buffer");
+                AnnounceTail::Raw(options.unwrap_or_default())
             }
             TailKind::Legacy {
                 user,
@@ -207,10 +209,10 @@ impl Tail {
             } => {
                 let mut r = Reader::new(&self.buf);
                 let mut short = |len: usize| {
-                    r.take(len)
-                        .ok()
-                        .and_then(ShortBytes::new)
-                        .unwrap_or_default()
+                    let field = r.take(len).ok().and_then(ShortBytes::new);
+                    // `Tail::new` checked both lengths (≤ 255) and that they fit the buffer.
+                    debug_assert!(field.is_some(), "legacy field of {len} bytes");
+                    field.unwrap_or_default()
                 };
                 let username = short(user);
                 let request_string = request_string.map(short);

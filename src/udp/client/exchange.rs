@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::time::Instant;
+use crate::udp::request::{AnnounceRequest, AnnounceTail};
 use crate::udp::types::{AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
 
 use super::MAX_SCRAPE_HASHES;
@@ -71,6 +72,33 @@ impl AnnounceParams {
     }
 }
 
+impl AnnounceParams {
+    /// The announce these parameters make with the client's part: the connection id,
+    /// the datagram's transaction id and the configured tail.
+    pub(crate) const fn request<'t>(
+        &self,
+        connection_id: ConnectionId,
+        transaction_id: TransactionId,
+        tail: AnnounceTail<'t>,
+    ) -> AnnounceRequest<'t> {
+        AnnounceRequest {
+            connection_id,
+            transaction_id,
+            info_hash: self.info_hash,
+            peer_id: self.peer_id,
+            downloaded: self.downloaded,
+            left: self.left,
+            uploaded: self.uploaded,
+            event: self.event,
+            ip: self.ip,
+            key: self.key,
+            num_want: self.num_want,
+            port: self.port,
+            tail,
+        }
+    }
+}
+
 /// What an exchange asks the tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExchangeKind {
@@ -134,7 +162,11 @@ impl Job {
     pub(crate) fn hashes(&self) -> &[InfoHash] {
         match self {
             Job::Announce(_) => &[],
-            Job::Scrape { len, hashes } => hashes.get(..*len).unwrap_or(&[]),
+            Job::Scrape { len, hashes } => {
+                let stored = hashes.get(..*len);
+                debug_assert!(stored.is_some(), "scrape of {len} hashes stored in fewer");
+                stored.unwrap_or(&[])
+            }
         }
     }
 }

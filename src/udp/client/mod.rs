@@ -14,9 +14,7 @@ use core::time::Duration;
 use crate::error::{EncodeError, UsageError};
 use crate::time::Instant;
 use crate::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
-use crate::udp::request::{
-    AnnounceRequest, ConnectRequest, InfoHashes, ScrapeRequest, ANNOUNCE_REQUEST_LEN,
-};
+use crate::udp::request::{ConnectRequest, InfoHashes, ScrapeRequest, ANNOUNCE_REQUEST_LEN};
 use crate::udp::response::{ErrorResponse, Response};
 use crate::udp::types::{
     canonical_addr, Action, AddressFamily, ConnectionId, InfoHash, TransactionId,
@@ -464,12 +462,9 @@ impl<const N: usize> Client<N> {
             .iter()
             .position(|s| s.awaited_tid() == Some(tid))
             .ok_or(Rejected::UnknownTransaction(tid))?;
-        let slot = self.slots.get_mut(index);
-        debug_assert!(
-            slot.is_some(),
-            "position() returned an index out of the slots"
-        );
-        let slot = slot.ok_or(Rejected::UnknownTransaction(tid))?;
+        let slot = self
+            .slot_at(index)
+            .ok_or(Rejected::UnknownTransaction(tid))?;
         let Phase::AwaitingReply { connection_id, .. } = slot.phase else {
             debug_assert!(false, "a slot awaiting a tid is not AwaitingReply");
             return Err(Rejected::UnknownTransaction(tid));
@@ -510,7 +505,10 @@ impl<const N: usize> Client<N> {
         }
         let max_sends = self.retry.sends();
         for index in 0..N {
-            let Some(slot) = self.slots.get_mut(index) else {
+            // Not `slot_at`: the loop below also reads other fields of `self`.
+            let slot = self.slots.get_mut(index);
+            debug_assert!(slot.is_some(), "index {index} counts over 0..{N}");
+            let Some(slot) = slot else {
                 continue;
             };
             if !slot.is_active() || slot.deadline > now {
@@ -573,29 +571,22 @@ impl<const N: usize> Client<N> {
         };
         let mut tids = self.tids.clone();
         let tid = tids.next(|t| self.is_awaited(t));
-        let Some(slot) = self.slots.get(index) else {
+        let slot = self.slots.get(index);
+        debug_assert!(
+            slot.is_some(),
+            "position() returned an index out of the slots"
+        );
+        let Some(slot) = slot else {
             return Ok(None);
         };
         let Phase::Ready { connection_id } = slot.phase else {
+            debug_assert!(false, "the slot found Ready is not Ready");
             return Ok(None);
         };
         let len = match &slot.job {
-            Job::Announce(p) => AnnounceRequest {
-                connection_id,
-                transaction_id: tid,
-                info_hash: p.info_hash,
-                peer_id: p.peer_id,
-                downloaded: p.downloaded,
-                left: p.left,
-                uploaded: p.uploaded,
-                event: p.event,
-                ip: p.ip,
-                key: p.key,
-                num_want: p.num_want,
-                port: p.port,
-                tail: self.tail.announce_tail(),
-            }
-            .encode(buf)?,
+            Job::Announce(p) => p
+                .request(connection_id, tid, self.tail.announce_tail())
+                .encode(buf)?,
             job @ Job::Scrape { .. } => ScrapeRequest {
                 connection_id,
                 transaction_id: tid,
@@ -604,7 +595,7 @@ impl<const N: usize> Client<N> {
             .encode(buf)?,
         };
         self.tids = tids;
-        if let Some(slot) = self.slots.get_mut(index) {
+        if let Some(slot) = self.slot_at(index) {
             slot.phase = Phase::AwaitingReply { tid, connection_id };
         }
         Ok(Some(Transmit { destination, len }))
@@ -646,6 +637,15 @@ impl<const N: usize> Client<N> {
             .find(|s| s.phase != Phase::Free && s.id == id)
     }
 
+    /// Slot `index`, which the caller found in (or counted over) `self.slots`. The
+    /// lookup cannot fail; if a broken invariant made it, release builds skip the slot
+    /// rather than panic, and debug builds stop here.
+    fn slot_at(&mut self, index: usize) -> Option<&mut Slot> {
+        let slot = self.slots.get_mut(index);
+        debug_assert!(slot.is_some(), "slot index {index} out of 0..{N}");
+        slot
+    }
+
     fn is_awaited(&self, tid: TransactionId) -> bool {
         matches!(self.conn.awaited, Some((t, _)) if t == tid)
             || self.slots.iter().any(|s| s.awaited_tid() == Some(tid))
@@ -661,7 +661,7 @@ impl<const N: usize> Client<N> {
         let id = ExchangeId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         let deadline = now.saturating_add(self.retry.timeout(0));
-        if let Some(slot) = self.slots.get_mut(index) {
+        if let Some(slot) = self.slot_at(index) {
             *slot = Slot {
                 id,
                 phase: Phase::AwaitingConnect,
@@ -687,7 +687,7 @@ impl<const N: usize> Client<N> {
                 Phase::AwaitingConnect
             }
         };
-        if let Some(slot) = self.slots.get_mut(index) {
+        if let Some(slot) = self.slot_at(index) {
             slot.phase = phase;
         }
     }
