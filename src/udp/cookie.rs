@@ -88,7 +88,7 @@ impl SipCookies {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
             IpAddr::V6(v6) => v6.octets(),
         };
-        // The message of the module docs, handed to SipHash as its little-endian words
+        // The message of the type docs, handed to SipHash as its little-endian words
         // (tick, then the address in two halves, then the port or nothing): no bytes to
         // lay out or buffer, and both lengths share one code path.
         let words = [

@@ -282,7 +282,10 @@ impl<S: ConnectionIdScheme> Server<S> {
         &self.ids
     }
 
-    /// Triages one datagram from `from`, writing any immediate reply into `reply`.
+    /// Triages one datagram from `from`, writing any immediate reply into `reply`, and
+    /// says what to do next. It takes `&self` and changes nothing: the same datagram
+    /// always gets the same answer at the same `now`, and calls from several threads
+    /// need no lock.
     ///
     /// `reply` should hold a datagram of the configured MTU; a smaller one can make the
     /// answer [`Dropped::ReplyBuffer`].
