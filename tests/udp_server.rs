@@ -471,6 +471,34 @@ fn config_setters_reach_the_triage() {
 }
 
 #[test]
+fn one_server_is_shared_by_threads_without_a_lock() {
+    // `handle_datagram` takes `&self`: threads triage through one shared reference, and
+    // an id issued on one thread is accepted on another.
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let s = server();
+    shareable(&s);
+    let t = Instant::from_secs(1);
+    let from = addr("192.0.2.9:4000");
+    let ids: Vec<ConnectionId> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| connect(&s, t, from)))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut reply = [0u8; 1500];
+            let request = announce(ids[0], -1);
+            assert!(matches!(
+                s.handle_datagram(t, from, &request, &mut reply),
+                ServerAction::Announce(_)
+            ));
+        });
+    });
+}
+
+#[test]
 fn real_client_datagrams_get_the_right_triage() {
     // Replay every request of the captures from one address; connects are answered,
     // everything else (made-up ids) is rejected or dropped, never amplified.

@@ -178,6 +178,7 @@ pub enum Dropped {
 /// What to do with a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "a reply may be waiting in the buffer, or a request for the application"]
 pub enum ServerAction<'a> {
     /// A connect reply of `len` bytes is in the reply buffer: send it back.
     Connected {
