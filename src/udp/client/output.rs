@@ -28,8 +28,8 @@ pub struct Transmit {
 /// from [`Client::poll_event`](super::Client::poll_event)). Replies borrow the datagram
 /// (`'a`), so peer lists and error messages are not copied; nothing borrows the client,
 /// so a caller can re-announce while it still holds the reply. `N` is the client's
-/// capacity (8 by default, like [`Client`](super::Client)'s): [`ConnectFailed`](Received::ConnectFailed)
-/// names up to `N` exchanges.
+/// capacity (8 by default, like [`Client`](super::Client)'s):
+/// [`ConnectFailed`](Received::ConnectFailed) names up to `N` exchanges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 #[must_use = "a completed or failed exchange is reported only here"]
@@ -149,13 +149,15 @@ impl<'s, const N: usize> IntoIterator for &'s ExchangeIds<N> {
 
 /// A scrape reply with its rows mapped back to the info hashes of the request.
 ///
-/// The reply keeps its own copy of the hashes (up to [`MAX_SCRAPE_HASHES`](super::MAX_SCRAPE_HASHES), 1440
-/// bytes) rather than borrowing them from the client or asking the caller to pair the
-/// rows with the slice it passed to [`Client::scrape`](super::Client::scrape):
-/// borrowing kept the whole client mutably borrowed while the reply lived (no
-/// re-announce), and pairing by hand is easy to get wrong silently (the rows carry no
-/// hash; pair them with the wrong chunk and every count is misattributed). The copy is
-/// made once, from the slot the reply frees, and costs less than decoding the datagram.
+/// The reply keeps its own copy of the hashes (up to
+/// [`MAX_SCRAPE_HASHES`](super::MAX_SCRAPE_HASHES), 1440 bytes) rather than borrowing
+/// them from the client or asking the caller to pair the rows with the slice it passed
+/// to [`Client::scrape`](super::Client::scrape): borrowing kept the whole client mutably
+/// borrowed while the reply lived (no re-announce), and pairing by hand is easy to get
+/// wrong silently (the rows carry no hash; pair them with the wrong chunk and every
+/// count is misattributed). The price is size, not time: the copy is one move of at
+/// most 1440 bytes from the slot the reply frees, once per scrape round trip, and makes
+/// [`Received`] about 1.5 KiB.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ScrapeReply<'a> {
     hashes: [InfoHash; MAX_SCRAPE_HASHES],
