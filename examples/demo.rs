@@ -20,16 +20,15 @@ use trackwire::ctcs::{
     BlockKind, ClientEvent as CtcsClientEvent, ClientSession, ClientSessionConfig, CtBw, CtPeer,
     PeerFlags, ServerConfig as CtcsServerConfig, ServerEvent, ServerSession, Word,
 };
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ExchangeId, Received, RetryPolicy, MAX_DATAGRAM_LEN,
+use trackwire::udp::{
+    AnnounceEvent, AnnounceParams, Client, ClientConfig, ExchangeId, InfoHash, PeerId, Received,
+    Request, RetryPolicy, ScrapeRow, Server, ServerAction, ServerConfig,
 };
-use trackwire::udp::server::ServerAction;
-use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
-use trackwire::Instant;
+use trackwire::{Instant, StdClock};
 
 fn clock() -> impl Fn() -> Instant {
-    let start = std::time::Instant::now();
-    move || Instant::from_millis(start.elapsed().as_millis() as u64)
+    let clock = StdClock::new();
+    move || clock.now()
 }
 
 // ---- UDP ----------------------------------------------------------------------------------
@@ -40,8 +39,8 @@ fn spawn_tracker(stop: Arc<AtomicBool>) -> std::io::Result<SocketAddr> {
     let addr = socket.local_addr()?;
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     std::thread::spawn(move || {
-        let server = Server::new(ServerConfig::default(), *b"demo secret: use");
-        let now = clock();
+        let server = Server::new(ServerConfig::new(), *b"demo secret: use");
+        let clock = StdClock::new();
         let swarms: Mutex<HashMap<InfoHash, HashMap<SocketAddr, bool>>> = Mutex::default();
         let (mut buf, mut reply) = ([0u8; 2048], [0u8; 1500]);
         while !stop.load(Ordering::Relaxed) {
@@ -49,7 +48,7 @@ fn spawn_tracker(stop: Arc<AtomicBool>) -> std::io::Result<SocketAddr> {
                 continue;
             };
             let mut swarms = swarms.lock().unwrap_or_else(|e| e.into_inner());
-            let len = match server.handle_datagram(now(), from, &buf[..n], &mut reply) {
+            let len = match server.handle_datagram(clock.now(), from, &buf[..n], &mut reply) {
                 ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => len,
                 ServerAction::Announce(a) => {
                     let me = SocketAddr::new(a.from.ip(), a.request.port);
@@ -88,20 +87,21 @@ fn spawn_tracker(stop: Arc<AtomicBool>) -> std::io::Result<SocketAddr> {
 }
 
 /// Runs a client's loop until exchange `id` ends; prints what it sends and receives.
+/// `clock` is the one the client has been driven with since it was made.
 fn finish(
     who: &str,
     client: &mut Client<2>,
+    clock: &StdClock,
     socket: &UdpSocket,
     id: ExchangeId,
 ) -> Result<String, String> {
-    let now = clock();
-    let (mut out, mut inbuf) = ([0u8; MAX_DATAGRAM_LEN], [0u8; 2048]);
+    let (mut out, mut inbuf) = ([0u8; Client::<2>::MAX_TRANSMIT_LEN], [0u8; 2048]);
     for _ in 0..200 {
-        while let Ok(Some(t)) = client.poll_transmit(now(), &mut out) {
-            let kind = match trackwire::udp::Request::decode(&out[..t.len]) {
-                Ok(trackwire::udp::Request::Connect(_)) => "connect",
-                Ok(trackwire::udp::Request::Announce(_)) => "announce",
-                Ok(trackwire::udp::Request::Scrape(_)) => "scrape",
+        while let Ok(Some(t)) = client.poll_transmit(clock.now(), &mut out) {
+            let kind = match Request::decode(&out[..t.len]) {
+                Ok(Request::Connect(_)) => "connect",
+                Ok(Request::Announce(_)) => "announce",
+                Ok(Request::Scrape(_)) => "scrape",
                 Err(_) => "?",
             };
             println!("  {who} → tracker  {kind} ({} bytes)", t.len);
@@ -116,10 +116,10 @@ fn finish(
             .set_read_timeout(Some(Duration::from_millis(100)))
             .map_err(|e| e.to_string())?;
         let Ok((n, from)) = socket.recv_from(&mut inbuf) else {
-            client.handle_timeout(now());
+            client.handle_timeout(clock.now());
             continue;
         };
-        match client.handle_datagram(now(), from, &inbuf[..n]) {
+        match client.handle_datagram(clock.now(), from, &inbuf[..n]) {
             Ok(Received::Connected { connection_id, .. }) => {
                 println!("  tracker → {who}  connect reply: connection id {connection_id}")
             }
@@ -144,7 +144,7 @@ fn finish(
                     .collect();
                 return Ok(format!("scrape reply: {rows:?}"));
             }
-            Ok(Received::Failed { error, .. }) => {
+            Ok(Received::Failed { error, .. } | Received::ConnectFailed { error, .. }) => {
                 return Err(String::from_utf8_lossy(error.text()).into())
             }
             other => println!("  ({who} ignored {other:?})"),
@@ -164,27 +164,31 @@ fn udp_part() -> Result<(), String> {
         backoff: 2,
         max_sends: 4,
     };
-    let now = clock();
+    let clock = StdClock::new();
     for (who, port, left, seed) in [
         ("seeder", 6881u16, 0i64, 0x1111),
         ("leecher", 6882, 5000, 0x2222),
     ] {
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let mut client = Client::<2>::new(ClientConfig::new(tracker).with_retry(quick), seed)
-            .map_err(|e| e.to_string())?;
+        let config = ClientConfig::new(tracker).with_retry(quick);
+        let mut client = Client::<2>::new_sized(config, seed).map_err(|e| e.to_string())?;
         let mut params = AnnounceParams::new(hash, PeerId(*b"-TW0001-demo-peer-00"), port);
         params.left = left;
-        params.event = trackwire::udp::AnnounceEvent::Started;
-        let id = client.announce(now(), params).map_err(|e| e.to_string())?;
+        params.event = AnnounceEvent::Started;
+        let id = client
+            .announce(clock.now(), params)
+            .map_err(|e| e.to_string())?;
         println!(
             "  tracker → {who}  {}",
-            finish(who, &mut client, &socket, id)?
+            finish(who, &mut client, &clock, &socket, id)?
         );
         if who == "leecher" {
-            let id = client.scrape(now(), &[hash]).map_err(|e| e.to_string())?;
+            let id = client
+                .scrape(clock.now(), &[hash])
+                .map_err(|e| e.to_string())?;
             println!(
                 "  tracker → {who}  {}",
-                finish(who, &mut client, &socket, id)?
+                finish(who, &mut client, &clock, &socket, id)?
             );
         }
     }

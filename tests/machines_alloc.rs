@@ -12,9 +12,10 @@ use trackwire::ctcs::{
     ClientEvent as CtcsEvent, ClientSession, ClientSessionConfig, CtBw, CtStatus,
     ServerConfig as CtcsServerConfig, ServerEvent, ServerSession,
 };
-use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, Received, MAX_DATAGRAM_LEN};
-use trackwire::udp::server::ServerAction;
-use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::udp::{
+    AnnounceParams, Client, ClientConfig, ConnectRequest, ErrorResponse, InfoHash, PeerId,
+    Received, ScrapeRow, Server, ServerAction, ServerConfig,
+};
 use trackwire::Instant;
 use trackwire_alloc_count::{count, Counting};
 
@@ -71,6 +72,27 @@ fn udp_exchange(
         client.handle_timeout(t);
     }
     (announced, scraped)
+}
+
+/// Two announces whose connect is refused: the report names both, without allocating.
+fn udp_refused_connect(client: &mut Client<4>, out: &mut [u8], reply: &mut [u8]) -> usize {
+    let t = Instant::from_secs(1);
+    for i in 0..2 {
+        let params = AnnounceParams::new(InfoHash([i; 20]), PeerId([2; 20]), 6881);
+        client.announce(t, params).unwrap();
+    }
+    let tx = client.poll_transmit(t, out).unwrap().unwrap();
+    let connect = ConnectRequest::decode(&out[..tx.len]).unwrap();
+    let len = ErrorResponse {
+        transaction_id: connect.transaction_id,
+        message: b"banned",
+    }
+    .encode(reply)
+    .unwrap();
+    match client.handle_datagram(t, TRACKER, &reply[..len]) {
+        Ok(Received::ConnectFailed { failed, .. }) => black_box(failed.iter().count()),
+        _ => 0,
+    }
 }
 
 /// A CTCS session: handshake, status, bandwidth, quit; returns the events the server saw.
@@ -141,12 +163,13 @@ fn ctcs_exchange(
 
 #[test]
 fn state_machines_do_not_allocate() {
-    let mut out = vec![0u8; MAX_DATAGRAM_LEN];
+    let mut out = vec![0u8; Client::<4>::MAX_TRANSMIT_LEN];
     let mut reply = vec![0u8; 1500];
     let mut a = vec![0u8; 16 * 1024];
     let mut b = vec![0u8; MAX_TRANSMIT_LEN];
-    let server = Server::new(ServerConfig::default(), [9; 16]);
-    let mut client = Box::new(Client::<4>::new(ClientConfig::new(TRACKER), 5).unwrap());
+    let server = Server::new(ServerConfig::new(), [9; 16]);
+    let mut client = Box::new(Client::<4>::new_sized(ClientConfig::new(TRACKER), 5).unwrap());
+    let mut refused = Box::new(Client::<4>::new_sized(ClientConfig::new(TRACKER), 6).unwrap());
     let mut ctcs_server = Box::new(
         ServerSession::new(Instant::from_secs(1_795_312_213), CtcsServerConfig::new()).unwrap(),
     );
@@ -155,15 +178,18 @@ fn state_machines_do_not_allocate() {
 
     let ((announced, scraped), udp_allocs) =
         count(|| udp_exchange(&mut client, &server, &mut out, &mut reply));
+    let (failed, refused_allocs) =
+        count(|| udp_refused_connect(&mut refused, &mut out, &mut reply));
     let (events, ctcs_allocs) =
         count(|| ctcs_exchange(&mut ctcs_server, &mut ctcs_client, &mut a, &mut b));
     assert_eq!(
-        (udp_allocs, ctcs_allocs),
-        (0, 0),
+        (udp_allocs, refused_allocs, ctcs_allocs),
+        (0, 0, 0),
         "the state machines allocated"
     );
     // The exchanges really ran.
     assert_eq!((announced, scraped), (2, 2));
+    assert_eq!(failed, 2);
     assert!(events >= 6, "only {events} server events");
     // And the counter counts.
     let ((), n) = count(|| drop(black_box(vec![1u8; 8])));

@@ -4,7 +4,7 @@
 use core::net::{SocketAddrV4, SocketAddrV6};
 use core::ops::Range;
 
-use trackwire::udp::legacy::{verify_datagram, EXT_AUTHENTICATION, EXT_REQUEST_STRING};
+use trackwire::udp::{verify_datagram, EXT_AUTHENTICATION, EXT_REQUEST_STRING};
 use trackwire::udp::{
     AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
     ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions, InfoHash, InfoHashes,
@@ -133,7 +133,7 @@ fn announce_request_with_bep41_options() {
     let mut bytes = announce_bytes();
     let mut opts = [0u8; 300];
     let url = b"/announce?passkey=0123456789";
-    let n = trackwire::udp::options::encode_url_data(url, true, &mut opts).unwrap();
+    let n = trackwire::udp::encode_url_data(url, true, &mut opts).unwrap();
     bytes.extend(&opts[..n]);
     let a = AnnounceRequest::decode(&bytes).unwrap();
     let o = a.options().unwrap();
