@@ -7,28 +7,26 @@
 //! still accepted (e.g. the positional server `CTCONFIG` with `.`).
 //!
 //! ```
-//! use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
+//! use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Version};
 //!
 //! // Framing: the caller keeps the receive buffer and drops what was consumed.
-//! let stream = b"PROTOCOL 0003\nCTBW 8190,0 4096,2048\n";
+//! let stream = b"PROTOCOL 0003\nCTBW 8190,0 4096,2048\nCTBW";
 //! let mut framer = Framer::default();
-//! let mut rest = &stream[..];
 //! let mut limits = Vec::new();
-//! loop {
-//!     let split = framer.split(rest);
-//!     rest = &rest[split.consumed..];
-//!     let Status::Complete(line) = split.status else { break };
-//!     match ClientMessage::decode(line.unwrap(), Version::V3).unwrap() {
-//!         ClientMessage::CtBw(bw) => limits.push((bw.dl_limit, bw.ul_limit)),
-//!         _ => {}
+//! let mut lines = framer.lines(stream);
+//! for line in &mut lines {
+//!     if let ClientMessage::CtBw(bw) = ClientMessage::decode(line?, Version::V3)? {
+//!         limits.push((bw.dl_limit, bw.ul_limit));
 //!     }
 //! }
 //! assert_eq!(limits, [(4096, 2048)]);
+//! assert_eq!(lines.rest(), b"CTBW"); // a partial line: keep it, read more
 //!
 //! // Encoding: into the caller's buffer, LF appended.
 //! let mut buf = [0u8; 64];
 //! let n = ServerMessage::SendStatus.encode(Version::V3, &mut buf).unwrap();
 //! assert_eq!(&buf[..n], b"SENDSTATUS\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Grammar
@@ -62,7 +60,7 @@
 //!
 //! # Leniencies, and the client facts behind them
 //!
-//! * **CR, LF or CRLF end a line; empty lines are skipped** ([`line`](mod@line)): dnh3.3.2 ends a
+//! * **CR, LF or CRLF end a line; empty lines are skipped** ([`Framer`]): dnh3.3.2 ends a
 //!   server line at the first CR or LF, and itself sends `AUTH pw\n\n` (the password
 //!   keeps the newline `fgets` read).
 //! * **An over-long or NUL-bearing line is an error for that line only**: dnh3.3.2 sends
@@ -88,26 +86,51 @@
 //! refuses what the client's positional parser would misread.
 
 mod buf;
-pub mod client;
-pub mod field;
-pub mod line;
-pub mod message;
-pub mod peer_id;
+mod client;
+mod field;
+mod line;
+mod message;
+mod peer_id;
 mod scan;
-pub mod server;
-pub mod version;
+mod server;
+mod version;
 
-pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};
+pub use client::{
+    ClientEvent, ClientSession, ClientSessionConfig, ClientState, MAX_CTPEER_LINE,
+    MAX_TORRENT_PATH_LEN,
+};
 pub use field::{Float, InvalidText, Positional, Text, Word};
-pub use line::{split_line, Feed, Framer, LineBuffer, Split, Status, DEFAULT_MAX_LINE_LEN};
+pub use line::{
+    split_line, BufferedLines, Framer, InputFull, LineBuffer, Lines, Split, Status,
+    DEFAULT_MAX_LINE_LEN,
+};
 pub use message::{
-    strtod_int, Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues,
-    CtDetail, CtFile, CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags,
-    Protocol, ServerMessage, SetDlimit, SetUlimit, Spacing,
+    Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues, CtDetail, CtFile,
+    CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags, Protocol,
+    ServerMessage, SetDlimit, SetUlimit, Spacing,
 };
 pub use peer_id::PeerIdText;
 pub use server::{
     AuthFailure, BlockKind, InputError, ServerConfig, ServerEvent, ServerSession, ServerState,
-    Unterminated,
+    Unterminated, DEFAULT_BLOCK_TIMEOUT, MAX_COMMAND_LEN, MAX_QUEUED_LINES,
 };
 pub use version::Version;
+
+/// The longest password either session handles, in bytes: dnh3.3.2 reads the password
+/// with `fgets` into a 21-byte buffer (`CTCS_PASS_SIZE`) and so sends at most 20 bytes
+/// (measured from dnh3.3.2, Debian's ctorrent: 25 typed bytes arrive as 20). A
+/// [`ClientSession`] cuts a longer password to 20 as the real client does; a
+/// [`ServerSession`] refuses a longer one, which no such client could ever send.
+pub const MAX_PASSWORD_LEN: usize = 20;
+
+/// The default input capacity of both sessions, in bytes: room for the longest line
+/// ([`DEFAULT_MAX_LINE_LEN`] plus its end) and as much again, so that a driver can read
+/// a long line's successor while the line's events wait to be polled.
+pub const DEFAULT_INPUT_CAPACITY: usize = 8 * 1024;
+
+/// The default output capacity of both sessions, in bytes. The client queues each reply
+/// whole, so its queue must hold the longest reply it sends: 16 KiB holds a v3
+/// configuration block with long values or a peer list of about 200 peers. A server
+/// session queues single commands (at most [`MAX_QUEUED_LINES`]) and can do with less:
+/// give it another capacity with [`ServerSession::new_sized`].
+pub const DEFAULT_OUTPUT_CAPACITY: usize = 16 * 1024;

@@ -14,7 +14,7 @@ use crate::ctcs::buf::Fill;
 use crate::wire::Reader;
 
 /// The longest text form: `0x` and 40 hex digits.
-pub const MAX_LEN: usize = 42;
+const MAX_LEN: usize = 42;
 
 const fn copied(b: u8) -> bool {
     matches!(b, 0x21..=0x7e)
@@ -27,6 +27,16 @@ pub struct PeerIdText {
 }
 
 impl PeerIdText {
+    /// The longest text form: `0x` and 40 hex digits.
+    pub const MAX_LEN: usize = MAX_LEN;
+
+    /// The 20-byte peer id whose text form is `text`, or `None` if no peer id formats
+    /// to exactly these bytes (wrong length, lower-case or odd hex, a printable first
+    /// hex byte that the client would have copied, …).
+    pub fn parse(text: &[u8]) -> Option<[u8; 20]> {
+        parse(text)
+    }
+
     /// Formats `id` as dnh3.3.2 does.
     pub fn encode(id: &[u8; 20]) -> Self {
         let mut text = Fill::new();
@@ -72,10 +82,8 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// The 20-byte peer id whose text form is `text`, or `None` if no peer id formats to
-/// exactly these bytes (wrong length, lower-case or odd hex, a printable first hex byte
-/// that the client would have copied, …).
-pub fn parse(text: &[u8]) -> Option<[u8; 20]> {
+/// See [`PeerIdText::parse`].
+fn parse(text: &[u8]) -> Option<[u8; 20]> {
     let prefix_len = MAX_LEN.checked_sub(text.len())?;
     let mut r = Reader::new(text);
     let id = if text.len() == 20 {
