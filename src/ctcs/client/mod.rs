@@ -222,6 +222,12 @@ pub struct ClientSession<
 }
 
 impl ClientSession {
+    /// A buffer of this size always takes one [`poll_transmit`](Self::poll_transmit):
+    /// the real client's longest line, 4294 bytes, plus its LF.
+    /// It is the same for every capacity; it is defined for the default ones so
+    /// that `ClientSession::MAX_TRANSMIT_LEN` needs no type annotation.
+    pub const MAX_TRANSMIT_LEN: usize = MAX_LINE_WITH_LF;
+
     /// A session with the default capacities ([`DEFAULT_INPUT_CAPACITY`],
     /// [`DEFAULT_OUTPUT_CAPACITY`]); see [`new_sized`](Self::new_sized).
     ///
@@ -234,10 +240,6 @@ impl ClientSession {
 }
 
 impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
-    /// A buffer of this size always takes one [`poll_transmit`](Self::poll_transmit):
-    /// the real client's longest line, 4294 bytes, plus its LF.
-    pub const MAX_TRANSMIT_LEN: usize = MAX_LINE_WITH_LF;
-
     /// A session for `config` with `IN` bytes of input and `OUT` bytes of output storage,
     /// in [`ClientState::Connecting`]: open the first connection (dnh3.3.2 connects at
     /// once). The version in force is 3.
@@ -604,7 +606,7 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
 
     /// Writes the next queued line, LF included, into `buf` and returns its length, or
     /// `None` when nothing is queued: one call, one whole line, as on every machine of
-    /// this crate. A buffer of [`MAX_TRANSMIT_LEN`](Self::MAX_TRANSMIT_LEN) bytes always
+    /// this crate. A buffer of [`MAX_TRANSMIT_LEN`](ClientSession::MAX_TRANSMIT_LEN) bytes always
     /// suffices.
     ///
     /// # Errors

@@ -331,6 +331,12 @@ pub struct ServerSession<
 }
 
 impl ServerSession {
+    /// A buffer of this size always takes one [`poll_transmit`](Self::poll_transmit):
+    /// the longest command ([`MAX_COMMAND_LEN`]) plus its LF.
+    /// It is the same for every capacity; it is defined for the default ones so
+    /// that `ServerSession::MAX_TRANSMIT_LEN` needs no type annotation.
+    pub const MAX_TRANSMIT_LEN: usize = MAX_COMMAND_LEN + 1;
+
     /// A session with the default capacities ([`DEFAULT_INPUT_CAPACITY`],
     /// [`DEFAULT_OUTPUT_CAPACITY`]) for a connection accepted at `now`; see
     /// [`new_sized`](Self::new_sized).
@@ -344,10 +350,6 @@ impl ServerSession {
 }
 
 impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
-    /// A buffer of this size always takes one [`poll_transmit`](Self::poll_transmit):
-    /// the longest command ([`MAX_COMMAND_LEN`]) plus its LF.
-    pub const MAX_TRANSMIT_LEN: usize = MAX_COMMAND_LEN + 1;
-
     /// A session with `IN` bytes of input and `OUT` bytes of output storage for a
     /// connection accepted at `now`, with `PROTOCOL 000k` (k =
     /// [`ServerConfig::max_version`]) already queued and the idle timer armed.
@@ -657,7 +659,7 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     /// # Errors
     ///
     /// [`EncodeError`] if `buf` is shorter than the line (it stays queued); a buffer of
-    /// [`MAX_TRANSMIT_LEN`](Self::MAX_TRANSMIT_LEN) bytes always suffices.
+    /// [`MAX_TRANSMIT_LEN`](ServerSession::MAX_TRANSMIT_LEN) bytes always suffices.
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Result<Option<usize>, EncodeError> {
         if self.state == ServerState::Closed {
             return Ok(None);
