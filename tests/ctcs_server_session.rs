@@ -649,7 +649,13 @@ fn auth_wrong_password_rejects_and_ignores_the_rest() {
     let input =
         b"PROTOCOL 0003\nAUTH s3cret px\n\nCTORRENT x 1 2 f\nCTSTATUS 0/0 1/1/1 0,0 0,0 0,0\n";
     s.handle_input(ms(1), input).unwrap();
-    assert_eq!(s.poll_event(), Some(ServerEvent::Protocol { announced: 3, version: Version::V3 }));
+    assert_eq!(
+        s.poll_event(),
+        Some(ServerEvent::Protocol {
+            announced: 3,
+            version: Version::V3
+        })
+    );
     assert_eq!(s.state(), ServerState::AwaitingAuth);
     // Rejection swallows the rest of the input.
     assert_eq!(drain_events(&mut s), ["auth_failed WrongPassword"]);
@@ -1262,9 +1268,13 @@ fn line_errors_say_what_and_where() {
 fn input_is_taken_whole_and_lines_wait_to_be_polled() {
     let mut s = ready(ServerConfig::new());
     let spare = s.input_spare();
-    s.handle_input(ms(1), b"CTBW 1,1 1,1\nCTBW 2,2 2,2\n").unwrap();
+    s.handle_input(ms(1), b"CTBW 1,1 1,1\nCTBW 2,2 2,2\n")
+        .unwrap();
     assert_eq!(s.input_spare(), spare - 26);
-    assert_eq!(s.poll_event().map(|e| render(&e)).as_deref(), Some("bw 1,1 1,1"));
+    assert_eq!(
+        s.poll_event().map(|e| render(&e)).as_deref(),
+        Some("bw 1,1 1,1")
+    );
     // The second line waits in the session while more arrives.
     s.handle_input(ms(1), b"CTBW 3,3").unwrap();
     assert_eq!(drain_events(&mut s), ["bw 2,2 2,2"]);
@@ -1313,7 +1323,8 @@ fn a_full_input_buffer_loses_nothing_and_resumes_after_polling() {
     let mut s = ServerSession::<80, 1024>::new_sized(ServerConfig::new(), Instant::ZERO).unwrap();
     feed(&mut s, ms(1), HANDSHAKE);
     assert_eq!(s.state(), ServerState::Ready);
-    let six = b"CTBW 1,1 1,1\nCTBW 2,2 2,2\nCTBW 3,3 3,3\nCTBW 4,4 4,4\nCTBW 5,5 5,5\nCTBW 6,6 6,6\n";
+    let six =
+        b"CTBW 1,1 1,1\nCTBW 2,2 2,2\nCTBW 3,3 3,3\nCTBW 4,4 4,4\nCTBW 5,5 5,5\nCTBW 6,6 6,6\n";
     s.handle_input(ms(2), six).unwrap();
     assert_eq!(s.input_spare(), 80 - 78);
     // Too much for the room left: refused whole, nothing taken, nothing lost.
@@ -1325,7 +1336,14 @@ fn a_full_input_buffer_loses_nothing_and_resumes_after_polling() {
     // Polling frees the room of the lines acted on.
     assert_eq!(
         drain_events(&mut s),
-        ["bw 1,1 1,1", "bw 2,2 2,2", "bw 3,3 3,3", "bw 4,4 4,4", "bw 5,5 5,5", "bw 6,6 6,6"]
+        [
+            "bw 1,1 1,1",
+            "bw 2,2 2,2",
+            "bw 3,3 3,3",
+            "bw 4,4 4,4",
+            "bw 5,5 5,5",
+            "bw 6,6 6,6"
+        ]
     );
     assert_eq!(s.input_spare(), 80);
     s.handle_input(ms(3), next).unwrap();
@@ -1335,7 +1353,11 @@ fn a_full_input_buffer_loses_nothing_and_resumes_after_polling() {
     long.extend_from_slice(b"\nCTBW 8,8 8,8\n");
     let ev = feed_chunked(&mut s, ms(4), &long, &[usize::MAX]);
     assert_eq!(ev.len(), 2, "{ev:?}");
-    assert!(ev[0].contains("LineTooLong") && ev[0].contains("79"), "{}", ev[0]);
+    assert!(
+        ev[0].contains("LineTooLong") && ev[0].contains("79"),
+        "{}",
+        ev[0]
+    );
     assert_eq!(ev[1], "bw 8,8 8,8");
 }
 
@@ -1624,4 +1646,26 @@ proptest! {
             while s.poll_event().is_some() {}
         }
     }
+}
+
+#[test]
+fn max_transmit_len_suffices_for_the_longest_command() {
+    let mut s = ready(ServerConfig::new());
+    let value = vec![b'v'; MAX_COMMAND_LEN - b"CTCONFIG user_exit ".len()];
+    s.set_config(b"user_exit", &value).unwrap();
+    let mut short = vec![0u8; ServerSession::MAX_TRANSMIT_LEN - 1];
+    assert_eq!(
+        s.poll_transmit(&mut short).unwrap_err().required(),
+        ServerSession::MAX_TRANSMIT_LEN
+    );
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+    assert_eq!(
+        s.poll_transmit(&mut buf).unwrap(),
+        Some(ServerSession::MAX_TRANSMIT_LEN)
+    );
+    let longer = vec![b'v'; value.len() + 1];
+    assert_eq!(
+        s.set_config(b"user_exit", &longer).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
 }

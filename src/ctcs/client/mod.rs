@@ -846,7 +846,13 @@ mod tests {
     fn size_is_input_plus_output_plus_about_4_kib() {
         let base = size_of::<ClientSession<0, 0>>();
         assert!(base < 5 * 1024, "{base}");
-        assert_eq!(size_of::<ClientSession<1000, 0>>(), base.saturating_add(1000));
-        assert_eq!(size_of::<ClientSession<0, 1000>>(), base.saturating_add(1000));
+        assert_eq!(
+            size_of::<ClientSession<1000, 0>>(),
+            base.saturating_add(1000)
+        );
+        assert_eq!(
+            size_of::<ClientSession<0, 1000>>(),
+            base.saturating_add(1000)
+        );
     }
 }
