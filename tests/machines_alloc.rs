@@ -73,11 +73,7 @@ fn udp_exchange(
 }
 
 /// A CTCS session: handshake, status, bandwidth, quit; returns the events the server saw.
-fn ctcs_exchange(
-    server: &mut ServerSession,
-    client: &mut ClientSession,
-    b: &mut [u8],
-) -> usize {
+fn ctcs_exchange(server: &mut ServerSession, client: &mut ClientSession, b: &mut [u8]) -> usize {
     let t = Instant::from_secs(1_795_312_213);
     client.handle_connected(t);
     server.request_status().unwrap();
@@ -146,8 +142,7 @@ fn state_machines_do_not_allocate() {
 
     let ((announced, scraped), udp_allocs) =
         count(|| udp_exchange(&mut client, &server, &mut out, &mut reply));
-    let (events, ctcs_allocs) =
-        count(|| ctcs_exchange(&mut ctcs_server, &mut ctcs_client, &mut b));
+    let (events, ctcs_allocs) = count(|| ctcs_exchange(&mut ctcs_server, &mut ctcs_client, &mut b));
     assert_eq!(
         (udp_allocs, ctcs_allocs),
         (0, 0),
