@@ -43,6 +43,54 @@
 //!         / rest-of-line                 ; file names, paths, free text: last field
 //! ```
 //!
+//! # Framing
+//!
+//! * A line ends at LF, CR or CRLF. dnh3.3.2 ends a line at the first CR *or* LF, so
+//!   CRLF is a line followed by an empty line; empty lines are skipped (the client itself
+//!   sends `AUTH pw\n\n`), which makes CRLF work without remembering a trailing CR.
+//! * A line longer than the maximum, or one containing a NUL byte, is an error **for that
+//!   line only**: the bytes up to its end are dropped and framing goes on with the next
+//!   line. The dnh3.3.2 client, given a 4295-byte message, sends 4294 bytes + LF and then
+//!   the C string's NUL, so the *next* line starts with `\0`; that line is reported as
+//!   [`NulByte`](crate::DecodeErrorKind::NulByte) at offset 0 and nothing else is lost.
+//! * An over-long line is reported as soon as more than the maximum has arrived without
+//!   a line end, so no caller ever buffers more than `max_len` bytes of one line; the
+//!   rest of that line is then discarded as it arrives.
+//!
+//! The same rules give the same lines and errors whatever way the stream is cut into
+//! chunks. Two forms share one implementation:
+//!
+//! * [`split_line`] / [`Framer::split`]: httparse-style, over the caller's buffer
+//!   (zero-copy); the caller drops `consumed` bytes after each call. [`Framer`] holds the
+//!   one bit of state ("discarding the rest of an over-long line"), and
+//!   [`Framer::lines`] iterates over every complete line of the buffer.
+//! * [`LineBuffer`]: a bounded input buffer that takes TCP chunks of any size (or is read
+//!   into directly) and lends out its complete lines ([`LineBuffer::lines`]); the
+//!   sessions keep their input in one.
+//!
+//! Error offsets are relative to the start of the line.
+//!
+//! # Fields
+//!
+//! A CTCS line is a keyword followed by fields separated by **one** space. The field
+//! shapes are:
+//!
+//! | shape | example | type here |
+//! |---|---|---|
+//! | word | `verbose`, `-CD0303-0x07E5…` | [`Word`] |
+//! | decimal integer | `-5`, `800000` | `i32` (C `int`), `i64` (C `long`), `u64` (`%llu` totals) |
+//! | float | `0.000000`, `1.5` | [`Float`] (text, with [`Float::to_f64`]) |
+//! | pair / triple | `4095,0`, `13/13/13` | tuples / message fields |
+//! | status peers | `1:0/0:1/0` | [`CtStatus`] fields |
+//! | `len:value` | `15:Upload:Download`, `0:` | [`Text`] (the length is implied) |
+//! | placeholder | `.` | [`Positional::Keep`] |
+//! | rest of line | `multi dir.torrent` | [`Text`] |
+//!
+//! Text is bytes: file names, paths and peer ids are not always UTF-8. [`Text`] and
+//! [`Word`] can only hold bytes that fit in a line (no NUL, CR or LF; a word also has no
+//! space and is not empty), so every value a caller can build encodes to a line the real
+//! client reads back as the same value: the checks happen once, in the constructors.
+//!
 //! # Versions
 //!
 //! The client starts at 3 and adopts the server's `PROTOCOL` value clamped to 3 from

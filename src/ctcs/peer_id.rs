@@ -1,13 +1,4 @@
-//! The text form of a 20-byte peer id in `CTORRENT` and `CTPEER` (dnh3.3.2 `TextPeerID`).
-//!
-//! Bytes are copied while they are printable and not white space (C locale
-//! `isprint && !isspace`, i.e. `0x21..=0x7e`); at the first other byte the client writes
-//! `0x` and then **every remaining byte** as two upper-case hex digits, printable or not.
-//! The result is 20 to 42 bytes and never contains a space.
-//!
-//! Reading it back is possible because the length fixes where the hex part starts: a
-//! text of `L` bytes with a hex part has a printable prefix of `42 - L` bytes. [`parse`]
-//! accepts exactly the texts that [`PeerIdText::encode`] produces.
+//! The text form of a peer id: [`PeerIdText`](super::PeerIdText).
 
 use super::field::Word;
 use crate::ctcs::buf::Fill;
@@ -20,7 +11,17 @@ const fn copied(b: u8) -> bool {
     matches!(b, 0x21..=0x7e)
 }
 
-/// The text form of a peer id, in a fixed-size buffer.
+/// The text form of a 20-byte peer id in `CTORRENT` and `CTPEER` (dnh3.3.2
+/// `TextPeerID`), in a fixed-size buffer.
+///
+/// Bytes are copied while they are printable and not white space (C locale
+/// `isprint && !isspace`, i.e. `0x21..=0x7e`); at the first other byte the client writes
+/// `0x` and then **every remaining byte** as two upper-case hex digits, printable or not.
+/// The result is 20 to 42 bytes and never contains a space.
+///
+/// Reading it back is possible because the length fixes where the hex part starts: a
+/// text of `L` bytes with a hex part has a printable prefix of `42 - L` bytes. [`PeerIdText::parse`]
+/// accepts exactly the texts that [`PeerIdText::encode`] produces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PeerIdText {
     text: Fill<MAX_LEN>,

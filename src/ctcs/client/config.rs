@@ -46,7 +46,7 @@ pub struct ClientSessionConfig<'a> {
     /// caller's clock: the session computes `CTORRENT`'s `current_timestamp` (whole Unix
     /// seconds) from it and `now`. See [`ClientSession::unix_time`](super::ClientSession::unix_time).
     /// Default 0: the caller's `Instant` counts from the Unix epoch. With a
-    /// [`StdClock`](crate::StdClock), give the Unix time at its creation.
+    /// `StdClock` (feature `std`), give the Unix time at its creation.
     pub unix_time_at_zero_ms: u64,
     /// How server keywords are recognised: exactly (the default) or by the real
     /// client's prefix match ([`KeywordMatch::Prefix`]: `CTQUITTER` quits).

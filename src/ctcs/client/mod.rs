@@ -1,165 +1,4 @@
-//! The ctorrent role: a sans-IO CTCS client session that talks to a CTorrent Control
-//! Server exactly as Enhanced CTorrent dnh3.3.2 does, without its crashes.
-//!
-//! A [`ClientSession`] owns no socket and reads no clock. The caller (the *driver*)
-//! opens TCP connections, passes received bytes and time in, and takes lines to send,
-//! one deadline and events out. Storage is fixed: received bytes wait in an input
-//! buffer of `IN` bytes (default [`DEFAULT_INPUT_CAPACITY`]) until their events are
-//! polled, the output queue is `OUT` bytes (default [`DEFAULT_OUTPUT_CAPACITY`]); server
-//! lines are at most [`DEFAULT_MAX_LINE_LEN`] bytes; nothing is allocated.
-//!
-//! # The run loop
-//!
-//! 1. Build the session: [`ClientSession::new`] with a [`ClientSessionConfig`] (peer id,
-//!    start time, torrent path; optionally a password and the Unix time of your clock's
-//!    zero).
-//!    It starts in [`ClientState::Connecting`]: open the TCP connection to the server.
-//! 2. When the connect succeeds call [`handle_connected`](ClientSession::handle_connected)`(now)`
-//!    (it queues `PROTOCOL 0003`, `AUTH` when configured, `CTORRENT`, and raises
-//!    [`ClientEvent::Connected`]); when it fails call
-//!    [`handle_connect_failed`](ClientSession::handle_connect_failed)`(now)`.
-//! 3. After every input or command, drain the outputs in this order:
-//!    1. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`: each call
-//!       hands out **one whole line** (LF included); write it to the socket;
-//!    2. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any;
-//!    3. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
-//!       the `send_*` methods (which queue more output: go back to 3.1 afterwards).
-//! 4. Wait for bytes, the deadline, or something of your own to report.
-//! 5. Read at most [`input_spare`](ClientSession::input_spare) bytes and give them all
-//!    to [`handle_input`](ClientSession::handle_input)`(bytes)`, or read straight into
-//!    [`input_buf`](ClientSession::input_buf) and call
-//!    [`commit_input`](ClientSession::commit_input)`(n)`: the session keeps them, and
-//!    each server line becomes an event when it is polled (step 3). Once the events are
-//!    drained there is always room again; no second buffer is needed.
-//! 6. On EOF or a write error, call [`handle_closed`](ClientSession::handle_closed)`(now)`;
-//!    the deadline is then 5 s away. At the deadline call
-//!    [`handle_timeout`](ClientSession::handle_timeout)`(now)`, which raises
-//!    [`ClientEvent::Reconnect`]: go to 2. Calling `handle_timeout` early does nothing.
-//! 7. Unsolicited traffic is yours to time: [`send_bw`](ClientSession::send_bw) once a
-//!    second when rates or limits changed (dnh3.3.2's `Report_Status`),
-//!    [`send_status`](ClientSession::send_status) at completion and when quitting,
-//!    [`send_info`](ClientSession::send_info) for warnings,
-//!    [`send_config`](ClientSession::send_config) when the local operator changed an
-//!    option. The session keeps no timer for them.
-//!
-//! Time should not go backwards; if it does nothing panics and a deadline is simply not
-//! reached yet.
-//!
-//! ```
-//! use trackwire::ctcs::{ClientEvent, ClientSession, ClientSessionConfig, CtStatus};
-//! use trackwire::Instant;
-//!
-//! // The caller's clock counts milliseconds from the Unix epoch here (the default).
-//! let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1795312162, b"single.torrent");
-//! let mut session = ClientSession::new(config)?;
-//! let now = Instant::from_secs(1795312162);
-//! session.handle_connected(now);
-//! session.handle_input(b"PROTOCOL 0003\nSENDSTATUS\n")?;
-//! let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
-//! let mut wire = Vec::new();
-//! let status = CtStatus { n_have: 4, n_total: 4, n_avail: 4, ..CtStatus::default() };
-//! loop {
-//!     while let Some(n) = session.poll_transmit(&mut buf)? {
-//!         wire.extend_from_slice(&buf[..n]);
-//!     }
-//!     match session.poll_event() {
-//!         Some(ClientEvent::Connected | ClientEvent::StatusRequested) => {
-//!             session.send_status(&status)?
-//!         }
-//!         Some(_) => {}
-//!         None => break,
-//!     }
-//! }
-//! assert_eq!(
-//!     wire,
-//!     b"PROTOCOL 0003\n\
-//!       CTORRENT -CD0303-abcdefghijkl 1795312162 1795312162 single.torrent\n\
-//!       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n\
-//!       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n"
-//! );
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # States
-//!
-//! dnh3.3.2's client machine (FREE, CONNECTING, READY), measured from dnh3.3.2
-//! (Debian's ctorrent); every transition is in this file.
-//!
-//! ```text
-//!              new()
-//!                │
-//!                ▼        handle_connect_failed: deadline = now + 15 s
-//!   ┌──▶ ┌────────────┐ ─────────────────────────────────────────────┐
-//!   │    │ Connecting │                                              │
-//!   │    └────────────┘                                              ▼
-//!   │          │ handle_connected: queue PROTOCOL 0003,       ┌─────────────┐
-//!   │          │ [AUTH pw, empty line], CTORRENT;             │   BackOff   │
-//!   │          │ event Connected (answer: a first CTSTATUS)   │   (FREE)    │
-//!   │          ▼                                              └─────────────┘
-//!   │    ┌────────────┐  handle_closed: drop unsent output,     ▲     │
-//!   │    │   Ready    │  deadline = now + 5 s                   │     │ handle_timeout
-//!   │    │            │─────────────────────────────────────────┘     │ at the deadline:
-//!   │    └────────────┘                                               │ event Reconnect
-//!   │      ▲       │ poll_event: one server line → one event          │
-//!   │      └───────┘ send_*: queue a whole reply / unsolicited line   │
-//!   └─────────────────────────────────────────────────────────────────┘
-//!
-//!   any state ── stop() ──▶ Idle (no reconnect)   any state ── reconnect_after(d) ──▶ BackOff
-//! ```
-//!
-//! # Versions
-//!
-//! The session formats for the version in force ([`ClientSession::version`]): 3 until a
-//! server `PROTOCOL` line arrives, then what dnh3.3.2 makes of it
-//! (`atoi` of the text after the keyword and one byte: `PROTOCOL 0004`
-//! → 3, `PROTOCOL 2` → 2, `PROTOCOL 0000` or `PROTOCOL garbage` → 0, whose `CTSTATUS`
-//! is the v3 form but whose file list, peer list and `CTCONFIG` are the v1 forms). The
-//! version is **kept across reconnections** while `PROTOCOL 0003` is still announced on
-//! each, as the real client does; a server must send `PROTOCOL` every time.
-//!
-//! | reply | 3 | 2 | 1 | 0 |
-//! |---|---|---|---|---|
-//! | status | `CTSTATUS S:TS/L:TL/C … K` | same | `CTSTATUS S/L …` | as 3 |
-//! | detail | `CTDETAIL`, `CTFILESTART`, `CTFILE n prio cur pieces have avail size name`…, `CTFILESDONE` | `CTDETAIL`, `CTFILES`, `CTFILE n pieces have avail size name`…, `CTFDONE` | as 2, `CTFILE n pieces have size name` | as 1 |
-//! | peers | `CTPEERSTART`, `CTPEER`…, `CTPEERSDONE` | `CTPEERS`, `CTPEER`…, `CTPDONE` | same | same |
-//! | config | `CTCONFIGSTART`, `CTCONFIG name type range len:value …`…, `CTCONFIGDONE` | one 8-field positional `CTCONFIG` | one 9-field positional `CTCONFIG` | as 1 |
-//!
-//! # Behaviour of the real client reproduced
-//!
-//! * `PROTOCOL 0003`, `AUTH`, `CTORRENT` written together on every connect, without
-//!   waiting for the server; `CTORRENT` with the same start timestamp every time and the
-//!   current Unix time.
-//! * `AUTH pw` followed by an empty line when the password is shorter than 20 bytes
-//!   (dnh3.3.2 keeps the newline `fgets` read), passwords cut to 20 bytes, the same
-//!   password on every reconnection ([`ClientSessionConfig::auth_empty_line`] turns the
-//!   empty line off).
-//! * Server lines end at CR, LF or CRLF; empty lines are skipped.
-//! * The version rules above, including the odd version 0 and the sticky version.
-//! * Unknown lines, `ERROR` included, are reported and otherwise ignored; nothing is
-//!   ever sent in answer to `PROTOCOL` or `ERROR`.
-//! * `SETDLIMIT`/`SETULIMIT` values as `(int)strtod` computes them.
-//! * Prefix keyword matching on request ([`KeywordMatch::Prefix`]: `CTQUITTER` quits,
-//!   `SENDSTATUSXYZ` asks for the status).
-//! * Reconnection 5 s after a close and 15 s after a failed connect, forever.
-//! * Each reply is queued whole, so replies and unsolicited lines never interleave.
-//! * Output while disconnected is refused, not queued (dnh3.3.2 drops warnings raised
-//!   while not connected).
-//!
-//! # Behaviour deliberately not reproduced
-//!
-//! * **A bare `CTCONFIG` crashes dnh3.3.2** (SIGSEGV) and **every well-formed positional
-//!   v1/v2 `CTCONFIG` aborts it** (SIGABRT): here the first is
-//!   [`ClientEvent::Malformed`], the second [`ClientEvent::ConfigValues`].
-//! * **A NUL byte wedges dnh3.3.2's reader for good**; here only the line holding it is
-//!   lost ([`ClientEvent::Malformed`]), and so is an over-long line (more than
-//!   [`DEFAULT_MAX_LINE_LEN`] bytes), which overflows dnh3.3.2's heap at 128 KiB.
-//! * **Over-long output lines**: dnh3.3.2 cuts a 4295-byte message and sends its NUL
-//!   too; here a line longer than 4294 bytes is refused with [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong).
-//! * **Line breaks inside values**: dnh3.3.2 sends a tracker message with a newline as a
-//!   `CTINFO` line plus a keyword-less continuation line; [`ClientSession::send_info`]
-//!   refuses NUL, CR and LF with [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) (split the text into
-//!   several `CTINFO`s if needed).
-//! * **Exact keyword matching is the default**; the prefix match is an option.
+//! The ctorrent role: [`ClientSession`](super::ClientSession) and what it is built from.
 
 mod config;
 mod event;
@@ -196,10 +35,172 @@ enum Phase {
 }
 
 /// A CTCS client session (the ctorrent role) with `IN` bytes of input and `OUT` bytes of
-/// output storage.
+/// output storage: a sans-IO state machine that talks to a CTorrent Control Server
+/// exactly as Enhanced CTorrent dnh3.3.2 does, without its crashes.
 ///
-/// See the [module docs](self) for the run loop, the states and the version rules. Its
-/// size is about `IN` + `OUT` + 4.2 KiB (the torrent path and the peer id text). `IN` must exceed the longest
+/// A [`ClientSession`] owns no socket and reads no clock. The caller (the *driver*)
+/// opens TCP connections, passes received bytes and time in, and takes lines to send,
+/// one deadline and events out. Storage is fixed: received bytes wait in an input
+/// buffer of `IN` bytes (default [`DEFAULT_INPUT_CAPACITY`]) until their events are
+/// polled, the output queue is `OUT` bytes (default [`DEFAULT_OUTPUT_CAPACITY`]); server
+/// lines are at most [`DEFAULT_MAX_LINE_LEN`] bytes; nothing is allocated.
+///
+/// # The run loop
+///
+/// 1. Build the session: [`ClientSession::new`] with a [`ClientSessionConfig`] (peer id,
+///    start time, torrent path; optionally a password and the Unix time of your clock's
+///    zero).
+///    It starts in [`ClientState::Connecting`]: open the TCP connection to the server.
+/// 2. When the connect succeeds call [`handle_connected`](ClientSession::handle_connected)`(now)`
+///    (it queues `PROTOCOL 0003`, `AUTH` when configured, `CTORRENT`, and raises
+///    [`ClientEvent::Connected`]); when it fails call
+///    [`handle_connect_failed`](ClientSession::handle_connect_failed)`(now)`.
+/// 3. After every input or command, drain the outputs in this order:
+///    1. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`: each call
+///       hands out **one whole line** (LF included); write it to the socket;
+///    2. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any;
+///    3. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
+///       the `send_*` methods (which queue more output: go back to 3.1 afterwards).
+/// 4. Wait for bytes, the deadline, or something of your own to report.
+/// 5. Read at most [`input_spare`](ClientSession::input_spare) bytes and give them all
+///    to [`handle_input`](ClientSession::handle_input)`(bytes)`, or read straight into
+///    [`input_buf`](ClientSession::input_buf) and call
+///    [`commit_input`](ClientSession::commit_input)`(n)`: the session keeps them, and
+///    each server line becomes an event when it is polled (step 3). Once the events are
+///    drained there is always room again; no second buffer is needed.
+/// 6. On EOF or a write error, call [`handle_closed`](ClientSession::handle_closed)`(now)`;
+///    the deadline is then 5 s away. At the deadline call
+///    [`handle_timeout`](ClientSession::handle_timeout)`(now)`, which raises
+///    [`ClientEvent::Reconnect`]: go to 2. Calling `handle_timeout` early does nothing.
+/// 7. Unsolicited traffic is yours to time: [`send_bw`](ClientSession::send_bw) once a
+///    second when rates or limits changed (dnh3.3.2's `Report_Status`),
+///    [`send_status`](ClientSession::send_status) at completion and when quitting,
+///    [`send_info`](ClientSession::send_info) for warnings,
+///    [`send_config`](ClientSession::send_config) when the local operator changed an
+///    option. The session keeps no timer for them.
+///
+/// Time should not go backwards; if it does nothing panics and a deadline is simply not
+/// reached yet.
+///
+/// ```
+/// use trackwire::ctcs::{ClientEvent, ClientSession, ClientSessionConfig, CtStatus};
+/// use trackwire::Instant;
+///
+/// // The caller's clock counts milliseconds from the Unix epoch here (the default).
+/// let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1795312162, b"single.torrent");
+/// let mut session = ClientSession::new(config)?;
+/// let now = Instant::from_secs(1795312162);
+/// session.handle_connected(now);
+/// session.handle_input(b"PROTOCOL 0003\nSENDSTATUS\n")?;
+/// let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
+/// let mut wire = Vec::new();
+/// let status = CtStatus { n_have: 4, n_total: 4, n_avail: 4, ..CtStatus::default() };
+/// loop {
+///     while let Some(n) = session.poll_transmit(&mut buf)? {
+///         wire.extend_from_slice(&buf[..n]);
+///     }
+///     match session.poll_event() {
+///         Some(ClientEvent::Connected | ClientEvent::StatusRequested) => {
+///             session.send_status(&status)?
+///         }
+///         Some(_) => {}
+///         None => break,
+///     }
+/// }
+/// assert_eq!(
+///     wire,
+///     b"PROTOCOL 0003\n\
+///       CTORRENT -CD0303-abcdefghijkl 1795312162 1795312162 single.torrent\n\
+///       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n\
+///       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # States
+///
+/// dnh3.3.2's client machine (FREE, CONNECTING, READY), measured from dnh3.3.2
+/// (Debian's ctorrent); every transition is in this file.
+///
+/// ```text
+///              new()
+///                │
+///                ▼        handle_connect_failed: deadline = now + 15 s
+///   ┌──▶ ┌────────────┐ ─────────────────────────────────────────────┐
+///   │    │ Connecting │                                              │
+///   │    └────────────┘                                              ▼
+///   │          │ handle_connected: queue PROTOCOL 0003,       ┌─────────────┐
+///   │          │ [AUTH pw, empty line], CTORRENT;             │   BackOff   │
+///   │          │ event Connected (answer: a first CTSTATUS)   │   (FREE)    │
+///   │          ▼                                              └─────────────┘
+///   │    ┌────────────┐  handle_closed: drop unsent output,     ▲     │
+///   │    │   Ready    │  deadline = now + 5 s                   │     │ handle_timeout
+///   │    │            │─────────────────────────────────────────┘     │ at the deadline:
+///   │    └────────────┘                                               │ event Reconnect
+///   │      ▲       │ poll_event: one server line → one event          │
+///   │      └───────┘ send_*: queue a whole reply / unsolicited line   │
+///   └─────────────────────────────────────────────────────────────────┘
+///
+///   any state ── stop() ──▶ Idle (no reconnect)   any state ── reconnect_after(d) ──▶ BackOff
+/// ```
+///
+/// # Versions
+///
+/// The session formats for the version in force ([`ClientSession::version`]): 3 until a
+/// server `PROTOCOL` line arrives, then what dnh3.3.2 makes of it
+/// (`atoi` of the text after the keyword and one byte: `PROTOCOL 0004`
+/// → 3, `PROTOCOL 2` → 2, `PROTOCOL 0000` or `PROTOCOL garbage` → 0, whose `CTSTATUS`
+/// is the v3 form but whose file list, peer list and `CTCONFIG` are the v1 forms). The
+/// version is **kept across reconnections** while `PROTOCOL 0003` is still announced on
+/// each, as the real client does; a server must send `PROTOCOL` every time.
+///
+/// | reply | 3 | 2 | 1 | 0 |
+/// |---|---|---|---|---|
+/// | status | `CTSTATUS S:TS/L:TL/C … K` | same | `CTSTATUS S/L …` | as 3 |
+/// | detail | `CTDETAIL`, `CTFILESTART`, `CTFILE n prio cur pieces have avail size name`…, `CTFILESDONE` | `CTDETAIL`, `CTFILES`, `CTFILE n pieces have avail size name`…, `CTFDONE` | as 2, `CTFILE n pieces have size name` | as 1 |
+/// | peers | `CTPEERSTART`, `CTPEER`…, `CTPEERSDONE` | `CTPEERS`, `CTPEER`…, `CTPDONE` | same | same |
+/// | config | `CTCONFIGSTART`, `CTCONFIG name type range len:value …`…, `CTCONFIGDONE` | one 8-field positional `CTCONFIG` | one 9-field positional `CTCONFIG` | as 1 |
+///
+/// # Behaviour of the real client reproduced
+///
+/// * `PROTOCOL 0003`, `AUTH`, `CTORRENT` written together on every connect, without
+///   waiting for the server; `CTORRENT` with the same start timestamp every time and the
+///   current Unix time.
+/// * `AUTH pw` followed by an empty line when the password is shorter than 20 bytes
+///   (dnh3.3.2 keeps the newline `fgets` read), passwords cut to 20 bytes, the same
+///   password on every reconnection ([`ClientSessionConfig::auth_empty_line`] turns the
+///   empty line off).
+/// * Server lines end at CR, LF or CRLF; empty lines are skipped.
+/// * The version rules above, including the odd version 0 and the sticky version.
+/// * Unknown lines, `ERROR` included, are reported and otherwise ignored; nothing is
+///   ever sent in answer to `PROTOCOL` or `ERROR`.
+/// * `SETDLIMIT`/`SETULIMIT` values as `(int)strtod` computes them.
+/// * Prefix keyword matching on request ([`KeywordMatch::Prefix`]: `CTQUITTER` quits,
+///   `SENDSTATUSXYZ` asks for the status).
+/// * Reconnection 5 s after a close and 15 s after a failed connect, forever.
+/// * Each reply is queued whole, so replies and unsolicited lines never interleave.
+/// * Output while disconnected is refused, not queued (dnh3.3.2 drops warnings raised
+///   while not connected).
+///
+/// # Behaviour deliberately not reproduced
+///
+/// * **A bare `CTCONFIG` crashes dnh3.3.2** (SIGSEGV) and **every well-formed positional
+///   v1/v2 `CTCONFIG` aborts it** (SIGABRT): here the first is
+///   [`ClientEvent::Malformed`], the second [`ClientEvent::ConfigValues`].
+/// * **A NUL byte wedges dnh3.3.2's reader for good**; here only the line holding it is
+///   lost ([`ClientEvent::Malformed`]), and so is an over-long line (more than
+///   [`DEFAULT_MAX_LINE_LEN`] bytes), which overflows dnh3.3.2's heap at 128 KiB.
+/// * **Over-long output lines**: dnh3.3.2 cuts a 4295-byte message and sends its NUL
+///   too; here a line longer than 4294 bytes is refused with [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong).
+/// * **Line breaks inside values**: dnh3.3.2 sends a tracker message with a newline as a
+///   `CTINFO` line plus a keyword-less continuation line; [`ClientSession::send_info`]
+///   refuses NUL, CR and LF with [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) (split the text into
+///   several `CTINFO`s if needed).
+/// * **Exact keyword matching is the default**; the prefix match is an option.
+///
+/// # Size
+///
+/// Its size is about `IN` + `OUT` + 4.2 KiB (the torrent path and the peer id text). `IN` must exceed the longest
 /// server line accepted ([`DEFAULT_MAX_LINE_LEN`], or `IN - 1` if smaller). The output
 /// queue must hold the longest reply the caller sends whole: every line of it plus its
 /// LF (see [`ClientSession::send_peers`]).
@@ -247,7 +248,7 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
     /// # Errors
     ///
     /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if the torrent path is empty or holds NUL, CR or LF,
-    /// or the password (cut to [`MAX_PASSWORD_LEN`] bytes) holds one of them;
+    /// or the password (cut to [`MAX_PASSWORD_LEN`](crate::ctcs::MAX_PASSWORD_LEN) bytes) holds one of them;
     /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the path is longer than [`MAX_TORRENT_PATH_LEN`], or
     /// the opening lines (`PROTOCOL`, `AUTH`, `CTORRENT`) do not fit `OUT`, or `IN` is
     /// smaller than 2 (no line would fit).

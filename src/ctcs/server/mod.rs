@@ -1,186 +1,5 @@
-//! The CTCS side of one TCP connection: a sans-IO state machine that a control server
-//! runs for each ctorrent client that connects.
-//!
-//! A [`ServerSession`] never touches a socket or a clock. The caller passes the bytes it
-//! read and the time in, and takes lines to write, a deadline and events out. All
-//! storage is inside the value (a line buffer, a queue of encoded lines, a few events);
-//! nothing is allocated.
-//!
-//! # The run loop
-//!
-//! 1. On accepting a connection, build a session: [`ServerSession::new`]`(config, now)`.
-//!    It queues `PROTOCOL 000k` at once (k = [`ServerConfig::max_version`]).
-//! 2. Issue commands whenever needed ([`request_status`](ServerSession::request_status),
-//!    [`set_download_limit`](ServerSession::set_download_limit),
-//!    [`quit`](ServerSession::quit), …). Each only queues a line.
-//! 3. After every input or command, drain the outputs in this order:
-//!    1. [`poll_transmit`](ServerSession::poll_transmit) until `Ok(None)`: each call
-//!       hands out **one whole line**; write it to the socket in one write;
-//!    2. [`poll_timeout`](ServerSession::poll_timeout): the next deadline, if any;
-//!    3. [`poll_event`](ServerSession::poll_event) until `None`.
-//! 4. Wait for bytes or the deadline, whichever comes first.
-//! 5. Read at most [`input_spare`](ServerSession::input_spare) bytes and give them all to
-//!    [`handle_input`](ServerSession::handle_input)`(now, bytes)`, or read straight into
-//!    [`input_buf`](ServerSession::input_buf) and call
-//!    [`commit_input`](ServerSession::commit_input)`(now, n)`. The session keeps the
-//!    bytes; their lines are acted on as [`poll_event`](ServerSession::poll_event)
-//!    reaches them (events borrow the line they came from), so go to 3. Once the events
-//!    are drained there is always room again: no second buffer is needed.
-//! 6. On the deadline, call [`handle_timeout`](ServerSession::handle_timeout)`(now)`.
-//!    Calling it early, or twice, does nothing.
-//! 7. On end of file or a socket error, call
-//!    [`handle_closed`](ServerSession::handle_closed), drain the events (the last
-//!    is [`ServerEvent::Closed`]) and drop the session. When
-//!    [`should_close`](ServerSession::should_close) says so (a client that failed
-//!    authentication, once its `ERROR` line is written), close the socket yourself.
-//! 8. Go to 3.
-//!
-//! Time should not go backwards; if it does, nothing panics: the session keeps the
-//! latest time it was given and treats an earlier `now` as that time.
-//!
-//! ```
-//! use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
-//! use trackwire::Instant;
-//!
-//! let mut s = ServerSession::new(ServerConfig::new(), Instant::ZERO)?;
-//! let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
-//! let n = s.poll_transmit(&mut buf)?.unwrap();
-//! assert_eq!(&buf[..n], b"PROTOCOL 0003\n");
-//!
-//! let input = b"PROTOCOL 0003\nCTORRENT -CD0303-0xAB 1795312162 1795312162 a.torrent\n";
-//! s.handle_input(Instant::from_millis(5), input)?;
-//! let mut ids = Vec::new();
-//! while let Some(event) = s.poll_event() {
-//!     if let ServerEvent::Hello(hello) = event {
-//!         ids.push(hello.peer_id.to_string());
-//!     }
-//! }
-//! assert_eq!(ids, ["-CD0303-0xAB"]);
-//!
-//! s.request_status()?;
-//! let n = s.poll_transmit(&mut buf)?.unwrap();
-//! assert_eq!(&buf[..n], b"SENDSTATUS\n");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # States
-//!
-//! Every transition on input is in one `match` on the session's state and the decoded
-//! line (in this file, behind [`ServerSession::poll_event`]); the others are
-//! [`handle_closed`](ServerSession::handle_closed) and the timers.
-//!
-//! ```text
-//!   new(config, now): queue PROTOCOL 000k
-//!        │ password configured              │ no password
-//!        ▼                                  ▼
-//!  ┌──────────────┐   AUTH, right    ┌──────────────────┐  CTORRENT  ┌─────────┐
-//!  │ AwaitingAuth │─────────────────▶│ AwaitingIdentity │───────────▶│  Ready  │◀─┐ status, blocks,
-//!  └──────────────┘ (Authenticated)  └──────────────────┘  (Hello)   └─────────┘──┘ CTINFO, CTORRENT…
-//!        │ AUTH wrong, or any                │ status or block line:
-//!        │ other line but PROTOCOL           └─▶ Error(NotIdentified), line dropped
-//!        ▼
-//!  ┌──────────────┐ queue "ERROR Authentication failed"; ignore all input;
-//!  │   Rejected   │ should_close() once the queue is written
-//!  └──────────────┘
-//!
-//!  PROTOCOL n (any state but Rejected/Closed): version = min(version, n)
-//!  handle_closed (any state) ──▶ Closed
-//! ```
-//!
-//! Blocks, while `Ready`: a start marker opens a block (reporting an open one as
-//! unterminated); an item is counted when its block is open and reported with an
-//! [`InputError::ItemOutsideBlock`] first when not; the end marker closes the block
-//! ([`ServerEvent::BlockEnd`] with the item count). Every [`ServerEvent::BlockBegin`]
-//! is followed by exactly one `BlockEnd` or one [`InputError::UnterminatedBlock`] (a new
-//! block started, the block timer fired, or the connection closed). Other lines inside a
-//! block are reported as usual and do not affect it.
-//!
-//! # Timers
-//!
-//! | timer | armed | on expiry |
-//! |---|---|---|
-//! | status poll ([`ServerConfig::poll_interval`]) | at `CTORRENT`: `now` + interval | `SENDSTATUS` queued (skipped if the queue is full); re-armed one interval later |
-//! | idle ([`ServerConfig::idle_timeout`]) | at creation and whenever bytes arrive: `now` + timeout | [`ServerEvent::Idle`], once per silence |
-//! | block ([`ServerConfig::block_timeout`]) | at each line of an open block: `now` + timeout | [`InputError::UnterminatedBlock`], the block is closed |
-//!
-//! [`poll_timeout`](ServerSession::poll_timeout) is the earliest of them (none once
-//! rejected or closed).
-//!
-//! # Versions
-//!
-//! dnh3.3.2 always opens with `PROTOCOL 0003`, never answers a server's `PROTOCOL`, and
-//! follows it silently (values above 3 become 3). It **keeps** the negotiated version
-//! across reconnects while still announcing 3 (measured from dnh3.3.2), so
-//! nothing but a `PROTOCOL` line from the server tells it which version to use: a session
-//! therefore sends `PROTOCOL 000k` on every connection, first thing.
-//!
-//! The version in force ([`ServerSession::version`]) starts at k: commands are formatted
-//! for it and lines are decoded under it. When the client announces a lower version n
-//! (dnh3.3.2 never does; an announced 0 counts as 1), the version in force becomes n and
-//! the session confirms it with `PROTOCOL 000n` ("negotiation down", server doc).
-//!
-//! The client writes `PROTOCOL 0003`, `AUTH`, `CTORRENT` and its first `CTSTATUS` at
-//! once, before it reads our `PROTOCOL`: those lines are in the version it
-//! held before — 3 on a fresh start, the old one after a reconnect. A session cannot
-//! know when its `PROTOCOL` took effect, so a line that does not decode under the
-//! version in force (an error, or an unknown keyword) is tried under 3, 2 and 1, and the
-//! first version under which it is a known message wins. This is exact for every line
-//! the client can send before our `PROTOCOL` arrives: `CTSTATUS` (the version-1 form
-//! `S/L …` and the others `S:TS/L:TL/C …` cannot be confused), `CTBW`, `CTINFO` and
-//! `CTORRENT` (the same in every version) and an unsolicited config block (v3 block
-//! markers and items versus one positional line of 9 (v1) or 8 (v2) fields).
-//! [`ServerEvent::Status`] says which form a `CTSTATUS` had.
-//!
-//! # Authentication
-//!
-//! With [`ServerConfig::password`] set, the first line after `PROTOCOL` must be `AUTH`
-//! with that password (compared with [`ct_eq`]). The empty line
-//! dnh3.3.2 sends after `AUTH pw` (its `fgets` kept the newline) is skipped by
-//! the framing. A wrong password, or any other line first, gives
-//! [`ServerEvent::AuthFailed`]; the session queues `ERROR Authentication failed` (what
-//! the CTCS readme lists) and from then on ignores all input and refuses all commands.
-//! The caller should write the queued lines and close: dnh3.3.2 ignores `ERROR` like
-//! any unknown line and just reconnects 5 s after the close, with the same password,
-//! forever (measured from dnh3.3.2). Without a password, `AUTH` lines are ignored.
-//!
-//! # Commands
-//!
-//! Each command queues one line, formatted for the version in force when it is issued.
-//! The queue holds up to [`MAX_QUEUED_LINES`] lines and `OUT` bytes (default
-//! [`DEFAULT_OUTPUT_CAPACITY`]); beyond that a command fails with [`UsageErrorKind::Full`](crate::UsageErrorKind::Full).
-//! A command never queues a line the real client chokes on (measured from dnh3.3.2):
-//!
-//! * no NUL, CR or LF inside a value ([`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): a NUL wedges
-//!   dnh3.3.2's command reader for good, a line end would split the command;
-//! * no bare `CTCONFIG` (an empty name, [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): it crashes
-//!   dnh3.3.2 with SIGSEGV;
-//! * no line longer than [`MAX_COMMAND_LEN`] bytes plus LF ([`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong));
-//! * no v3 `CTCONFIG name value` to a client at version 0–2, and no positional
-//!   `CTCONFIG` to a version-3 client ([`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion)): each is read as the
-//!   other form.
-//!
-//! # Leniencies, and the client facts behind them
-//!
-//! * **Any chunking** of the byte stream gives the same lines, events and errors; LF,
-//!   CR and CRLF end a line and empty lines are skipped ([`Framer`](crate::ctcs::Framer)).
-//! * **Over-long and NUL-bearing lines** are reported ([`InputError::Line`]) and
-//!   dropped; framing goes on at the next line end. dnh3.3.2 sends a NUL after a
-//!   message that filled its 4296-byte buffer, so the next line starts with `\0`
-//!   (measured from dnh3.3.2). Lines of up to [`DEFAULT_MAX_LINE_LEN`] bytes (the
-//!   client's longest, 4294; `IN - 1` if the input capacity is smaller) are accepted.
-//! * **Malformed lines** are reported and dropped; nothing is sticky: the session goes
-//!   on with the next line.
-//! * **Continuation lines**: a tracker message with a newline splits a `CTINFO` in two
-//!   (measured from dnh3.3.2). A line with an unknown keyword that directly
-//!   follows a `CTINFO` (or another continuation) is reported as
-//!   [`ServerEvent::InfoContinued`]. A continuation that happens to start like a known
-//!   message is taken for that message; an empty one is skipped by the framing.
-//! * **Status traffic before `CTORRENT`** is reported as
-//!   [`InputError::NotIdentified`] and dropped, not fatal: dnh3.3.2 always sends
-//!   `CTORRENT` first, so only other clients can get there.
-//! * **Unsolicited traffic**: `CTSTATUS`, `CTBW`, `CTINFO` and whole config blocks are
-//!   accepted at any time once identified: a `SENDSTATUS` answer and an unsolicited
-//!   `CTSTATUS` look the same.
+//! The control server's side of one connection:
+//! [`ServerSession`](super::ServerSession) and what it reports.
 
 mod config;
 mod event;
@@ -296,8 +115,191 @@ fn at_least_1ms(d: Duration) -> Duration {
     d.max(Duration::from_millis(1))
 }
 
-/// The CTCS side of one TCP connection with a ctorrent client; see the
-/// [module docs](self) for the run loop, the states and the leniencies.
+/// The CTCS side of one TCP connection with a ctorrent client: a sans-IO state machine
+/// that a control server runs for each ctorrent client that connects.
+///
+/// A [`ServerSession`] never touches a socket or a clock. The caller passes the bytes it
+/// read and the time in, and takes lines to write, a deadline and events out. All
+/// storage is inside the value (a line buffer, a queue of encoded lines, a few events);
+/// nothing is allocated.
+///
+/// # The run loop
+///
+/// 1. On accepting a connection, build a session: [`ServerSession::new`]`(config, now)`.
+///    It queues `PROTOCOL 000k` at once (k = [`ServerConfig::max_version`]).
+/// 2. Issue commands whenever needed ([`request_status`](ServerSession::request_status),
+///    [`set_download_limit`](ServerSession::set_download_limit),
+///    [`quit`](ServerSession::quit), …). Each only queues a line.
+/// 3. After every input or command, drain the outputs in this order:
+///    1. [`poll_transmit`](ServerSession::poll_transmit) until `Ok(None)`: each call
+///       hands out **one whole line**; write it to the socket in one write;
+///    2. [`poll_timeout`](ServerSession::poll_timeout): the next deadline, if any;
+///    3. [`poll_event`](ServerSession::poll_event) until `None`.
+/// 4. Wait for bytes or the deadline, whichever comes first.
+/// 5. Read at most [`input_spare`](ServerSession::input_spare) bytes and give them all to
+///    [`handle_input`](ServerSession::handle_input)`(now, bytes)`, or read straight into
+///    [`input_buf`](ServerSession::input_buf) and call
+///    [`commit_input`](ServerSession::commit_input)`(now, n)`. The session keeps the
+///    bytes; their lines are acted on as [`poll_event`](ServerSession::poll_event)
+///    reaches them (events borrow the line they came from), so go to 3. Once the events
+///    are drained there is always room again: no second buffer is needed.
+/// 6. On the deadline, call [`handle_timeout`](ServerSession::handle_timeout)`(now)`.
+///    Calling it early, or twice, does nothing.
+/// 7. On end of file or a socket error, call
+///    [`handle_closed`](ServerSession::handle_closed), drain the events (the last
+///    is [`ServerEvent::Closed`]) and drop the session. When
+///    [`should_close`](ServerSession::should_close) says so (a client that failed
+///    authentication, once its `ERROR` line is written), close the socket yourself.
+/// 8. Go to 3.
+///
+/// Time should not go backwards; if it does, nothing panics: the session keeps the
+/// latest time it was given and treats an earlier `now` as that time.
+///
+/// ```
+/// use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
+/// use trackwire::Instant;
+///
+/// let mut s = ServerSession::new(ServerConfig::new(), Instant::ZERO)?;
+/// let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+/// let n = s.poll_transmit(&mut buf)?.unwrap();
+/// assert_eq!(&buf[..n], b"PROTOCOL 0003\n");
+///
+/// let input = b"PROTOCOL 0003\nCTORRENT -CD0303-0xAB 1795312162 1795312162 a.torrent\n";
+/// s.handle_input(Instant::from_millis(5), input)?;
+/// let mut ids = Vec::new();
+/// while let Some(event) = s.poll_event() {
+///     if let ServerEvent::Hello(hello) = event {
+///         ids.push(hello.peer_id.to_string());
+///     }
+/// }
+/// assert_eq!(ids, ["-CD0303-0xAB"]);
+///
+/// s.request_status()?;
+/// let n = s.poll_transmit(&mut buf)?.unwrap();
+/// assert_eq!(&buf[..n], b"SENDSTATUS\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # States
+///
+/// Every transition on input is in one `match` on the session's state and the decoded
+/// line (in this file, behind [`ServerSession::poll_event`]); the others are
+/// [`handle_closed`](ServerSession::handle_closed) and the timers.
+///
+/// ```text
+///   new(config, now): queue PROTOCOL 000k
+///        │ password configured              │ no password
+///        ▼                                  ▼
+///  ┌──────────────┐   AUTH, right    ┌──────────────────┐  CTORRENT  ┌─────────┐
+///  │ AwaitingAuth │─────────────────▶│ AwaitingIdentity │───────────▶│  Ready  │◀─┐ status, blocks,
+///  └──────────────┘ (Authenticated)  └──────────────────┘  (Hello)   └─────────┘──┘ CTINFO, CTORRENT…
+///        │ AUTH wrong, or any                │ status or block line:
+///        │ other line but PROTOCOL           └─▶ Error(NotIdentified), line dropped
+///        ▼
+///  ┌──────────────┐ queue "ERROR Authentication failed"; ignore all input;
+///  │   Rejected   │ should_close() once the queue is written
+///  └──────────────┘
+///
+///  PROTOCOL n (any state but Rejected/Closed): version = min(version, n)
+///  handle_closed (any state) ──▶ Closed
+/// ```
+///
+/// Blocks, while `Ready`: a start marker opens a block (reporting an open one as
+/// unterminated); an item is counted when its block is open and reported with an
+/// [`InputError::ItemOutsideBlock`] first when not; the end marker closes the block
+/// ([`ServerEvent::BlockEnd`] with the item count). Every [`ServerEvent::BlockBegin`]
+/// is followed by exactly one `BlockEnd` or one [`InputError::UnterminatedBlock`] (a new
+/// block started, the block timer fired, or the connection closed). Other lines inside a
+/// block are reported as usual and do not affect it.
+///
+/// # Timers
+///
+/// | timer | armed | on expiry |
+/// |---|---|---|
+/// | status poll ([`ServerConfig::poll_interval`]) | at `CTORRENT`: `now` + interval | `SENDSTATUS` queued (skipped if the queue is full); re-armed one interval later |
+/// | idle ([`ServerConfig::idle_timeout`]) | at creation and whenever bytes arrive: `now` + timeout | [`ServerEvent::Idle`], once per silence |
+/// | block ([`ServerConfig::block_timeout`]) | at each line of an open block: `now` + timeout | [`InputError::UnterminatedBlock`], the block is closed |
+///
+/// [`poll_timeout`](ServerSession::poll_timeout) is the earliest of them (none once
+/// rejected or closed).
+///
+/// # Versions
+///
+/// dnh3.3.2 always opens with `PROTOCOL 0003`, never answers a server's `PROTOCOL`, and
+/// follows it silently (values above 3 become 3). It **keeps** the negotiated version
+/// across reconnects while still announcing 3 (measured from dnh3.3.2), so
+/// nothing but a `PROTOCOL` line from the server tells it which version to use: a session
+/// therefore sends `PROTOCOL 000k` on every connection, first thing.
+///
+/// The version in force ([`ServerSession::version`]) starts at k: commands are formatted
+/// for it and lines are decoded under it. When the client announces a lower version n
+/// (dnh3.3.2 never does; an announced 0 counts as 1), the version in force becomes n and
+/// the session confirms it with `PROTOCOL 000n` ("negotiation down", server doc).
+///
+/// The client writes `PROTOCOL 0003`, `AUTH`, `CTORRENT` and its first `CTSTATUS` at
+/// once, before it reads our `PROTOCOL`: those lines are in the version it
+/// held before — 3 on a fresh start, the old one after a reconnect. A session cannot
+/// know when its `PROTOCOL` took effect, so a line that does not decode under the
+/// version in force (an error, or an unknown keyword) is tried under 3, 2 and 1, and the
+/// first version under which it is a known message wins. This is exact for every line
+/// the client can send before our `PROTOCOL` arrives: `CTSTATUS` (the version-1 form
+/// `S/L …` and the others `S:TS/L:TL/C …` cannot be confused), `CTBW`, `CTINFO` and
+/// `CTORRENT` (the same in every version) and an unsolicited config block (v3 block
+/// markers and items versus one positional line of 9 (v1) or 8 (v2) fields).
+/// [`ServerEvent::Status`] says which form a `CTSTATUS` had.
+///
+/// # Authentication
+///
+/// With [`ServerConfig::password`] set, the first line after `PROTOCOL` must be `AUTH`
+/// with that password (compared with [`ct_eq`]). The empty line
+/// dnh3.3.2 sends after `AUTH pw` (its `fgets` kept the newline) is skipped by
+/// the framing. A wrong password, or any other line first, gives
+/// [`ServerEvent::AuthFailed`]; the session queues `ERROR Authentication failed` (what
+/// the CTCS readme lists) and from then on ignores all input and refuses all commands.
+/// The caller should write the queued lines and close: dnh3.3.2 ignores `ERROR` like
+/// any unknown line and just reconnects 5 s after the close, with the same password,
+/// forever (measured from dnh3.3.2). Without a password, `AUTH` lines are ignored.
+///
+/// # Commands
+///
+/// Each command queues one line, formatted for the version in force when it is issued.
+/// The queue holds up to [`MAX_QUEUED_LINES`] lines and `OUT` bytes (default
+/// [`DEFAULT_OUTPUT_CAPACITY`]); beyond that a command fails with [`UsageErrorKind::Full`](crate::UsageErrorKind::Full).
+/// A command never queues a line the real client chokes on (measured from dnh3.3.2):
+///
+/// * no NUL, CR or LF inside a value ([`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): a NUL wedges
+///   dnh3.3.2's command reader for good, a line end would split the command;
+/// * no bare `CTCONFIG` (an empty name, [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): it crashes
+///   dnh3.3.2 with SIGSEGV;
+/// * no line longer than [`MAX_COMMAND_LEN`] bytes plus LF ([`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong));
+/// * no v3 `CTCONFIG name value` to a client at version 0–2, and no positional
+///   `CTCONFIG` to a version-3 client ([`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion)): each is read as the
+///   other form.
+///
+/// # Leniencies, and the client facts behind them
+///
+/// * **Any chunking** of the byte stream gives the same lines, events and errors; LF,
+///   CR and CRLF end a line and empty lines are skipped ([`Framer`](crate::ctcs::Framer)).
+/// * **Over-long and NUL-bearing lines** are reported ([`InputError::Line`]) and
+///   dropped; framing goes on at the next line end. dnh3.3.2 sends a NUL after a
+///   message that filled its 4296-byte buffer, so the next line starts with `\0`
+///   (measured from dnh3.3.2). Lines of up to [`DEFAULT_MAX_LINE_LEN`] bytes (the
+///   client's longest, 4294; `IN - 1` if the input capacity is smaller) are accepted.
+/// * **Malformed lines** are reported and dropped; nothing is sticky: the session goes
+///   on with the next line.
+/// * **Continuation lines**: a tracker message with a newline splits a `CTINFO` in two
+///   (measured from dnh3.3.2). A line with an unknown keyword that directly
+///   follows a `CTINFO` (or another continuation) is reported as
+///   [`ServerEvent::InfoContinued`]. A continuation that happens to start like a known
+///   message is taken for that message; an empty one is skipped by the framing.
+/// * **Status traffic before `CTORRENT`** is reported as
+///   [`InputError::NotIdentified`] and dropped, not fatal: dnh3.3.2 always sends
+///   `CTORRENT` first, so only other clients can get there.
+/// * **Unsolicited traffic**: `CTSTATUS`, `CTBW`, `CTINFO` and whole config blocks are
+///   accepted at any time once identified: a `SENDSTATUS` answer and an unsolicited
+///   `CTSTATUS` look the same.
+///
+/// # Capacities
 ///
 /// `IN` is the capacity of the input buffer in bytes (default
 /// [`DEFAULT_INPUT_CAPACITY`]): received bytes wait there until their events are polled.
