@@ -840,7 +840,7 @@ fn negotiation_down_to_2() {
 #[test]
 fn a_sticky_client_is_read_in_its_old_version_until_our_protocol_arrives() {
     // dnh3.3.2 negotiated 1 on its previous connection, reconnects, announces 3 and
-    // sends a v1 CTSTATUS (spec §1, protocol_sticky.txt); we allow 3.
+    // sends a v1 CTSTATUS (measured from dnh3.3.2: tests/vectors/ctcs/protocol_sticky.txt); we allow 3.
     let mut s = session(ServerConfig::new());
     let ev = feed(
         &mut s,

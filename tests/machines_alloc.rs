@@ -89,10 +89,7 @@ fn ctcs_exchange(server: &mut ServerSession, client: &mut ClientSession, b: &mut
     for _ in 0..50 {
         // Client to server without a copy in between: the client writes its line
         // straight into the server's input buffer.
-        loop {
-            let Some(n) = client.poll_transmit(server.input_buf()).unwrap() else {
-                break;
-            };
+        while let Some(n) = client.poll_transmit(server.input_buf()).unwrap() {
             server.commit_input(t, n).unwrap();
             while let Some(e) = server.poll_event() {
                 events += 1;

@@ -43,14 +43,14 @@ impl PeerIdText {
         let mut text = Fill::new();
         let printable = id.iter().take_while(|&&b| copied(b)).count();
         let mut r = Reader::new(id);
-        // Cannot fail: the id has 20 bytes, 2 × 20 + 2 fit the buffer.
-        text.push(r.take(printable).unwrap_or_default());
+        let mut fits = text.push(r.take(printable).unwrap_or_default());
         if !r.is_empty() {
-            text.push(b"0x");
+            fits &= text.push(b"0x");
             for &b in r.rest() {
-                text.push(&[hex_digit(b >> 4), hex_digit(b & 0x0f)]);
+                fits &= text.push(&[hex_digit(b >> 4), hex_digit(b & 0x0f)]);
             }
         }
+        debug_assert!(fits, "the id has 20 bytes: 2 × 20 + 2 fit the buffer");
         PeerIdText { text }
     }
 

@@ -144,9 +144,9 @@ impl Identity {
             Some(pw) => {
                 // dnh3.3.2 keeps the first 20 bytes and leaves the rest unread.
                 let mut fill = Fill::new();
-                for b in pw.iter().take(MAX_PASSWORD_LEN) {
-                    fill.push(core::slice::from_ref(b));
-                }
+                let kept = pw.get(..MAX_PASSWORD_LEN).unwrap_or(pw);
+                let fits = fill.push(kept);
+                debug_assert!(fits, "at most MAX_PASSWORD_LEN bytes are kept");
                 if Text::new(fill.as_slice()).is_err() {
                     return Err(UsageError::invalid_value("password"));
                 }

@@ -359,8 +359,11 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
             }
         }
         batch.line(&self.identity.ctorrent(unix_now), version);
-        // Cannot fail: `new` checked that the longest opening fits an empty queue.
-        let _ = batch.finish();
+        let queued = batch.finish();
+        debug_assert!(
+            queued.is_ok(),
+            "`new_sized` checked that the longest opening fits an empty queue"
+        );
         self.connected_event = true;
     }
 

@@ -1073,8 +1073,11 @@ struct Decimal(Fill<12>);
 impl Decimal {
     fn of(v: i32) -> Self {
         let mut d = Decimal(Fill::new());
-        // "-2147483648" is 11 bytes: it always fits.
-        let _ = write!(d, "{v}");
+        let written = write!(d, "{v}");
+        debug_assert!(
+            written.is_ok(),
+            "\"-2147483648\" is 11 bytes: it always fits"
+        );
         d
     }
 
