@@ -1531,3 +1531,39 @@ fn one_line_per_poll_transmit_and_max_transmit_len_suffices() {
         Err(UsageErrorKind::TooLong)
     );
 }
+
+/// With `heapless`, text an event lends from the session's input buffer can be kept past
+/// the next `poll_event`, which reuses that buffer.
+#[cfg(feature = "heapless")]
+#[test]
+fn event_text_outlives_the_input_buffer_as_an_owned_copy() {
+    use trackwire::ctcs::{OwnedText, OwnedWord};
+    let mut s = connected(&config());
+    s.handle_input(b"ERROR Authentication failed\nCTCONFIG max_peers 60\nSENDSTATUS\n")
+        .unwrap();
+    let kept: OwnedText<64> = match s.poll_event() {
+        Some(ClientEvent::Unknown(text)) => text.to_heapless().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (name, value): (OwnedWord, OwnedText) = match s.poll_event() {
+        Some(ClientEvent::ConfigSet(c)) => (
+            c.name.to_heapless().unwrap(),
+            c.value.to_heapless().unwrap(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(s.poll_event(), Some(ClientEvent::StatusRequested));
+    // The buffer has been reused; the copies are intact and lend back as fields.
+    s.handle_input(b"CTQUIT\n").unwrap();
+    assert_eq!(s.poll_event(), Some(ClientEvent::Quit));
+    assert_eq!(kept, "ERROR Authentication failed");
+    assert_eq!(
+        (name.as_word(), value.as_text()),
+        (Word::new(b"max_peers").unwrap(), Text::new(b"60").unwrap())
+    );
+    let too_small: Result<OwnedText<4>, _> = kept.as_text().to_heapless();
+    assert_eq!(
+        too_small.map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
+}

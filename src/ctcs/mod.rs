@@ -138,6 +138,8 @@ mod client;
 mod field;
 mod line;
 mod message;
+#[cfg(feature = "heapless")]
+mod owned;
 mod peer_id;
 mod scan;
 mod server;
@@ -157,6 +159,8 @@ pub use message::{
     CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags, Protocol,
     ServerMessage, SetDlimit, SetUlimit, Spacing,
 };
+#[cfg(feature = "heapless")]
+pub use owned::{OwnedText, OwnedWord};
 pub use peer_id::PeerIdText;
 pub use server::{
     AuthFailure, BlockKind, InputError, ServerConfig, ServerEvent, ServerSession, ServerState,
