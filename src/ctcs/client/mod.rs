@@ -622,6 +622,7 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
 
     /// The reconnect deadline, in [`ClientState::BackOff`]; call
     /// [`handle_timeout`](Self::handle_timeout) then.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::BackOff(due) => Some(due),
@@ -633,6 +634,7 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
     /// received, in order (a `PROTOCOL` line takes effect here), then
     /// [`ClientEvent::Reconnect`]. An event made from a line borrows it from the
     /// session's input buffer; the line's room is freed at the next call.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
         if self.connected_event {
             self.connected_event = false;

@@ -251,7 +251,7 @@ fn at_least_1ms(d: Duration) -> Duration {
 /// # Authentication
 ///
 /// With [`ServerConfig::password`] set, the first line after `PROTOCOL` must be `AUTH`
-/// with that password (compared with [`ct_eq`]). The empty line
+/// with that password (compared in constant time). The empty line
 /// dnh3.3.2 sends after `AUTH pw` (its `fgets` kept the newline) is skipped by
 /// the framing. A wrong password, or any other line first, gives
 /// [`ServerEvent::AuthFailed`]; the session queues `ERROR Authentication failed` (what
@@ -685,7 +685,8 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     }
 
     /// The next event, if any. When none waits, the next received line is acted on
-    /// (state, version, blocks, timers) and gives the next events. Events that borrow a
+    /// (state, version, blocks, timers, at the latest time given) and gives the next
+    /// events. Events that borrow a
     /// line ([`ServerEvent::Hello`], [`ServerEvent::File`], …) borrow it from the
     /// session's input buffer until dropped.
     #[must_use]
@@ -959,7 +960,9 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     }
 
     /// Fires the timers whose deadline is `now` or earlier; does nothing before the
-    /// earliest deadline, or when called twice.
+    /// earliest deadline, or when called twice. Poll the events first: a line still
+    /// waiting in the input buffer has not been acted on, so it does not count as the
+    /// next line of an open block.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance(now);
         if self.is_finished() {
