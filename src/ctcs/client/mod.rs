@@ -56,11 +56,11 @@ enum Phase {
 ///    [`ClientEvent::Connected`]); when it fails call
 ///    [`handle_connect_failed`](ClientSession::handle_connect_failed)`(now)`.
 /// 3. After every input or command, drain the outputs in this order:
-///    1. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`: each call
+///    1. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
+///       the `send_*` methods (which queue output); received lines are acted on here;
+///    2. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`: each call
 ///       hands out **one whole line** (LF included); write it to the socket;
-///    2. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any;
-///    3. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
-///       the `send_*` methods (which queue more output: go back to 3.1 afterwards).
+///    3. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any.
 /// 4. Wait for bytes, the deadline, or something of your own to report.
 /// 5. Read at most [`input_spare`](ClientSession::input_spare) bytes and give them all
 ///    to [`handle_input`](ClientSession::handle_input)`(bytes)`, or read straight into
@@ -95,17 +95,13 @@ enum Phase {
 /// let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
 /// let mut wire = Vec::new();
 /// let status = CtStatus { n_have: 4, n_total: 4, n_avail: 4, ..CtStatus::default() };
-/// loop {
-///     while let Some(n) = session.poll_transmit(&mut buf)? {
-///         wire.extend_from_slice(&buf[..n]);
+/// while let Some(event) = session.poll_event() {
+///     if let ClientEvent::Connected | ClientEvent::StatusRequested = event {
+///         session.send_status(&status)?;
 ///     }
-///     match session.poll_event() {
-///         Some(ClientEvent::Connected | ClientEvent::StatusRequested) => {
-///             session.send_status(&status)?
-///         }
-///         Some(_) => {}
-///         None => break,
-///     }
+/// }
+/// while let Some(n) = session.poll_transmit(&mut buf)? {
+///     wire.extend_from_slice(&buf[..n]);
 /// }
 /// assert_eq!(
 ///     wire,

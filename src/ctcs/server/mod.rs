@@ -131,10 +131,12 @@ fn at_least_1ms(d: Duration) -> Duration {
 ///    [`set_download_limit`](ServerSession::set_download_limit),
 ///    [`quit`](ServerSession::quit), …). Each only queues a line.
 /// 3. After every input or command, drain the outputs in this order:
-///    1. [`poll_transmit`](ServerSession::poll_transmit) until `Ok(None)`: each call
+///    1. [`poll_event`](ServerSession::poll_event) until `None`: received lines are
+///       acted on here, and some queue a line (a `PROTOCOL` confirmation, the `ERROR`
+///       of a failed authentication), as may the commands you issue in answer;
+///    2. [`poll_transmit`](ServerSession::poll_transmit) until `Ok(None)`: each call
 ///       hands out **one whole line**; write it to the socket in one write;
-///    2. [`poll_timeout`](ServerSession::poll_timeout): the next deadline, if any;
-///    3. [`poll_event`](ServerSession::poll_event) until `None`.
+///    3. [`poll_timeout`](ServerSession::poll_timeout): the next deadline, if any.
 /// 4. Wait for bytes or the deadline, whichever comes first.
 /// 5. Read at most [`input_spare`](ServerSession::input_spare) bytes and give them all to
 ///    [`handle_input`](ServerSession::handle_input)`(now, bytes)`, or read straight into
