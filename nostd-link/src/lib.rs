@@ -7,7 +7,6 @@
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{ServerConfig as CtcsConfig, ServerEvent, ServerSession};
 use trackwire::udp::{
     AnnounceParams, Client, ClientConfig, InfoHash, PeerId, Received, Server, ServerAction,
@@ -77,28 +76,23 @@ pub extern "C" fn trackwire_udp_round_trip(seed: u64) -> i32 {
 #[no_mangle]
 pub extern "C" fn trackwire_ctcs_server_session() -> i32 {
     let now = Instant::from_secs(1_795_312_162);
-    let Ok(mut session) = ServerSession::new(now, CtcsConfig::new()) else {
+    let Ok(mut session) = ServerSession::new(CtcsConfig::new(), now) else {
         return -1;
     };
     let input: &[u8] = b"PROTOCOL 0003\nCTORRENT -CD0303-0x99D5B07A8235753C6FADB642 1795312162 1795312162 single.torrent\nCTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n";
-    let mut rest = input;
+    if session.handle_input(now, input).is_err() {
+        return -1;
+    }
     let mut hello = false;
-    for _ in 0..16 {
-        let used = session.handle_input(now, rest);
-        rest = rest.get(used..).unwrap_or_default();
-        while let Some(event) = session.poll_event() {
-            hello |= matches!(event, ServerEvent::Hello(_));
-        }
-        if rest.is_empty() {
-            break;
-        }
+    while let Some(event) = session.poll_event() {
+        hello |= matches!(event, ServerEvent::Hello(_));
     }
     if !hello || session.request_status().is_err() {
         return -1;
     }
-    let mut buf = [0u8; MAX_TRANSMIT_LEN];
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
     let mut lines = 0;
-    while let Ok(Some(_)) = session.poll_transmit(now, &mut buf) {
+    while let Ok(Some(_)) = session.poll_transmit(&mut buf) {
         lines += 1;
     }
     lines
