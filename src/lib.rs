@@ -60,17 +60,22 @@
 //!
 //! ### One channel per kind of outcome
 //!
-//! What an input causes is the **return value of its `handle_*` call**: the announce
-//! reply a datagram completed, the foreign datagram it rejected, what the lines of a CTCS
-//! chunk said. What time causes — an exchange that gave up, a reconnect that is due, a
-//! block that timed out — is a **`poll_event` event**. Nothing is reported on both, so a
-//! driver needs no deduplication and no rule about which channel to read first.
+//! Every outcome is reported exactly once, on one channel, so a driver needs no
+//! deduplication:
 //!
-//! Inputs report through the return value because it may **borrow the input**: an
-//! announce reply's peer list is read lazily from the very datagram the caller passed in,
-//! and nothing is copied between the socket buffer and the application. An event queue
-//! would have to own, and therefore copy, what it holds. Results that must not be
-//! dropped unread are `#[must_use]`.
+//! * **UDP client.** What a datagram causes is the **return value of
+//!   `handle_datagram`**: the announce reply it completed, the connect it refused, the
+//!   foreign datagram it rejected. What time causes (an exchange that gave up) is a
+//!   **`poll_event` event**.
+//! * **CTCS sessions.** `handle_input` only absorbs bytes into the session's own buffer
+//!   (h11's model); the lines are decoded and acted on as their **`poll_event` events**
+//!   are polled, and so are the timers' events. A line's events therefore come out in
+//!   stream order with nothing buffered twice.
+//!
+//! Both channels **borrow instead of copying**: an announce reply's peer list is read
+//! lazily from the very datagram the caller passed in, and a CTCS event's file name is
+//! read from the session's input buffer, so nothing is copied between the socket buffer
+//! and the application. Results that must not be dropped unread are `#[must_use]`.
 //!
 //! ### A driver's loop
 //!
@@ -80,8 +85,9 @@
 //!    source: transaction ids are BEP 15's only defence against spoofed replies. On std,
 //!    read every `now` from one `StdClock` (feature `std`).
 //! 2. Issue commands when the application wants something.
-//! 3. Drain: `poll_transmit` until `Ok(None)`, sending each unit; `poll_event` until
-//!    `None`; then `poll_timeout` for the next deadline.
+//! 3. Drain: `poll_event` until `None` (acting on a CTCS line can queue a reply), then
+//!    `poll_transmit` until `Ok(None)`, sending each unit, then `poll_timeout` for the
+//!    next deadline.
 //! 4. Wait for input or the deadline, whichever comes first.
 //! 5. On input, call `handle_datagram` or `handle_input` and act on what it returns; on
 //!    the deadline, call `handle_timeout`.
