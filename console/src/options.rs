@@ -261,7 +261,8 @@ impl ServeOptions {
                 kind: OptionsErrorKind::InvalidPassword,
             });
         }
-        if self.web == Some(self.listen) {
+        // Port 0 asks the system for a free port: two of them never clash.
+        if self.web == Some(self.listen) && self.listen.port() != 0 {
             return Err(OptionsError {
                 option: "web",
                 kind: OptionsErrorKind::SameAddress,
