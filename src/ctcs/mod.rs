@@ -87,6 +87,7 @@
 //! refuses spaces and emptiness (so a server `CTCONFIG` always has a name), [`Float`]
 //! refuses what the client's positional parser would misread.
 
+mod allocator;
 mod buf;
 pub mod client;
 pub mod field;
@@ -97,6 +98,11 @@ mod scan;
 pub mod server;
 pub mod version;
 
+pub use allocator::{
+    Allocator, AllocatorConfig, Direction, LimitCommand, LimitPolicy, Report, TorrentPolicy,
+    Totals, DEFAULT_ALLOCATOR_CAPACITY, DEFAULT_CHANGE_INTERVAL, DEFAULT_COMPLETION_GRACE,
+    MAX_LIMIT, MIN_STEP,
+};
 pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};
 pub use field::{Float, InvalidText, Positional, Text, Word};
 pub use line::{split_line, Feed, Framer, LineBuffer, Split, Status, DEFAULT_MAX_LINE_LEN};
