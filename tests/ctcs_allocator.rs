@@ -13,8 +13,8 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use trackwire::ctcs::{
-    Allocator, AllocatorConfig, Direction, LimitCommand, LimitPolicy, Report, TorrentPolicy,
-    MIN_STEP,
+    Allocator, AllocatorConfig, ClientReport, LimitCommand, LimitDirection, LimitPolicy,
+    TorrentPolicy, MIN_STEP,
 };
 use trackwire::{Instant, UsageErrorKind};
 use trackwire_alloc_count::{count as allocations, Counting};
@@ -22,9 +22,9 @@ use trackwire_alloc_count::{count as allocations, Counting};
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const D: Direction = Direction::Download;
+const D: LimitDirection = LimitDirection::Download;
 
-/// `x` plus the headroom the allocator gives a client that is not busy (module docs).
+/// `x` plus the headroom the allocator gives a client that is not busy (see `Allocator`).
 fn headroom(x: u32) -> u32 {
     x + x / 4 + MIN_STEP
 }
@@ -66,10 +66,10 @@ impl SimClient {
     }
 }
 
-fn idx(d: Direction) -> usize {
+fn idx(d: LimitDirection) -> usize {
     match d {
-        Direction::Download => 0,
-        Direction::Upload => 1,
+        LimitDirection::Download => 0,
+        LimitDirection::Upload => 1,
     }
 }
 
@@ -102,7 +102,7 @@ impl Sim {
         let now = self.now();
         for (k, c) in self.clients.iter().enumerate() {
             let Some(c) = c else { continue };
-            let mut r = Report::new(
+            let mut r = ClientReport::new(
                 c.rate(0, self.second) as i32,
                 c.rate(1, self.second) as i32,
                 c.limit[0] as i32,
@@ -140,7 +140,8 @@ impl Sim {
                 .as_mut()
                 .expect("command for a live client");
             let i = idx(cmd.direction);
-            let refused = i == 0 && c.seeding(second) && !(cmd.limit < c.limit[i]);
+            // dnh3.3.2: `!IsFull() || arg < limit` (so a seed with limit 0 refuses all).
+            let refused = i == 0 && c.seeding(second) && cmd.limit >= c.limit[i];
             if !refused {
                 c.limit[i] = cmd.limit;
             }
@@ -156,7 +157,7 @@ impl Sim {
         (0..seconds).map(|_| self.step()).sum()
     }
 
-    fn commands_for(&self, client: usize, d: Direction) -> Vec<(u64, u32)> {
+    fn commands_for(&self, client: usize, d: LimitDirection) -> Vec<(u64, u32)> {
         self.log
             .iter()
             .filter(|(_, c)| c.client == client && c.direction == d)
@@ -450,7 +451,7 @@ fn poll_timeout_names_the_end_of_the_interval() {
 fn usage_errors_name_what_is_wrong() {
     let mut a: Allocator<u8, 2> = Allocator::new_sized(AllocatorConfig::new(1000, 1000));
     let now = Instant::from_secs(1);
-    let r = Report::new(0, 0, 0, 0);
+    let r = ClientReport::new(0, 0, 0, 0);
     a.report(now, 1, r).unwrap();
     a.report(now, 2, r).unwrap();
     let e = a.report(now, 3, r).unwrap_err();
@@ -488,7 +489,7 @@ fn allocator_does_not_allocate() {
             let now = Instant::from_secs(s);
             for k in 0..20u32 {
                 let rate = (k * 7919 + s as u32 * 104_729) % 120_000;
-                let mut r = Report::new(rate as i32, (rate / 3) as i32, 60_000, 0)
+                let mut r = ClientReport::new(rate as i32, (rate / 3) as i32, 60_000, 0)
                     .with_totals(1_000_000, u64::from(k) * 100_000);
                 if k % 5 == 0 {
                     r = r.with_seeding(Some(Instant::from_secs(10)));
@@ -600,7 +601,7 @@ fn check_run(
         while let Some((_, cmd)) = log.next_if(|(s, _)| *s == second) {
             commanded.insert((cmd.client, idx(cmd.direction)), cmd.limit);
         }
-        for d in Direction::BOTH {
+        for d in LimitDirection::BOTH {
             let i = idx(d);
             let cap = if i == 0 {
                 config.download_cap
@@ -639,7 +640,7 @@ fn check_run(
         }
     }
     for (k, c) in initial.iter().enumerate() {
-        for d in Direction::BOTH {
+        for d in LimitDirection::BOTH {
             let i = idx(d);
             let p = if i == 0 {
                 c.policy.download
@@ -679,7 +680,7 @@ fn check_run(
                 );
             }
             // (5) A completed download is not throttled down during its grace period.
-            if let (Direction::Download, Some(from)) = (d, c.seeding_from.filter(|&s| s > 0)) {
+            if let (LimitDirection::Download, Some(from)) = (d, c.seeding_from.filter(|&s| s > 0)) {
                 for &(s, l) in &cmds {
                     prop_assert!(
                         !(s >= from && s < from + grace),

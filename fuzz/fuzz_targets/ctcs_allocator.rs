@@ -17,7 +17,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use trackwire::ctcs::{
-    Allocator, AllocatorConfig, Direction, LimitPolicy, Report, TorrentPolicy, MAX_LIMIT,
+    Allocator, AllocatorConfig, LimitDirection, LimitPolicy, ClientReport, TorrentPolicy, MAX_LIMIT,
 };
 use trackwire::{Instant, UsageErrorKind};
 
@@ -50,7 +50,7 @@ impl ArbLimitPolicy {
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Report(u8, ArbReport),
+    ClientReport(u8, ArbReport),
     Policy(u8, ArbLimitPolicy, ArbLimitPolicy, u16),
     Remove(u8),
     DownloadCap(u32),
@@ -78,13 +78,13 @@ fuzz_target!(|script: Script| {
     let mut alloc: Allocator<u8, SLOTS> = Allocator::new_sized(config);
     let mut now = Instant::from_secs(100);
     // The latest `now` the allocator has seen: it never goes back.
-    let mut seen = now;
-    let mut last_change: HashMap<(u8, Direction), Instant> = HashMap::new();
+    let mut seen = Instant::ZERO;
+    let mut last_change: HashMap<(u8, LimitDirection), Instant> = HashMap::new();
     for op in script.ops.iter().take(300) {
         match op {
-            Op::Report(k, r) => {
+            Op::ClientReport(k, r) => {
                 let k = k % 10;
-                let mut report = Report::new(r.rates.0, r.rates.1, r.limits.0, r.limits.1);
+                let mut report = ClientReport::new(r.rates.0, r.rates.1, r.limits.0, r.limits.1);
                 if r.seeding {
                     report = report.with_seeding(
                         r.completed_at
@@ -146,8 +146,8 @@ fuzz_target!(|script: Script| {
                     assert_eq!(i64::from(cmd.bytes_per_s()), i64::from(cmd.limit));
                     let policy = alloc.policy(cmd.client).expect("a command for a tracked client");
                     let p = match cmd.direction {
-                        Direction::Download => policy.download,
-                        Direction::Upload => policy.upload,
+                        LimitDirection::Download => policy.download,
+                        LimitDirection::Upload => policy.upload,
                     };
                     if cmd.limit == 0 {
                         assert_eq!(p.maximum, 0, "unlimited despite a maximum");

@@ -1,127 +1,5 @@
-//! A sans-IO global bandwidth allocator: the CTorrent Control Server's automatic
-//! bandwidth management, rebuilt as data in, commands out.
-//!
-//! The original CTCS (Perl, version 1.4, described at
-//! <http://www.rahul.net/dholmes/ctorrent/ctcs.html>) shared one download and one upload
-//! limit among all the ctorrent clients connected to it. This module makes the same
-//! decisions without sockets or clocks: the caller feeds each client's latest report
-//! ([`Report`], from its `CTSTATUS` and `CTBW` lines), the operator's caps
-//! ([`AllocatorConfig`]) and per-torrent policy ([`TorrentPolicy`]); [`Allocator::poll_command`]
-//! answers with the `SETDLIMIT`/`SETULIMIT` to send ([`LimitCommand`]), one at a time.
-//!
-//! ```
-//! use trackwire::ctcs::{Allocator, AllocatorConfig, Direction, Report};
-//! use trackwire::Instant;
-//!
-//! // 100 KB/s down for everyone, upload unlimited.
-//! let mut alloc = Allocator::new(AllocatorConfig::new(100_000, 0));
-//! let now = Instant::from_secs(10);
-//! // Two downloaders, both running flat out at their own -D 80 KB/s.
-//! alloc.report(now, "a", Report::new(80_000, 0, 80_000, 0)).unwrap();
-//! alloc.report(now, "b", Report::new(80_000, 0, 80_000, 0)).unwrap();
-//! let mut sent = Vec::new();
-//! while let Some(cmd) = alloc.poll_command(now) {
-//!     sent.push((cmd.client, cmd.direction, cmd.limit));
-//! }
-//! // Each gets its equal share of the pool.
-//! assert!(sent.contains(&("a", Direction::Download, 50_000)));
-//! assert!(sent.contains(&("b", Direction::Download, 50_000)));
-//! ```
-//!
-//! # The algorithm
-//!
-//! Each direction is allocated on its own, the same way. Only clients whose policy says
-//! *shared* take part in the pool, and only while the cap is finite; this is the
-//! original's "Shared" column ("CTCS will dynamically manage the client's bandwidth only
-//! if the Shared option is checked").
-//!
-//! 1. **Demand.** A client whose rate is within 1/8 of its limit is *busy*: it would use
-//!    more, so it wants its limit plus a quarter plus [`MIN_STEP`], and never less than its
-//!    equal share of the pool. Why the jump to the equal share: CTCS 1.3 made "the average
-//!    bandwidth available per client … an implied minimum" to avoid "a slow and difficult
-//!    ramp-up period when an idle client suddenly acquires an active peer". A client that
-//!    is not busy wants its rate plus a quarter plus [`MIN_STEP`]: enough headroom that the
-//!    same rate does not look busy at the new limit (1.25 × 7/8 > 1), so steady traffic
-//!    settles instead of oscillating. A client the allocator has never set also wants at
-//!    least its equal share: a newly started torrent has no history yet.
-//! 2. **Lending (max-min fair water-filling).** Every client first gets its minimum, then
-//!    the pool is filled evenly up to what each wants: a client that wants less than the
-//!    others keeps only what it wants, and what it leaves is shared equally by the busy
-//!    ones. So a busy client borrows an idle client's share, two busy clients split it
-//!    equally, and a busy client is never held below the equal share (or its explicit
-//!    minimum) — the original's "Minimum: if the torrent wants bandwidth up to this level,
-//!    it will receive it at the expense of other torrents".
-//! 3. **Spare.** What nobody wants is spread evenly on top, up to each client's maximum, so
-//!    the limits add up to the cap and a client that becomes busy has room at once.
-//! 4. **Committing without overshoot.** The allocator remembers the limit it last set for
-//!    each client (its *assigned* limit) and keeps the assigned limits of the pool within
-//!    the cap at every step: decreases are sent before increases, a raise only takes room
-//!    that decreases have freed, and a client's first limit waits until its whole target
-//!    fits. Until then that client runs at the limit it came with.
-//! 5. **Pacing and hysteresis.** One client's limit (in one direction) changes at most once
-//!    per [`AllocatorConfig::change_interval`] (the original's `-i`, default 5 s: "higher
-//!    values will reduce oscillation … too high will cause very slow reactions"). Changes
-//!    smaller than 1/8 of the current limit (and at least [`MIN_STEP`]) are not sent,
-//!    unless they are needed: a limit outside its minimum and maximum, a pool above its
-//!    cap, or a client waiting for room.
-//!
-//! A pool whose minimums add up to more than the cap gives everyone exactly their minimum:
-//! minimums are promises, the cap is exceeded only by what they force.
-//!
-//! # Per-torrent policy
-//!
-//! [`LimitPolicy`] per direction, as on the original's *Advanced limits* page: a
-//! **minimum** the client's limit never goes below, a **maximum** it never goes above (0 =
-//! none), and **shared**: whether the pool manages it. A client that is not shared is left
-//! at its own limit, only moved into its minimum and maximum. A shared client under an
-//! unlimited cap is given its maximum (0 = unlimited).
-//!
-//! The **share-ratio cap** ([`TorrentPolicy::share_ratio_cap`], in percent, 0 = none)
-//! limits what a client gives away. With `uploaded` and `downloaded` from its last
-//! [`Totals`], once `uploaded × 100 ≥ cap × downloaded` (and `downloaded > 0`), its upload
-//! maximum becomes `download_rate × cap / 100`, but not less than its upload minimum nor
-//! 1 byte/s: while it downloads it uploads at the target ratio of what it receives, and a
-//! seeder (download rate 0) is stopped — 1 byte/s is the smallest limit there is, since 0
-//! means unlimited. The original's "SR" option tied the same idea to the client's `-E` and
-//! did not apply to seeders; here it is the operator's own number and applies to seeders
-//! too, so a seeder can be held without quitting it. The original counted the torrent's
-//! size as downloaded when nothing was; pass that in [`Totals::downloaded`] to do the same.
-//!
-//! # Completion, silence, leaving, unlimited
-//!
-//! * **A completed download is not throttled down before the grace period**
-//!   ([`AllocatorConfig::completion_grace`], default 3 minutes) — CTCS 1.3: "wait a few
-//!   minutes after a client becomes seed to reduce the download limit. This allows duplicate
-//!   slices still in flight to be received". During the grace period its download limit is
-//!   left as it is (and still counted in the pool); afterwards it is lowered once, to its
-//!   download minimum or 1 byte/s, and stays there: a seeding dnh3.3.2 ignores a
-//!   `SETDLIMIT` that would raise its limit, and has nothing to download. A client that is
-//!   already seeding when first seen, or whose completion time is unknown, gets no grace.
-//!   A seeder whose download limit is 0 (unlimited) keeps it: dnh3.3.2 would refuse any
-//!   other value, and it downloads nothing.
-//! * **Silence means unchanged.** dnh3.3.2 sends `CTBW` every second whenever a rate or
-//!   limit changed and nothing at all when none did (an idle seeder is silent for good), so
-//!   the last report stays valid. [`AllocatorConfig::stale_after`] (default off) treats a
-//!   client silent for that long as idle: its rates count as 0, so its share is lent out;
-//!   it keeps its minimum, and gets its equal share back as soon as it reports being busy.
-//! * **Leaving.** [`Allocator::remove`] (on disconnect, or when the session says the client
-//!   is gone): its assigned limits return to the pool at once and are handed out by the
-//!   following commands.
-//! * **Unlimited.** A cap of 0 is unlimited, as is a maximum of 0 and a reported limit of
-//!   0 or below. Under a finite cap a shared client never gets 0, since it would be
-//!   unlimited; the smallest limit sent is 1 byte/s.
-//! * **Limits changed behind the allocator's back** (the local operator's `d`/`u` keys,
-//!   `-D` at start): a report showing another limit than the one assigned, more than 3 s
-//!   after it was sent (dnh3.3.2 reports a change within a second), makes the allocator
-//!   forget its assignment and set the client again, within the same pacing.
-//!
-//! # Driving it
-//!
-//! Call [`Allocator::report`] for every `CTSTATUS`/`CTBW`, then drain
-//! [`Allocator::poll_command`] and send each command through the client's session
-//! (`ServerSession::set_download_limit(cmd.bytes_per_s())` …), then wait until
-//! [`Allocator::poll_timeout`] or the next report. Nothing allocates; the number of clients
-//! is the const generic `N`.
+//! The global bandwidth allocator, [`Allocator`]; the algorithm and its reasons are
+//! documented there, since this module is private.
 
 use core::time::Duration;
 
@@ -156,16 +34,16 @@ const UNLIMITED: u64 = u64::MAX;
 
 /// Which of a client's two limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Direction {
+pub enum LimitDirection {
     /// The download limit, set with `SETDLIMIT`.
     Download,
     /// The upload limit, set with `SETULIMIT`.
     Upload,
 }
 
-impl Direction {
+impl LimitDirection {
     /// Both directions, download first.
-    pub const BOTH: [Direction; 2] = [Direction::Download, Direction::Upload];
+    pub const BOTH: [LimitDirection; 2] = [LimitDirection::Download, LimitDirection::Upload];
 }
 
 /// The operator's settings: the two caps and the pacing.
@@ -244,10 +122,10 @@ impl AllocatorConfig {
         self
     }
 
-    const fn cap(&self, direction: Direction) -> u32 {
+    const fn cap(&self, direction: LimitDirection) -> u32 {
         match direction {
-            Direction::Download => self.download_cap,
-            Direction::Upload => self.upload_cap,
+            LimitDirection::Download => self.download_cap,
+            LimitDirection::Upload => self.upload_cap,
         }
     }
 }
@@ -337,7 +215,7 @@ pub struct TorrentPolicy {
     pub upload: LimitPolicy,
     /// Upload/download ratio, in percent (150 = 1.5), from which the upload limit is held
     /// to `download_rate × cap / 100` (a seeder's to 1 byte/s or its minimum); 0 = none.
-    /// See the [module docs](self).
+    /// See [`Allocator`], *Per-torrent policy*.
     pub share_ratio_cap: u32,
 }
 
@@ -372,17 +250,17 @@ impl TorrentPolicy {
         self
     }
 
-    const fn direction(&self, direction: Direction) -> &LimitPolicy {
+    const fn direction(&self, direction: LimitDirection) -> &LimitPolicy {
         match direction {
-            Direction::Download => &self.download,
-            Direction::Upload => &self.upload,
+            LimitDirection::Download => &self.download,
+            LimitDirection::Upload => &self.upload,
         }
     }
 }
 
 /// Session totals, as in `CTSTATUS` (`DT,UT`), for the share-ratio cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Totals {
+pub struct TransferTotals {
     /// Bytes downloaded (or the torrent's size, to count a pure seeder's ratio the way the
     /// original did).
     pub downloaded: u64,
@@ -395,7 +273,7 @@ pub struct Totals {
 /// rate counts as 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub struct Report {
+pub struct ClientReport {
     /// Download rate (`DR`).
     pub download_rate: i32,
     /// Upload rate (`UR`).
@@ -412,10 +290,10 @@ pub struct Report {
     /// first says `seeding` is taken as the completion time.
     pub completed_at: Option<Instant>,
     /// Session totals; `None` (`CTBW`) keeps the previous ones.
-    pub totals: Option<Totals>,
+    pub totals: Option<TransferTotals>,
 }
 
-impl Report {
+impl ClientReport {
     /// A downloading client's rates and limits (what `CTBW` carries).
     pub const fn new(
         download_rate: i32,
@@ -423,7 +301,7 @@ impl Report {
         download_limit: i32,
         upload_limit: i32,
     ) -> Self {
-        Report {
+        ClientReport {
             download_rate,
             upload_rate,
             download_limit,
@@ -442,28 +320,28 @@ impl Report {
         self
     }
 
-    /// Sets [`totals`](Report::totals).
+    /// Sets [`totals`](ClientReport::totals).
     #[must_use]
     pub const fn with_totals(mut self, downloaded: u64, uploaded: u64) -> Self {
-        self.totals = Some(Totals {
+        self.totals = Some(TransferTotals {
             downloaded,
             uploaded,
         });
         self
     }
 
-    fn rate(&self, direction: Direction) -> u64 {
+    fn rate(&self, direction: LimitDirection) -> u64 {
         let r = match direction {
-            Direction::Download => self.download_rate,
-            Direction::Upload => self.upload_rate,
+            LimitDirection::Download => self.download_rate,
+            LimitDirection::Upload => self.upload_rate,
         };
         u64::try_from(r).unwrap_or(0)
     }
 
-    fn limit(&self, direction: Direction) -> u64 {
+    fn limit(&self, direction: LimitDirection) -> u64 {
         let l = match direction {
-            Direction::Download => self.download_limit,
-            Direction::Upload => self.upload_limit,
+            LimitDirection::Download => self.download_limit,
+            LimitDirection::Upload => self.upload_limit,
         };
         match u64::try_from(l) {
             Ok(l) if l > 0 => l,
@@ -479,7 +357,7 @@ pub struct LimitCommand<K> {
     /// The client, as the caller named it in [`Allocator::report`].
     pub client: K,
     /// Which limit: download (`SETDLIMIT`) or upload (`SETULIMIT`).
-    pub direction: Direction,
+    pub direction: LimitDirection,
     /// The new limit in bytes/s, at most [`MAX_LIMIT`]; 0 = unlimited.
     pub limit: u32,
 }
@@ -514,9 +392,9 @@ impl Managed {
 #[derive(Debug, Clone, Copy)]
 struct Slot<K> {
     key: K,
-    report: Report,
+    report: ClientReport,
     reported_at: Instant,
-    totals: Option<Totals>,
+    totals: Option<TransferTotals>,
     completed_at: Option<Instant>,
     policy: TorrentPolicy,
     download: Managed,
@@ -524,32 +402,32 @@ struct Slot<K> {
 }
 
 impl<K> Slot<K> {
-    const fn managed(&self, direction: Direction) -> &Managed {
+    const fn managed(&self, direction: LimitDirection) -> &Managed {
         match direction {
-            Direction::Download => &self.download,
-            Direction::Upload => &self.upload,
+            LimitDirection::Download => &self.download,
+            LimitDirection::Upload => &self.upload,
         }
     }
 
-    fn managed_mut(&mut self, direction: Direction) -> &mut Managed {
+    fn managed_mut(&mut self, direction: LimitDirection) -> &mut Managed {
         match direction {
-            Direction::Download => &mut self.download,
-            Direction::Upload => &mut self.upload,
+            LimitDirection::Download => &mut self.download,
+            LimitDirection::Upload => &mut self.upload,
         }
     }
 
     /// The limit in force as far as the allocator knows.
-    fn current(&self, direction: Direction) -> u64 {
+    fn current(&self, direction: LimitDirection) -> u64 {
         self.managed(direction)
             .assigned
             .unwrap_or(self.report.limit(direction))
     }
 
     /// The ceiling after the share-ratio cap.
-    fn ceiling(&self, direction: Direction) -> u64 {
+    fn ceiling(&self, direction: LimitDirection) -> u64 {
         let policy = self.policy.direction(direction);
         let ceiling = policy.ceiling();
-        if direction == Direction::Download || self.policy.share_ratio_cap == 0 {
+        if direction == LimitDirection::Download || self.policy.share_ratio_cap == 0 {
             return ceiling;
         }
         let Some(totals) = self.totals else {
@@ -562,7 +440,7 @@ impl<K> Slot<K> {
         if !reached {
             return ceiling;
         }
-        let paced = u128::from(self.report.rate(Direction::Download))
+        let paced = u128::from(self.report.rate(LimitDirection::Download))
             .saturating_mul(cap)
             .checked_div(100)
             .unwrap_or(0);
@@ -636,9 +514,131 @@ fn water_level<const N: usize>(budget: u64, bounds: &[Option<(u64, u64)>; N]) ->
     low
 }
 
-/// The global bandwidth allocator, for up to `N` clients named by keys of type `K` (a
-/// connection id, a peer id: anything `Copy + Eq`). See the [module docs](self) for the
-/// algorithm.
+/// A sans-IO global bandwidth allocator: the CTorrent Control Server's automatic
+/// bandwidth management, rebuilt as data in, commands out, for up to `N` clients named by
+/// keys of type `K` (a connection id, a peer id: anything `Copy + Eq`).
+///
+/// The original CTCS (Perl, version 1.4, described at
+/// <http://www.rahul.net/dholmes/ctorrent/ctcs.html>) shared one download and one upload
+/// limit among all the ctorrent clients connected to it. This module makes the same
+/// decisions without sockets or clocks: the caller feeds each client's latest report
+/// ([`ClientReport`], from its `CTSTATUS` and `CTBW` lines), the operator's caps
+/// ([`AllocatorConfig`]) and per-torrent policy ([`TorrentPolicy`]); [`Allocator::poll_command`]
+/// answers with the `SETDLIMIT`/`SETULIMIT` to send ([`LimitCommand`]), one at a time.
+///
+/// ```
+/// use trackwire::ctcs::{Allocator, AllocatorConfig, LimitDirection, ClientReport};
+/// use trackwire::Instant;
+///
+/// // 100 KB/s down for everyone, upload unlimited.
+/// let mut alloc = Allocator::new(AllocatorConfig::new(100_000, 0));
+/// let now = Instant::from_secs(10);
+/// // Two downloaders, both running flat out at their own -D 80 KB/s.
+/// alloc.report(now, "a", ClientReport::new(80_000, 0, 80_000, 0)).unwrap();
+/// alloc.report(now, "b", ClientReport::new(80_000, 0, 80_000, 0)).unwrap();
+/// let mut sent = Vec::new();
+/// while let Some(cmd) = alloc.poll_command(now) {
+///     sent.push((cmd.client, cmd.direction, cmd.limit));
+/// }
+/// // Each gets its equal share of the pool.
+/// assert!(sent.contains(&("a", LimitDirection::Download, 50_000)));
+/// assert!(sent.contains(&("b", LimitDirection::Download, 50_000)));
+/// ```
+///
+/// # The algorithm
+///
+/// Each direction is allocated on its own, the same way. Only clients whose policy says
+/// *shared* take part in the pool, and only while the cap is finite; this is the
+/// original's "Shared" column ("CTCS will dynamically manage the client's bandwidth only
+/// if the Shared option is checked").
+///
+/// 1. **Demand.** A client whose rate is within 1/8 of its limit is *busy*: it would use
+///    more, so it wants its limit plus a quarter plus [`MIN_STEP`], and never less than its
+///    equal share of the pool. Why the jump to the equal share: CTCS 1.3 made "the average
+///    bandwidth available per client … an implied minimum" to avoid "a slow and difficult
+///    ramp-up period when an idle client suddenly acquires an active peer". A client that
+///    is not busy wants its rate plus a quarter plus [`MIN_STEP`]: enough headroom that the
+///    same rate does not look busy at the new limit (1.25 × 7/8 > 1), so steady traffic
+///    settles instead of oscillating. A client the allocator has never set also wants at
+///    least its equal share: a newly started torrent has no history yet.
+/// 2. **Lending (max-min fair water-filling).** Every client first gets its minimum, then
+///    the pool is filled evenly up to what each wants: a client that wants less than the
+///    others keeps only what it wants, and what it leaves is shared equally by the busy
+///    ones. So a busy client borrows an idle client's share, two busy clients split it
+///    equally, and a busy client is never held below the equal share (or its explicit
+///    minimum) — the original's "Minimum: if the torrent wants bandwidth up to this level,
+///    it will receive it at the expense of other torrents".
+/// 3. **Spare.** What nobody wants is spread evenly on top, up to each client's maximum, so
+///    the limits add up to the cap and a client that becomes busy has room at once.
+/// 4. **Committing without overshoot.** The allocator remembers the limit it last set for
+///    each client (its *assigned* limit) and keeps the assigned limits of the pool within
+///    the cap at every step: decreases are sent before increases, a raise only takes room
+///    that decreases have freed, and a client's first limit waits until its whole target
+///    fits. Until then that client runs at the limit it came with.
+/// 5. **Pacing and hysteresis.** One client's limit (in one direction) changes at most once
+///    per [`AllocatorConfig::change_interval`] (the original's `-i`, default 5 s: "higher
+///    values will reduce oscillation … too high will cause very slow reactions"). Changes
+///    smaller than 1/8 of the current limit (and at least [`MIN_STEP`]) are not sent,
+///    unless they are needed: a limit outside its minimum and maximum, a pool above its
+///    cap, or a client waiting for room.
+///
+/// A pool whose minimums add up to more than the cap gives everyone exactly their minimum:
+/// minimums are promises, the cap is exceeded only by what they force.
+///
+/// # Per-torrent policy
+///
+/// [`LimitPolicy`] per direction, as on the original's *Advanced limits* page: a
+/// **minimum** the client's limit never goes below, a **maximum** it never goes above (0 =
+/// none), and **shared**: whether the pool manages it. A client that is not shared is left
+/// at its own limit, only moved into its minimum and maximum. A shared client under an
+/// unlimited cap is given its maximum (0 = unlimited).
+///
+/// The **share-ratio cap** ([`TorrentPolicy::share_ratio_cap`], in percent, 0 = none)
+/// limits what a client gives away. With `uploaded` and `downloaded` from its last
+/// [`TransferTotals`], once `uploaded × 100 ≥ cap × downloaded` (and `downloaded > 0`), its upload
+/// maximum becomes `download_rate × cap / 100`, but not less than its upload minimum nor
+/// 1 byte/s: while it downloads it uploads at the target ratio of what it receives, and a
+/// seeder (download rate 0) is stopped — 1 byte/s is the smallest limit there is, since 0
+/// means unlimited. The original's "SR" option tied the same idea to the client's `-E` and
+/// did not apply to seeders; here it is the operator's own number and applies to seeders
+/// too, so a seeder can be held without quitting it. The original counted the torrent's
+/// size as downloaded when nothing was; pass that in [`TransferTotals::downloaded`] to do the same.
+///
+/// # Completion, silence, leaving, unlimited
+///
+/// * **A completed download is not throttled down before the grace period**
+///   ([`AllocatorConfig::completion_grace`], default 3 minutes) — CTCS 1.3: "wait a few
+///   minutes after a client becomes seed to reduce the download limit. This allows duplicate
+///   slices still in flight to be received". During the grace period its download limit is
+///   left as it is (and still counted in the pool); afterwards it is lowered once, to its
+///   download minimum or 1 byte/s, and stays there: a seeding dnh3.3.2 ignores a
+///   `SETDLIMIT` that would raise its limit, and has nothing to download. A client that is
+///   already seeding when first seen, or whose completion time is unknown, gets no grace.
+///   A seeder whose download limit is 0 (unlimited) keeps it: dnh3.3.2 would refuse any
+///   other value, and it downloads nothing.
+/// * **Silence means unchanged.** dnh3.3.2 sends `CTBW` every second whenever a rate or
+///   limit changed and nothing at all when none did (an idle seeder is silent for good), so
+///   the last report stays valid. [`AllocatorConfig::stale_after`] (default off) treats a
+///   client silent for that long as idle: its rates count as 0, so its share is lent out;
+///   it keeps its minimum, and gets its equal share back as soon as it reports being busy.
+/// * **Leaving.** [`Allocator::remove`] (on disconnect, or when the session says the client
+///   is gone): its assigned limits return to the pool at once and are handed out by the
+///   following commands.
+/// * **Unlimited.** A cap of 0 is unlimited, as is a maximum of 0 and a reported limit of
+///   0 or below. Under a finite cap a shared client never gets 0, since it would be
+///   unlimited; the smallest limit sent is 1 byte/s.
+/// * **Limits changed behind the allocator's back** (the local operator's `d`/`u` keys,
+///   `-D` at start): a report showing another limit than the one assigned, more than 3 s
+///   after it was sent (dnh3.3.2 reports a change within a second), makes the allocator
+///   forget its assignment and set the client again, within the same pacing.
+///
+/// # Driving it
+///
+/// Call [`Allocator::report`] for every `CTSTATUS`/`CTBW`, then drain
+/// [`Allocator::poll_command`] and send each command through the client's session
+/// (`ServerSession::set_download_limit(cmd.bytes_per_s())` …), then wait until
+/// [`Allocator::poll_timeout`] or the next report. Nothing allocates; the number of clients
+/// is the const generic `N`.
 #[derive(Debug, Clone)]
 pub struct Allocator<K, const N: usize = DEFAULT_ALLOCATOR_CAPACITY> {
     config: AllocatorConfig,
@@ -689,7 +689,12 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
     ///
     /// [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) (`"clients"`) if `client` is
     /// new and all `N` slots are in use.
-    pub fn report(&mut self, now: Instant, client: K, report: Report) -> Result<(), UsageError> {
+    pub fn report(
+        &mut self,
+        now: Instant,
+        client: K,
+        report: ClientReport,
+    ) -> Result<(), UsageError> {
         self.now = self.now.max(now);
         let index = match self.find(client) {
             Some(i) => i,
@@ -727,9 +732,9 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
         if report.totals.is_some() {
             slot.totals = report.totals;
         }
-        for direction in Direction::BOTH {
+        for direction in LimitDirection::BOTH {
             // A seed refuses raises of its download limit: a mismatch there is expected.
-            if direction == Direction::Download && report.seeding {
+            if direction == LimitDirection::Download && report.seeding {
                 continue;
             }
             let reported = report.limit(direction);
@@ -788,7 +793,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
 
     /// The limit last sent to `client` in `direction` (bytes/s, 0 = unlimited), `None` if
     /// none was (or it was overridden on the client since).
-    pub fn assigned(&self, client: K, direction: Direction) -> Option<u32> {
+    pub fn assigned(&self, client: K, direction: LimitDirection) -> Option<u32> {
         let assigned = self.slot(client)?.managed(direction).assigned?;
         Some(to_wire(assigned))
     }
@@ -810,7 +815,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
     pub fn poll_command(&mut self, now: Instant) -> Option<LimitCommand<K>> {
         self.now = self.now.max(now);
         let now = self.now;
-        for direction in Direction::BOTH {
+        for direction in LimitDirection::BOTH {
             if let Some((index, limit)) = self.next_change(direction, now) {
                 let slot = self.slots.get_mut(index)?.as_mut()?;
                 let managed = slot.managed_mut(direction);
@@ -839,7 +844,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         };
-        for direction in Direction::BOTH {
+        for direction in LimitDirection::BOTH {
             let plan = self.plan(direction, now);
             for (slot, entry) in self.slots.iter().zip(plan.iter()) {
                 let Some(slot) = slot else { continue };
@@ -887,7 +892,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
     }
 
     /// Where every client's limit in `direction` should be.
-    fn plan(&self, direction: Direction, now: Instant) -> [Entry; N] {
+    fn plan(&self, direction: LimitDirection, now: Instant) -> [Entry; N] {
         let cap = u64::from(self.config.cap(direction));
         let grace = self.config.completion_grace;
         let mut plan = [Entry::Unmanaged; N];
@@ -898,7 +903,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
             let managed = slot.managed(direction);
             let current = slot.current(direction);
             let pooled = cap != 0 && policy.shared;
-            if direction == Direction::Download && slot.report.seeding {
+            if direction == LimitDirection::Download && slot.report.seeding {
                 if !pooled {
                     continue;
                 }
@@ -1033,7 +1038,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
     }
 
     /// The one change to make now in `direction`, if any: `(slot index, new limit)`.
-    fn next_change(&self, direction: Direction, now: Instant) -> Option<(usize, u64)> {
+    fn next_change(&self, direction: LimitDirection, now: Instant) -> Option<(usize, u64)> {
         let plan = self.plan(direction, now);
         let interval = self.config.change_interval;
         let cap = u64::from(self.config.cap(direction));

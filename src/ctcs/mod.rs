@@ -99,9 +99,9 @@ pub mod server;
 pub mod version;
 
 pub use allocator::{
-    Allocator, AllocatorConfig, Direction, LimitCommand, LimitPolicy, Report, TorrentPolicy,
-    Totals, DEFAULT_ALLOCATOR_CAPACITY, DEFAULT_CHANGE_INTERVAL, DEFAULT_COMPLETION_GRACE,
-    MAX_LIMIT, MIN_STEP,
+    Allocator, AllocatorConfig, ClientReport, LimitCommand, LimitDirection, LimitPolicy,
+    TorrentPolicy, TransferTotals, DEFAULT_ALLOCATOR_CAPACITY, DEFAULT_CHANGE_INTERVAL,
+    DEFAULT_COMPLETION_GRACE, MAX_LIMIT, MIN_STEP,
 };
 pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};
 pub use field::{Float, InvalidText, Positional, Text, Word};
