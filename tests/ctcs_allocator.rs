@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use trackwire::ctcs::{
     Allocator, AllocatorConfig, ClientReport, LimitCommand, LimitDirection, LimitPolicy,
-    TorrentPolicy, MIN_STEP,
+    TorrentPolicy, MAX_LIMIT, MIN_STEP,
 };
 use trackwire::{Instant, UsageErrorKind};
 use trackwire_alloc_count::{count as allocations, Counting};
@@ -23,6 +23,7 @@ use trackwire_alloc_count::{count as allocations, Counting};
 static GLOBAL: Counting = Counting;
 
 const D: LimitDirection = LimitDirection::Download;
+const U: LimitDirection = LimitDirection::Upload;
 
 /// `x` plus the headroom the allocator gives a client that is not busy (see `Allocator`).
 fn headroom(x: u32) -> u32 {
@@ -38,6 +39,8 @@ struct SimClient {
     /// Seeding from the start (completion unknown), or from this simulated second.
     seeding_from: Option<u64>,
     totals: Option<(u64, u64)>,
+    /// Stops reporting (a hung client, or one whose reports are lost).
+    silent: bool,
 }
 
 impl SimClient {
@@ -48,6 +51,7 @@ impl SimClient {
             policy: TorrentPolicy::new(),
             seeding_from: None,
             totals: None,
+            silent: false,
         }
     }
 
@@ -101,7 +105,9 @@ impl Sim {
     fn report_all(&mut self) {
         let now = self.now();
         for (k, c) in self.clients.iter().enumerate() {
-            let Some(c) = c else { continue };
+            let Some(c) = c.as_ref().filter(|c| !c.silent) else {
+                continue;
+            };
             let mut r = ClientReport::new(
                 c.rate(0, self.second) as i32,
                 c.rate(1, self.second) as i32,
@@ -163,6 +169,14 @@ impl Sim {
             .filter(|(_, c)| c.client == client && c.direction == d)
             .map(|(s, c)| (*s, c.limit))
             .collect()
+    }
+
+    /// The sum of the limits the allocator has assigned in direction `d`.
+    fn alloc_sum(&self, d: LimitDirection) -> u64 {
+        (0..self.clients.len())
+            .filter_map(|k| self.alloc.assigned(k, d))
+            .map(u64::from)
+            .sum()
     }
 
     /// Client `k` disconnects.
@@ -235,6 +249,41 @@ fn idle_client_turning_busy_gets_its_equal_share_at_once() {
 }
 
 #[test]
+fn silent_client_is_idle_after_stale_after_and_comes_back_at_its_equal_share() {
+    let cap = 100_000;
+    let config = AllocatorConfig::new(cap, 0).with_stale_after(Some(Duration::from_secs(30)));
+    let mut sim = Sim::new(config, vec![dl_only(500_000), dl_only(500_000)]);
+    sim.run(20);
+    sim.clients[0].as_mut().unwrap().silent = true;
+    let silent_from = sim.second;
+    sim.run(29);
+    assert_eq!(
+        sim.clients[0].as_ref().unwrap().limit[0],
+        cap / 2,
+        "not stale yet"
+    );
+    sim.run(20);
+    let lowered = sim.commands_for(0, D);
+    assert_eq!(lowered.last(), Some(&(silent_from + 29, headroom(0))));
+    assert_eq!(sim.clients[1].as_ref().unwrap().limit[0], cap - headroom(0));
+    // It speaks again, saturated at its small limit: busy, so back to its equal share.
+    sim.clients[0].as_mut().unwrap().silent = false;
+    sim.run(20);
+    assert_eq!(sim.clients[0].as_ref().unwrap().limit[0], cap / 2);
+    assert_eq!(sim.clients[1].as_ref().unwrap().limit[0], cap / 2);
+}
+
+#[test]
+fn share_ratio_ceiling_beyond_the_wire_is_sent_once() {
+    let mut leecher = SimClient::new(2_000_000_000, 1_000_000);
+    leecher.policy = TorrentPolicy::new().with_share_ratio_cap(1_000_000);
+    leecher.totals = Some((1, 1_000_000));
+    let mut sim = Sim::new(AllocatorConfig::new(0, 0), vec![leecher]);
+    sim.run(60);
+    assert_eq!(sim.commands_for(0, U), vec![(0, MAX_LIMIT)]);
+}
+
+#[test]
 fn new_client_waits_for_room_then_gets_its_equal_share() {
     let cap = 90_000;
     let interval = Duration::from_secs(5);
@@ -302,6 +351,30 @@ fn completed_download_keeps_its_limit_for_the_grace_period() {
     // The other client gets what the seeder left, within the cap.
     sim.run(30);
     assert_eq!(sim.clients[1].as_ref().unwrap().limit[0], 100_000 - 1);
+}
+
+#[test]
+fn seeder_never_given_a_limit_is_lowered_only_when_the_pool_has_room() {
+    // Found by the cap property: a client that completes before the pool had room for it
+    // came with its own limit (2 B/s here); lowering it to 1 B/s after the grace period
+    // adds it to a pool the others already fill, so it waits for room like a newcomer.
+    let cap = 91_281;
+    let mut late = dl_only(35_284);
+    late.limit = [2, 0];
+    late.seeding_from = Some(1);
+    let config = AllocatorConfig::new(cap, 0)
+        .with_change_interval(Duration::from_secs(4))
+        .with_completion_grace(Duration::from_secs(4));
+    let mut sim = Sim::new(config, vec![dl_only(0), dl_only(39_487), late]);
+    for _ in 0..30 {
+        sim.step();
+        let sum: u64 = sim.alloc_sum(D);
+        assert!(sum <= u64::from(cap), "{sum} at second {}", sim.second);
+    }
+    let lowered = sim.commands_for(2, D);
+    assert_eq!(lowered.len(), 1);
+    assert_eq!(lowered[0].1, 1);
+    assert!(lowered[0].0 >= 5, "not before the grace period ended");
 }
 
 #[test]
@@ -557,6 +630,7 @@ fn sim_client() -> impl Strategy<Value = SimClient> {
                     .with_share_ratio_cap(ratio),
                 seeding_from,
                 totals,
+                silent: false,
             },
         )
 }
@@ -695,7 +769,7 @@ fn check_run(
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 256,
+        cases: 512,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "proptest-regressions/ctcs_allocator.txt",
         ))),
@@ -715,6 +789,23 @@ proptest! {
         prop_assert_eq!(late, 0, "still changing after {} s: {:?}", SETTLE_SECONDS,
             sim.log.iter().rev().take(6).collect::<Vec<_>>());
         check_run(&sim, &config, &clients)?;
+        // Nobody is left waiting: every shared client under a finite cap has been given
+        // a limit (a seeder's download only if it had one to lower).
+        for (k, c) in clients.iter().enumerate() {
+            for d in LimitDirection::BOTH {
+                let i = idx(d);
+                let p = if i == 0 { c.policy.download } else { c.policy.upload };
+                let cap = if i == 0 { config.download_cap } else { config.upload_cap };
+                let seeding_download = i == 0 && c.seeding_from.is_some();
+                if p.shared && cap != 0 && !seeding_download {
+                    prop_assert!(
+                        sim.alloc.assigned(k, d).is_some_and(|l| l > 0),
+                        "client {k} {d:?} never given a limit"
+                    );
+                    prop_assert_eq!(sim.alloc.assigned(k, d), Some(sim.clients[k].as_ref().unwrap().limit[i]));
+                }
+            }
+        }
     }
 
     /// Properties 1, 2, 4 and 5 while demands change every few seconds and clients come

@@ -269,8 +269,9 @@ pub struct TransferTotals {
 }
 
 /// A client's latest state, as its `CTSTATUS` or `CTBW` says it: rates and limits in
-/// bytes/s, exactly the wire's C `int`s (a limit of 0 or below is unlimited, a negative
-/// rate counts as 0).
+/// bytes/s, exactly the wire's C `int`s. The allocator takes a limit of 0 or below as no
+/// limit (dnh3.3.2 accepts and echoes negative limits; 0 is its "unlimited") and a
+/// negative rate as 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct ClientReport {
@@ -444,7 +445,10 @@ impl<K> Slot<K> {
             .saturating_mul(cap)
             .checked_div(100)
             .unwrap_or(0);
-        let paced = u64::try_from(paced).unwrap_or(UNLIMITED);
+        // Clamped like every limit sent, so the client can echo it back unchanged.
+        let paced = u64::try_from(paced)
+            .unwrap_or(UNLIMITED)
+            .min(u64::from(MAX_LIMIT));
         ceiling.min(paced).max(policy.floor())
     }
 }
@@ -465,12 +469,13 @@ enum Entry {
         floor: u64,
         ceiling: u64,
     },
-    /// In the pool.
+    /// In the pool; `busy` clients are first in line for the spare.
     Pooled {
         want: u64,
         floor: u64,
         ceiling: u64,
         target: u64,
+        busy: bool,
     },
 }
 
@@ -568,8 +573,11 @@ fn water_level<const N: usize>(budget: u64, bounds: &[Option<(u64, u64)>; N]) ->
 ///    equally, and a busy client is never held below the equal share (or its explicit
 ///    minimum) — the original's "Minimum: if the torrent wants bandwidth up to this level,
 ///    it will receive it at the expense of other torrents".
-/// 3. **Spare.** What nobody wants is spread evenly on top, up to each client's maximum, so
-///    the limits add up to the cap and a client that becomes busy has room at once.
+/// 3. **Spare.** What is left after step 2 goes to the busy clients, evenly, up to their
+///    maximums: the idle clients' share is lent at once rather than by +25 % steps, and an
+///    idle client keeps just its headroom. Only when no busy client can take more is the
+///    rest spread evenly over everyone, so the limits add up to the cap. A lender that
+///    becomes busy gets its equal share back within one change interval (step 1).
 /// 4. **Committing without overshoot.** The allocator remembers the limit it last set for
 ///    each client (its *assigned* limit) and keeps the assigned limits of the pool within
 ///    the cap at every step: decreases are sent before increases, a raise only takes room
@@ -952,6 +960,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
                     floor,
                     ceiling: pooled_ceiling,
                     target: 0,
+                    busy: false,
                 }
             };
         }
@@ -964,7 +973,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
                 value,
                 pooled: true,
             } => (held.saturating_add(value), n),
-            Entry::Retire { to, pooled: true } => (held.saturating_add(to), n),
+            Entry::Retire { to, .. } => (held.saturating_add(to), n),
             Entry::Pooled { .. } => (held, n.saturating_add(1)),
             _ => (held, n),
         });
@@ -977,6 +986,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
                     want,
                     floor,
                     ceiling,
+                    busy,
                     ..
                 },
                 Some(slot),
@@ -990,8 +1000,8 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
             } else {
                 slot.report.rate(direction)
             };
-            let busy = current != UNLIMITED && rate >= current.saturating_sub(eighth(current));
-            let mut demand = if busy {
+            *busy = current != UNLIMITED && rate >= current.saturating_sub(eighth(current));
+            let mut demand = if *busy {
                 with_headroom(current).max(fair)
             } else {
                 with_headroom(rate)
@@ -1001,7 +1011,9 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
             }
             *want = bound(demand, *floor, *ceiling);
         }
-        // Pass 4: lend (fill up to the wants), then spread the spare (up to the ceilings).
+        // Pass 4: lend (fill up to the wants), then hand out the spare up to the ceilings:
+        // to the busy clients first (the idle ones' share is lent to them), then, if even
+        // they are full, evenly to everyone.
         let mut bounds = [None; N];
         for (b, e) in bounds.iter_mut().zip(plan.iter()) {
             if let Entry::Pooled { want, floor, .. } = *e {
@@ -1016,21 +1028,33 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
                 floor,
                 ceiling,
                 target,
+                busy,
             } = e
             {
                 *target = bound(lend, *floor, *want);
                 given = given.saturating_add(*target);
-                *b = Some((*target, *ceiling));
+                *b = Some((*target, if *busy { *ceiling } else { *target }));
             }
         }
-        if given < budget {
+        for busy_only in [true, false] {
+            if given >= budget {
+                break;
+            }
             let spread = water_level(budget, &bounds);
-            for e in plan.iter_mut() {
+            given = 0;
+            for (b, e) in bounds.iter_mut().zip(plan.iter_mut()) {
                 if let Entry::Pooled {
-                    ceiling, target, ..
+                    ceiling,
+                    target,
+                    busy,
+                    ..
                 } = e
                 {
-                    *target = bound(spread, *target, *ceiling);
+                    if *busy || !busy_only {
+                        *target = bound(spread, *target, *ceiling);
+                    }
+                    given = given.saturating_add(*target);
+                    *b = Some((*target, *ceiling));
                 }
             }
         }
@@ -1058,7 +1082,8 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
             }
             let current = slot.current(direction);
             match entry {
-                Entry::Retire { to, .. } => return Some((i, to)),
+                // Lowering what the pool already counts needs no room.
+                Entry::Retire { to, pooled: true } => return Some((i, to)),
                 Entry::Bounded {
                     target,
                     floor,
@@ -1091,6 +1116,9 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
                 Entry::Retire { to, pooled } => {
                     if pooled {
                         committed = committed.saturating_add(assigned.unwrap_or(0));
+                    } else {
+                        // A seeder the pool never counted joins it at `to`.
+                        reserve = reserve.saturating_add(to);
                     }
                     floors = floors.saturating_add(to);
                 }
@@ -1135,9 +1163,15 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
         if let Some((_, i, target)) = decrease {
             return Some((i, target));
         }
-        // 2. First limits for new clients, whole or not at all.
+        // 2. First limits for new clients (and seeders the pool never counted), whole or
+        //    not at all.
         for (i, slot, entry) in rows() {
-            if let Entry::Pooled { floor, target, .. } = entry {
+            let (floor, target) = match entry {
+                Entry::Pooled { floor, target, .. } => (floor, target),
+                Entry::Retire { to, pooled: false } => (to, to),
+                _ => continue,
+            };
+            {
                 let managed = slot.managed(direction);
                 if managed.assigned.is_none()
                     && managed.allowed(now, interval)
