@@ -487,6 +487,25 @@ fn limit_changed_on_the_client_is_set_again() {
 }
 
 #[test]
+fn changed_interval_counts_from_each_clients_last_change() {
+    let mut sim = Sim::new(
+        AllocatorConfig::new(100_000, 0),
+        vec![dl_only(500_000), dl_only(500_000)],
+    );
+    sim.run(10); // both set to 50 000 at second 0
+    sim.alloc.set_change_interval(Duration::from_secs(20));
+    sim.alloc.set_download_cap(60_000);
+    sim.run(5);
+    sim.alloc.set_download_cap(40_000);
+    sim.run(30);
+    for k in 0..2 {
+        // Not at 10 or 15 (0 + 20 s not reached), even with the pool over its cap; at 20
+        // straight to the latest cap's share.
+        assert_eq!(sim.commands_for(k, D), [(0, 50_000), (20, 20_000)]);
+    }
+}
+
+#[test]
 fn lowered_cap_is_reached_as_fast_as_pacing_allows() {
     let mut sim = Sim::new(
         AllocatorConfig::new(100_000, 0),

@@ -525,7 +525,7 @@ fn water_level<const N: usize>(budget: u64, bounds: &[Option<(u64, u64)>; N]) ->
 ///
 /// The original CTCS (Perl, version 1.4, described at
 /// <http://www.rahul.net/dholmes/ctorrent/ctcs.html>) shared one download and one upload
-/// limit among all the ctorrent clients connected to it. This module makes the same
+/// limit among all the ctorrent clients connected to it. This type makes the same
 /// decisions without sockets or clocks: the caller feeds each client's latest report
 /// ([`ClientReport`], from its `CTSTATUS` and `CTBW` lines), the operator's caps
 /// ([`AllocatorConfig`]) and per-torrent policy ([`TorrentPolicy`]); [`Allocator::poll_command`]
@@ -577,7 +577,8 @@ fn water_level<const N: usize>(budget: u64, bounds: &[Option<(u64, u64)>; N]) ->
 ///    maximums: the idle clients' share is lent at once rather than by +25 % steps, and an
 ///    idle client keeps just its headroom. Only when no busy client can take more is the
 ///    rest spread evenly over everyone, so the limits add up to the cap. A lender that
-///    becomes busy gets its equal share back within one change interval (step 1).
+///    becomes busy gets its equal share back as soon as the borrowers' and its own change
+///    intervals allow (step 1).
 /// 4. **Committing without overshoot.** The allocator remembers the limit it last set for
 ///    each client (its *assigned* limit) and keeps the assigned limits of the pool within
 ///    the cap at every step: decreases are sent before increases, a raise only takes room
@@ -623,7 +624,8 @@ fn water_level<const N: usize>(budget: u64, bounds: &[Option<(u64, u64)>; N]) ->
 ///   `SETDLIMIT` that would raise its limit, and has nothing to download. A client that is
 ///   already seeding when first seen, or whose completion time is unknown, gets no grace.
 ///   A seeder whose download limit is 0 (unlimited) keeps it: dnh3.3.2 would refuse any
-///   other value, and it downloads nothing.
+///   other value, and it downloads nothing. A seeder whose limit the allocator never set
+///   is lowered only once the pool has room for its new limit, like a newcomer.
 /// * **Silence means unchanged.** dnh3.3.2 sends `CTBW` every second whenever a rate or
 ///   limit changed and nothing at all when none did (an idle seeder is silent for good), so
 ///   the last report stays valid. [`AllocatorConfig::stale_after`] (default off) treats a
@@ -635,8 +637,8 @@ fn water_level<const N: usize>(budget: u64, bounds: &[Option<(u64, u64)>; N]) ->
 /// * **Unlimited.** A cap of 0 is unlimited, as is a maximum of 0 and a reported limit of
 ///   0 or below. Under a finite cap a shared client never gets 0, since it would be
 ///   unlimited; the smallest limit sent is 1 byte/s.
-/// * **Limits changed behind the allocator's back** (the local operator's `d`/`u` keys,
-///   `-D` at start): a report showing another limit than the one assigned, more than 3 s
+/// * **Limits changed behind the allocator's back** (the local operator's `d`/`u` keys):
+///   a report showing another limit than the one assigned, more than 3 s
 ///   after it was sent (dnh3.3.2 reports a change within a second), makes the allocator
 ///   forget its assignment and set the client again, within the same pacing.
 ///
@@ -686,6 +688,12 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
     /// Changes the upload cap (bytes/s, 0 = unlimited).
     pub fn set_upload_cap(&mut self, bytes_per_s: u32) {
         self.config.upload_cap = bytes_per_s;
+    }
+
+    /// Changes the change interval (the original's main page had it beside the caps); it
+    /// applies to the next change of every client, counted from that client's last one.
+    pub fn set_change_interval(&mut self, interval: Duration) {
+        self.config.change_interval = interval;
     }
 
     /// Records `client`'s latest report, received at `now`. A client not seen before is
@@ -820,6 +828,7 @@ impl<K: Copy + Eq, const N: usize> Allocator<K, N> {
     /// returns `None` (at most two commands per client for one `now`); each command is
     /// recorded as sent (the allocator assumes the caller sends it). `now` earlier than a
     /// time seen before counts as that time.
+    #[must_use]
     pub fn poll_command(&mut self, now: Instant) -> Option<LimitCommand<K>> {
         self.now = self.now.max(now);
         let now = self.now;
