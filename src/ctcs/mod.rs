@@ -133,6 +133,7 @@
 //! refuses spaces and emptiness (so a server `CTCONFIG` always has a name), [`Float`]
 //! refuses what the client's positional parser would misread.
 
+mod allocator;
 mod buf;
 mod client;
 mod field;
@@ -145,6 +146,11 @@ mod scan;
 mod server;
 mod version;
 
+pub use allocator::{
+    Allocator, AllocatorConfig, ClientReport, LimitCommand, LimitDirection, LimitPolicy,
+    TorrentPolicy, TransferTotals, DEFAULT_ALLOCATOR_CAPACITY, DEFAULT_CHANGE_INTERVAL,
+    DEFAULT_COMPLETION_GRACE, MAX_LIMIT, MIN_STEP,
+};
 pub use client::{
     ClientEvent, ClientSession, ClientSessionConfig, ClientState, MAX_CTPEER_LINE,
     MAX_TORRENT_PATH_LEN,
