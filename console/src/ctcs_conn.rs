@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant as TokioInstant};
-use trackwire::ctcs::{InputError, ServerConfig, ServerEvent, ServerSession};
+use trackwire::ctcs::{InputError, LimitDirection, ServerConfig, ServerEvent, ServerSession};
 use trackwire::{Instant, UsageError};
 
 use crate::state::{lossy, unix_now, DetailView, Terminated, Torrent};
@@ -34,6 +34,9 @@ pub(crate) enum Command {
     DownloadLimit(i32),
     /// `SETULIMIT`, bytes/s.
     UploadLimit(i32),
+    /// A limit the allocator decided: sent without asking for the status (the next
+    /// `CTBW` shows it).
+    Allocated(LimitDirection, i32),
     /// `CTCONFIG name value`, then `SENDCONF` to show the result.
     Set(String, String),
     /// `CTUPDATE`.
@@ -56,6 +59,8 @@ fn apply(session: &mut ServerSession, command: &Command) -> Result<(), UsageErro
         Command::UploadLimit(b) => session
             .set_upload_limit(*b)
             .and_then(|()| session.request_status()),
+        Command::Allocated(LimitDirection::Download, b) => session.set_download_limit(*b),
+        Command::Allocated(LimitDirection::Upload, b) => session.set_upload_limit(*b),
         Command::Set(name, value) => session
             .set_config(name.as_bytes(), value.as_bytes())
             .and_then(|()| session.request_config()),

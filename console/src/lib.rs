@@ -20,6 +20,7 @@
 //! silent is closed after its timeout; each ctorrent client is one task that sleeps
 //! until bytes, a command or a deadline arrive.
 
+mod allocate;
 mod ctcs_conn;
 mod html;
 mod options;
@@ -123,11 +124,6 @@ impl Shared {
     pub(crate) fn changed(&self) {
         self.changed.notify_one();
     }
-
-    /// Whether limits are being set automatically from the global caps.
-    pub(crate) fn automatic(&self) -> bool {
-        false
-    }
 }
 
 /// A console whose listeners are bound: see its addresses, then [`run`](Console::run)
@@ -219,6 +215,9 @@ impl Console {
     /// [`ServeError::Accept`].
     pub async fn run(self) -> Result<(), ServeError> {
         let permits = Arc::new(Semaphore::new(self.shared.options.max_connections));
+        let allocator = tokio::spawn(allocate::run(Arc::clone(&self.shared)));
+        // The allocator lives as long as the listeners.
+        let _stop_allocator = AbortOnDrop(allocator);
         let router = web::router(Arc::clone(&self.shared));
         let web_address = self.web.is_some().then(|| self.web_address());
         let main = accept_loop(
@@ -240,6 +239,15 @@ impl Console {
             }
             None => main.await,
         }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

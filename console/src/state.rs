@@ -280,6 +280,8 @@ pub(crate) struct Torrent {
     pub refreshed_at: i64,
     /// Commands for the connection's task.
     pub commands: mpsc::Sender<Command>,
+    /// How many `CTSTATUS` and `CTBW` arrived: the allocator feeds only new reports.
+    pub reports: u64,
 }
 
 impl Torrent {
@@ -331,6 +333,7 @@ impl Torrent {
             pending_config: Vec::new(),
             refreshed_at: 0,
             commands,
+            reports: 0,
         }
     }
 
@@ -352,6 +355,7 @@ impl Torrent {
         s.ul_limit = st.ul_limit;
         s.cache_kib = st.cache_used;
         s.status_at = Some(unix_now());
+        self.reports += 1;
         self.recompute();
     }
 
@@ -367,6 +371,7 @@ impl Torrent {
         s.ul_rate = ul_rate;
         s.dl_limit = dl_limit;
         s.ul_limit = ul_limit;
+        self.reports += 1;
     }
 
     fn recompute(&mut self) {

@@ -371,7 +371,8 @@ async fn overview(AxState(shared): AxState<Shared_>) -> Json<serde_json::Value> 
         "ul_rate": sum(|s| s.ul_rate),
         "dl_cap": state.globals.dl_cap,
         "ul_cap": state.globals.ul_cap,
-        "automatic": shared.automatic(),
+        // The allocator runs while a cap is set.
+        "automatic": state.globals.dl_cap > 0 || state.globals.ul_cap > 0,
     }))
 }
 

@@ -362,7 +362,14 @@ async fn limits_and_history_survive_a_restart() {
         )
         .await;
         assert_eq!(status, 202);
-        assert_eq!(fake.got.recv().await, Some(Got::Quit));
+        // The cap set above lets the allocator send limits too: skip them.
+        loop {
+            match fake.got.recv().await {
+                Some(Got::Quit) => break,
+                Some(Got::DownloadLimit(_) | Got::UploadLimit(_)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
         wait_for(Duration::from_secs(5), "the history entry", || async {
             let h = get_json(console.web, "/api/history").await;
             (h[0]["name"] == "kept.torrent").then_some(())
@@ -393,4 +400,58 @@ async fn limits_and_history_survive_a_restart() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_global_cap_is_shared_by_the_allocator() {
+    let console = start(test_options("alloc")).await;
+    let mut a = fake_client(console.ctcs, "a.torrent", "a").await;
+    let mut b = fake_client(console.ctcs, "b.torrent", "b").await;
+    wait_for(Duration::from_secs(5), "both clients", || async {
+        let list = get_json(console.web, "/api/torrents").await;
+        (list
+            .as_array()?
+            .iter()
+            .filter(|t| t["status_at"].is_number())
+            .count()
+            == 2)
+            .then_some(())
+    })
+    .await;
+    // No cap: the allocator leaves everyone alone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(a.got.try_recv().is_err());
+    assert!(b.got.try_recv().is_err());
+    let (status, _, _) = http(
+        console.web,
+        "POST",
+        "/api/limits",
+        Some(r#"{"dl_cap": 100000, "ul_cap": 0}"#),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let ov = get_json(console.web, "/api/overview").await;
+    assert_eq!(ov["automatic"], true);
+    let first_download_limit = |got: &mut tokio::sync::mpsc::UnboundedReceiver<Got>| {
+        let mut got = std::mem::replace(got, tokio::sync::mpsc::unbounded_channel().1);
+        async move {
+            let r = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    match got.recv().await {
+                        Some(Got::DownloadLimit(l)) => return l,
+                        Some(_) => continue,
+                        None => panic!("the client went away"),
+                    }
+                }
+            })
+            .await
+            .expect("the allocator sets a download limit");
+            (r, got)
+        }
+    };
+    let (la, _) = first_download_limit(&mut a.got).await;
+    let (lb, _) = first_download_limit(&mut b.got).await;
+    assert!(la > 0 && lb > 0, "{la} {lb}");
+    assert!(la + lb <= 100_000, "{la} + {lb} exceed the cap");
 }
