@@ -100,7 +100,7 @@ fn torrent_row(s: &Summary) -> String {
     format!(
         "<tr data-id=\"{id}\"><td class=\"name\"><a href=\"/torrent/{id}\">{name}</a><br><small>{peer}</small></td>\
 <td>{started}</td><td>{s_conn} ({s_tr})</td><td>{l_conn} ({l_tr})</td>\
-<td><div class=\"bar\"><div style=\"width:{pw:.0}%\"></div></div>{progress} <small>avail {avail}</small></td>\
+<td><progress max=\"1000\" value=\"{pw:.0}\"></progress> {progress} <small>avail {avail}</small></td>\
 <td class=\"dl-rate num\">{dlr}</td><td class=\"ul-rate num\">{ulr}</td>\
 <td class=\"num\">{dlt}</td><td class=\"num\">{ult}</td>\
 <td class=\"limits num\">{dll} / {ull}</td><td class=\"msg\">{msg}</td></tr>",
@@ -112,7 +112,7 @@ fn torrent_row(s: &Summary) -> String {
         s_tr = s.total_seeders,
         l_conn = s.leechers,
         l_tr = s.total_leechers,
-        pw = s.progress * 100.0,
+        pw = s.progress * 1000.0,
         progress = percent(s.progress),
         avail = percent(s.availability),
         dlr = rate(i64::from(s.dl_rate)),

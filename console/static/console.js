@@ -25,7 +25,7 @@ function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === false || v === null || v === undefined) continue;
-    if (k === "style") e.style.cssText = v; else e.setAttribute(k, v === true ? "" : String(v));
+    e.setAttribute(k, v === true ? "" : String(v));
   }
   for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return e;
@@ -64,8 +64,8 @@ function torrentRow(s) {
     el("td", {}, time(s.start_timestamp)),
     el("td", {}, `${s.seeders} (${s.total_seeders})`),
     el("td", {}, `${s.leechers} (${s.total_leechers})`),
-    el("td", {}, el("div", { class: "bar" }, el("div", { style: `width:${(s.progress * 100).toFixed(0)}%` })),
-      `${percent(s.progress)} `, el("small", {}, `avail ${percent(s.availability)}`)),
+    el("td", {}, el("progress", { max: 1000, value: Math.round(s.progress * 1000) }),
+      ` ${percent(s.progress)} `, el("small", {}, `avail ${percent(s.availability)}`)),
     el("td", { class: "dl-rate num" }, rate(s.dl_rate)),
     el("td", { class: "ul-rate num" }, rate(s.ul_rate)),
     el("td", { class: "num" }, bytes(s.dl_total)),
