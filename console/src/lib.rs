@@ -251,12 +251,12 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// What a listener's connections are.
+/// Which listener a connection came from.
 #[derive(Clone, Copy)]
 enum Role {
-    /// Told apart by their first bytes; browsers are sent to `web_elsewhere` if set.
+    /// The clients' listener; the console is at `web_elsewhere` if set, else here too.
     Sniff { web_elsewhere: Option<SocketAddr> },
-    /// Browsers only.
+    /// The console's own listener.
     Web,
 }
 
@@ -297,24 +297,38 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _permit = permit;
             match role {
-                Role::Web => {
-                    web::serve_http(shared, router, web::Rewind::new(Vec::new(), stream)).await;
-                }
+                Role::Web => sniffed(shared, router, stream, peer, Route::WebOnly).await,
                 Role::Sniff { web_elsewhere } => {
-                    sniffed(shared, router, stream, peer, web_elsewhere).await;
+                    let route = match web_elsewhere {
+                        Some(web) => Route::CtcsOnly { web },
+                        None => Route::Both,
+                    };
+                    sniffed(shared, router, stream, peer, route).await;
                 }
             }
         });
     }
 }
 
-/// Reads until the first bytes say what the connection is, then hands it on.
+/// What a listener serves.
+#[derive(Clone, Copy)]
+enum Route {
+    /// ctorrent clients and browsers.
+    Both,
+    /// ctorrent clients; browsers are pointed to `web`.
+    CtcsOnly { web: SocketAddr },
+    /// Browsers; anything else is closed unanswered.
+    WebOnly,
+}
+
+/// Reads until the first bytes say what the connection is, then hands it on: a browser
+/// request never reaches a CTCS session and a ctorrent line never reaches HTTP.
 async fn sniffed(
     shared: Arc<Shared>,
     router: axum::Router,
     mut stream: TcpStream,
     peer: SocketAddr,
-    web_elsewhere: Option<SocketAddr>,
+    route: Route,
 ) {
     let mut prefix = [0u8; MAX_SNIFF];
     let mut have = 0usize;
@@ -336,11 +350,15 @@ async fn sniffed(
         }
     };
     let prefix = prefix.get(..have).unwrap_or_default().to_vec();
-    match (kind, web_elsewhere) {
-        (Protocol::Http, None) => {
+    match (kind, route) {
+        (Protocol::Http, Route::Both | Route::WebOnly) => {
             web::serve_http(shared, router, web::Rewind::new(prefix, stream)).await;
         }
-        (Protocol::Http, Some(web)) => web::misdirected(stream, web).await,
-        (Protocol::Ctcs, _) => ctcs_conn::run(shared, stream, peer, prefix).await,
+        (Protocol::Http, Route::CtcsOnly { web }) => web::misdirected(stream, web).await,
+        (Protocol::Ctcs, Route::Both | Route::CtcsOnly { .. }) => {
+            ctcs_conn::run(shared, stream, peer, prefix).await;
+        }
+        // A ctorrent client (or anything else) on the console's own address.
+        (Protocol::Ctcs, Route::WebOnly) => drop(stream),
     }
 }

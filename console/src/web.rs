@@ -492,9 +492,16 @@ pub(crate) async fn serve_http(shared: Shared_, router: Router, stream: Rewind) 
         .max_buf_size(MAX_HEAD)
         .keep_alive(true)
         .serve_connection(io, service);
-    // Bounds a connection that trickles a body or never reads its answer.
-    let limit = shared.options.idle_timeout;
-    let _ = tokio::time::timeout(limit, conn).await;
+    // A connection lives at most `idle_timeout`: that bounds one that trickles a body
+    // or never reads its answer. Then it is shut down gracefully (the request in
+    // flight is answered; a polling page simply opens a new connection), and cut if
+    // even that stalls.
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = tokio::time::sleep(shared.options.idle_timeout) => conn.as_mut().graceful_shutdown(),
+    }
+    let _ = tokio::time::timeout(shared.options.handshake_timeout, conn).await;
 }
 
 /// The answer to a browser that reached the CTCS port while the console is elsewhere:

@@ -289,6 +289,21 @@ async fn separate_web_address_and_foreign_hosts() {
     let (status, _, page) = http(console.web, "GET", "/", None, None).await;
     assert_eq!(status, 200);
     assert!(page.contains("All torrents"));
+    // A ctorrent client on the console's address gets no session and no HTTP answer.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(console.web).await.unwrap();
+        s.write_all(b"PROTOCOL 0003\nCTORRENT -CD0303-x 1 1 wrong.torrent\n")
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+            .await
+            .expect("closed");
+        assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
+        let list = get_json(console.web, "/api/torrents").await;
+        assert_eq!(list, serde_json::json!([]));
+    }
     // DNS rebinding: a name other than localhost is refused without a password.
     let mut s = tokio::net::TcpStream::connect(console.web).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
