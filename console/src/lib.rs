@@ -342,9 +342,11 @@ async fn sniffed(
             break Protocol::Ctcs;
         };
         match tokio::time::timeout_at(deadline, stream.read(room)).await {
-            // Silence (or an undecided prefix) until the deadline: a CTCS client that
-            // waits for the server to speak first.
-            Err(_) => break Protocol::Ctcs,
+            // Silence until the deadline: a CTCS client that waits for the server to
+            // speak first.
+            Err(_) if have == 0 => break Protocol::Ctcs,
+            // The start of an HTTP method, then nothing: neither side gets it.
+            Err(_) => return,
             Ok(Ok(0) | Err(_)) => return,
             Ok(Ok(n)) => have += n,
         }

@@ -8,7 +8,8 @@
 //! connection that stays silent is given to a CTCS session after
 //! [`sniff_timeout`](crate::ServeOptions::sniff_timeout), which then speaks first as a
 //! CTCS server does; that is the only case where waiting costs a ctorrent-like client
-//! anything, and dnh3.3.2 never hits it.
+//! anything, and dnh3.3.2 never hits it. One that sent the start of an HTTP method
+//! (`GE`) and then stalled is closed: it goes to neither side.
 
 /// The request methods taken as HTTP, with the space that ends them. No CTCS keyword
 /// starts with one of these (they are all upper-case words followed by a space, and

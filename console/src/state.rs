@@ -14,9 +14,15 @@ use crate::ctcs_conn::Command;
 
 /// The most messages kept per torrent (oldest dropped first).
 pub(crate) const MAX_MESSAGES: usize = 200;
-/// The most files, peers or options kept per torrent: bounds what one client can make
-/// the console hold.
+/// The most files, peers or options kept per torrent.
 pub(crate) const MAX_ITEMS: usize = 10_000;
+/// The most bytes of text one block may bring (file names, peer ids, option values):
+/// with [`MAX_ITEMS`] and [`MAX_MESSAGE_BYTES`] this bounds what one client can make the
+/// console hold to a few MiB, whatever it sends. 1 MiB holds the file list of a torrent
+/// with thousands of files.
+pub(crate) const MAX_BLOCK_BYTES: usize = 1 << 20;
+/// The most bytes of message text kept per torrent (oldest dropped first).
+pub(crate) const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// The most terminated torrents kept in memory (the database keeps all).
 pub(crate) const MAX_HISTORY: usize = 200;
 
@@ -275,6 +281,10 @@ pub(crate) struct Torrent {
     pub pending_files: Vec<FileView>,
     pub pending_peers: Vec<PeerView>,
     pub pending_config: Vec<ConfigView>,
+    /// Text bytes in each pending block (files, peers, config).
+    pub pending_bytes: [usize; 3],
+    /// Text bytes in `messages`.
+    pub message_bytes: usize,
     /// When files and peers were last asked for (Unix seconds), to ask at most every
     /// few seconds however many pages are open.
     pub refreshed_at: i64,
@@ -331,6 +341,8 @@ impl Torrent {
             pending_files: Vec::new(),
             pending_peers: Vec::new(),
             pending_config: Vec::new(),
+            pending_bytes: [0; 3],
+            message_bytes: 0,
             refreshed_at: 0,
             commands,
             reports: 0,
@@ -412,10 +424,32 @@ impl Torrent {
             text,
         };
         self.summary.last_message = Some(m.clone());
-        if self.messages.len() >= MAX_MESSAGES {
-            self.messages.pop_front();
-        }
+        self.message_bytes = self.message_bytes.saturating_add(m.text.len());
         self.messages.push_back(m);
+        self.trim_messages();
+    }
+
+    fn trim_messages(&mut self) {
+        while self.messages.len() > MAX_MESSAGES
+            || (self.message_bytes > MAX_MESSAGE_BYTES && self.messages.len() > 1)
+        {
+            if let Some(old) = self.messages.pop_front() {
+                self.message_bytes = self.message_bytes.saturating_sub(old.text.len());
+            }
+        }
+    }
+
+    /// Whether block `which` (0 files, 1 peers, 2 config) may take `n` more bytes of
+    /// text; counts them if so.
+    fn budget(&mut self, which: usize, n: usize, items: usize) -> bool {
+        let Some(used) = self.pending_bytes.get_mut(which) else {
+            return false;
+        };
+        if items >= MAX_ITEMS || used.saturating_add(n) > MAX_BLOCK_BYTES {
+            return false;
+        }
+        *used = used.saturating_add(n);
+        true
     }
 
     /// A line continuing the last `CTINFO` (its text held a newline).
@@ -424,13 +458,15 @@ impl Torrent {
             if m.text.len() < 16 * 1024 {
                 m.text.push('\n');
                 m.text.push_str(text);
+                self.message_bytes = self.message_bytes.saturating_add(text.len() + 1);
             }
             self.summary.last_message = Some(m.clone());
         }
+        self.trim_messages();
     }
 
     pub(crate) fn push_file(&mut self, f: &CtFile<'_>) {
-        if self.pending_files.len() < MAX_ITEMS {
+        if self.budget(0, f.filename.len(), self.pending_files.len()) {
             self.pending_files.push(FileView {
                 number: f.fileno,
                 name: lossy(f.filename.as_bytes()),
@@ -444,7 +480,7 @@ impl Torrent {
     }
 
     pub(crate) fn push_peer(&mut self, p: &CtPeer<'_>) {
-        if self.pending_peers.len() < MAX_ITEMS {
+        if self.budget(1, p.peer_id.as_bytes().len() + 64, self.pending_peers.len()) {
             let f = p.choke_interest;
             let flags: String = [
                 if f.remote_unchoked { 'U' } else { 'C' },
@@ -470,7 +506,8 @@ impl Torrent {
     }
 
     pub(crate) fn push_config(&mut self, c: &CtConfig<'_>) {
-        if self.pending_config.len() < MAX_ITEMS {
+        let n = c.value.len() + c.short_desc.len() + c.long_desc.len() + 32;
+        if self.budget(2, n, self.pending_config.len()) {
             self.pending_config.push(ConfigView {
                 name: lossy(c.name.as_bytes()),
                 kind: char::from(c.value_type.letter()).to_string(),
@@ -491,6 +528,7 @@ impl Torrent {
             BlockKind::Config => self.config = std::mem::take(&mut self.pending_config),
             _ => {}
         }
+        self.pending_bytes = [0; 3];
     }
 
     /// A block started: forget what an interrupted one of its kind collected.
@@ -502,6 +540,7 @@ impl Torrent {
             BlockKind::Config => self.pending_config.clear(),
             _ => {}
         }
+        self.pending_bytes = [0; 3];
     }
 
     /// What `GET /api/torrents/ID` answers.
@@ -600,6 +639,46 @@ mod tests {
         assert_eq!(client_name("x"), "unknown");
         // Multi-byte text never panics on slicing.
         assert_eq!(client_name("-aé234-abcdef"), "unknown");
+    }
+
+    #[test]
+    fn what_one_client_can_make_us_hold_is_bounded() {
+        let (tx, _rx) = mpsc::channel(1);
+        let mut t = Torrent::new(
+            1,
+            "t".into(),
+            "p".into(),
+            "127.0.0.1:1".parse().unwrap(),
+            0,
+            tx,
+        );
+        let long = vec![b'x'; 4000];
+        let name = trackwire::ctcs::Text::new(&long).unwrap();
+        t.begin_block(trackwire::ctcs::BlockKind::Files);
+        for i in 0..5000 {
+            t.push_file(&CtFile {
+                fileno: i,
+                priority: 0,
+                current_priority: 0,
+                n_pieces: 1,
+                n_have: 0,
+                n_available: 1,
+                filesize: 1,
+                filename: name,
+            });
+        }
+        t.end_block(trackwire::ctcs::BlockKind::Files);
+        let bytes: usize = t.files.iter().map(|f| f.name.len()).sum();
+        assert!(bytes <= MAX_BLOCK_BYTES, "{bytes}");
+        assert_eq!(t.files.len(), MAX_BLOCK_BYTES / 4000);
+        for _ in 0..1000 {
+            t.push_message(2, "y".repeat(4000));
+            t.continue_message(&"z".repeat(4000));
+        }
+        let kept: usize = t.messages.iter().map(|m| m.text.len()).sum();
+        assert!(kept <= MAX_MESSAGE_BYTES, "{kept}");
+        assert_eq!(kept, t.message_bytes);
+        assert!(t.messages.len() > 1);
     }
 
     #[test]

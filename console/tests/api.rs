@@ -470,3 +470,50 @@ async fn a_global_cap_is_shared_by_the_allocator() {
     assert!(la > 0 && lb > 0, "{la} {lb}");
     assert!(la + lb <= 100_000, "{la} + {lb} exceed the cap");
 }
+
+#[tokio::test]
+async fn the_ctcs_password_is_checked_and_separate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let options = ServeOptions {
+        ctcs_password: Some("s3cret pw".into()),
+        ..test_options("ctcs-password")
+    };
+    let console = start(options).await;
+    // dnh3.3.2's own bytes: the password keeps the newline fgets read.
+    let mut good = tokio::net::TcpStream::connect(console.ctcs).await.unwrap();
+    good.write_all(
+        b"PROTOCOL 0003\nAUTH s3cret pw\n\nCTORRENT -CD0303-goodgoodgood 1 1 good.torrent\n",
+    )
+    .await
+    .unwrap();
+    let mut bad = tokio::net::TcpStream::connect(console.ctcs).await.unwrap();
+    bad.write_all(b"PROTOCOL 0003\nAUTH wrong\n\nCTORRENT -CD0303-badbadbadbad 1 1 bad.torrent\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), bad.read_to_end(&mut got))
+        .await
+        .expect("the rejected client is closed")
+        .unwrap();
+    assert_eq!(got, b"PROTOCOL 0003\nERROR Authentication failed\n");
+    wait_for(
+        Duration::from_secs(5),
+        "the authenticated client",
+        || async {
+            let list = get_json(console.web, "/api/torrents").await;
+            let names: Vec<_> = list.as_array()?.iter().map(|t| t["name"].clone()).collect();
+            (names == ["good.torrent"]).then_some(())
+        },
+    )
+    .await;
+    // The clients' password does not open the web console's routes to anyone else, nor
+    // is it needed there (no web password on loopback).
+    let (status, _, _) = http(console.web, "GET", "/api/history", None, None).await;
+    assert_eq!(status, 200);
+    let hist = get_json(console.web, "/api/history").await;
+    assert_eq!(
+        hist,
+        serde_json::json!([]),
+        "a rejected client never identified itself"
+    );
+}
