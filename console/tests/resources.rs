@@ -269,3 +269,61 @@ async fn an_idle_keep_alive_browser_connection_is_closed() {
     );
     assert!(t0.elapsed() >= Duration::from_millis(900));
 }
+
+/// CPU time used by this process so far (user + system), from /proc (Linux).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name, from `state`: utime and stime are
+    // the 12th and 13th, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| -> u64 { f.get(i).and_then(|x| x.parse().ok()).expect("utime/stime") };
+    Duration::from_millis((tick(11) + tick(12)) * 10)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_clients_cost_no_cpu_and_stalled_methods_go_nowhere() {
+    let options = ServeOptions {
+        status_interval: Duration::from_secs(3600),
+        idle_timeout: Duration::from_secs(7200),
+        sniff_timeout: Duration::from_millis(300),
+        ..test_options("quiet")
+    };
+    let console = start(options).await;
+    // 200 identified clients that then say nothing (an idle seeder sends nothing).
+    let mut held = Vec::new();
+    for i in 0..200 {
+        let mut s = TcpStream::connect(console.ctcs).await.unwrap();
+        s.write_all(
+            format!("PROTOCOL 0003\nCTORRENT -CD0303-quiet{i:07} 1 1 q{i}.torrent\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+        held.push(s);
+    }
+    wait_for(Duration::from_secs(10), "200 clients listed", || async {
+        let list = get_json(console.web, "/api/torrents").await;
+        (list.as_array()?.len() == 200).then_some(())
+    })
+    .await;
+    // Let the first requests (config, detail, peers) settle, then measure.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = cpu_time();
+    // The setup above cost something: the reading is real.
+    assert!(before > Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_time().saturating_sub(before);
+    // A 20 ms poll per connection would be 20 000 wake-ups here.
+    assert!(
+        used < Duration::from_millis(200),
+        "{used:?} of CPU in 2 s of silence"
+    );
+
+    // "GE" and then nothing: neither an HTTP answer nor a CTCS session.
+    let mut s = TcpStream::connect(console.ctcs).await.unwrap();
+    s.write_all(b"GE").await.unwrap();
+    let got = until_closed(&mut s, Duration::from_secs(3))
+        .await
+        .expect("closed after the sniff timeout");
+    assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+}
