@@ -41,7 +41,8 @@ use tokio::sync::{Notify, Semaphore};
 use trackwire::StdClock;
 
 pub use options::{
-    default_database_path, OptionsError, OptionsErrorKind, ServeOptions, DEFAULT_LISTEN,
+    default_database_path, parse_seconds, OptionsError, OptionsErrorKind, ServeOptions,
+    DEFAULT_LISTEN,
 };
 pub use store::StoreError;
 
@@ -144,9 +145,17 @@ pub struct Console {
 pub async fn bind(options: ServeOptions) -> Result<Console, ServeError> {
     options.validate()?;
     let path = options.database_path();
-    let (store, loaded) = tokio::task::spawn_blocking(move || Store::open(&path))
-        .await
-        .map_err(|e| ServeError::Accept(std::io::Error::other(e)))?
+    let opened = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || Store::open(&path)).await
+    };
+    let (store, loaded) = opened
+        .map_err(|e| {
+            ServeError::Store(StoreError {
+                path,
+                source: Box::new(e),
+            })
+        })?
         .map_err(ServeError::Store)?;
     let bind_one = |address: SocketAddr| async move {
         TcpListener::bind(address)

@@ -304,6 +304,27 @@ pub fn default_database_path() -> PathBuf {
     PathBuf::from("trackwire-ctcs.sqlite3")
 }
 
+/// A duration given as decimal seconds (`10`, `0.5`, `1e3`) for the field `option`,
+/// for command-line flags: `NaN`, negatives, infinities and values too large for a
+/// [`Duration`] (`1e20`: more than 2^64 s) are an [`OptionsError`], never a panic.
+/// The field's own range is checked later by [`ServeOptions::validate`].
+///
+/// # Errors
+///
+/// [`OptionsErrorKind::OutOfRange`] naming `option`.
+pub fn parse_seconds(option: &'static str, text: &str) -> Result<Duration, OptionsError> {
+    let bad = || OptionsError {
+        option,
+        kind: OptionsErrorKind::OutOfRange {
+            value: text.to_owned(),
+            min: "0".into(),
+            max: format!("{} s", Duration::MAX.as_secs()),
+        },
+    };
+    let secs: f64 = text.trim().parse().map_err(|_| bad())?;
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +423,25 @@ mod tests {
             ..open
         };
         assert!(with_pw.validate().is_ok());
+    }
+
+    #[test]
+    fn seconds_from_text() {
+        assert_eq!(parse_seconds("x", "10").unwrap(), Duration::from_secs(10));
+        assert_eq!(
+            parse_seconds("x", "0.25").unwrap(),
+            Duration::from_millis(250)
+        );
+        for bad in ["-1", "NaN", "inf", "1e20", "", "ten"] {
+            let e = parse_seconds("status_interval", bad).unwrap_err();
+            assert_eq!(e.option, "status_interval", "{bad}");
+        }
+        // In Duration's range but out of the field's: validate says so.
+        let o = ServeOptions {
+            status_interval: parse_seconds("status_interval", "1e15").unwrap(),
+            ..Default::default()
+        };
+        assert_eq!(o.validate().unwrap_err().option, "status_interval");
     }
 
     #[test]
