@@ -156,7 +156,7 @@ pub use line::{
 };
 pub use message::{
     Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues, CtDetail, CtFile,
-    CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags, Protocol,
+    CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, Marker, PeerFlags, Protocol,
     ServerMessage, SetDlimit, SetUlimit, Spacing,
 };
 #[cfg(feature = "heapless")]

@@ -16,8 +16,8 @@ use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Positional, Text, Word};
 use crate::ctcs::line::{InputFull, LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
-    ClientMessage, CtConfigSet, CtConfigValues, ErrorMessage, Protocol, ServerMessage, SetDlimit,
-    SetUlimit, Spacing,
+    ClientMessage, CtConfigSet, CtConfigValues, ErrorMessage, Marker, Protocol, ServerMessage,
+    SetDlimit, SetUlimit, Spacing,
 };
 use crate::ctcs::version::Version;
 use crate::ctcs::{DEFAULT_INPUT_CAPACITY, DEFAULT_OUTPUT_CAPACITY, MAX_PASSWORD_LEN};
@@ -89,7 +89,8 @@ enum Seen {
     Bandwidth(crate::ctcs::message::CtBw),
     Info,
     Detail(crate::ctcs::message::CtDetail),
-    Start(BlockKind),
+    /// A block starts; a file or peer block says how its markers are spelled.
+    Start(BlockKind, Option<Marker>),
     Item(BlockKind, LineKind),
     End(BlockKind),
     Positional,
@@ -101,6 +102,10 @@ struct OpenBlock {
     kind: BlockKind,
     items: u32,
     deadline: Option<Instant>,
+    /// The version whose item forms the block's start marker implies (a `CTFILES` block
+    /// holds version-2 or version-1 `CTFILE` lines whatever the version in force), tried
+    /// first for the lines that follow; `None` for the config block.
+    items_version: Option<Version>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +254,12 @@ fn at_least_1ms(d: Duration) -> Duration {
 /// `CTORRENT` (the same in every version) and an unsolicited config block (v3 block
 /// markers and items versus one positional line of 9 (v1) or 8 (v2) fields).
 /// [`ServerEvent::Status`] says which form a `CTSTATUS` had.
+///
+/// Block markers of every version are recognised whatever the version in force, and a
+/// file or peer block streams its items as events either way: the start marker's
+/// spelling ([`Marker`]) says which form its items have (`CTFILES` opens a block of
+/// version-2 or version-1 `CTFILE` lines), and those lines are decoded under that form
+/// first.
 ///
 /// # Authentication
 ///
@@ -816,13 +827,17 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     fn on_line(&mut self, now: Instant) {
         let (seen, keyword, version) = {
             let line = self.input.line().unwrap_or_default();
-            let (msg, version) = decode_lenient(line, self.version);
+            let primary = self
+                .block
+                .and_then(|b| b.items_version)
+                .unwrap_or(self.version);
+            let (msg, version) = decode_lenient(line, primary);
             let msg = match msg {
                 Ok(m) => m,
                 Err(e) => return self.on_bad_line(e),
             };
             let password = self.password.as_ref().map(Fill::as_slice);
-            (classify(&msg, password), msg.keyword(version), version)
+            (classify(&msg, password), msg.keyword(), version)
         };
         let continues_info = self.after_info;
         self.after_info = false;
@@ -871,11 +886,14 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
                 self.emit_line(LineKind::InfoContinued, version);
             }
             Seen::Unknown => self.emit_line(LineKind::Unknown, version),
-            Seen::Start(kind) => self.start_block(now, kind),
+            Seen::Start(kind, marker) => {
+                let items_version = marker.map(|m| m.version(self.version));
+                self.start_block(now, kind, items_version);
+            }
             Seen::Item(kind, line_kind) => self.block_item(now, kind, line_kind, version),
             Seen::End(kind) => self.end_block(kind),
             Seen::Positional => {
-                self.start_block(now, BlockKind::Config);
+                self.start_block(now, BlockKind::Config, None);
                 self.block_item(now, BlockKind::Config, LineKind::ConfigValues, version);
                 self.end_block(BlockKind::Config);
             }
@@ -920,7 +938,7 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
         self.timers.block.map(|d| now.saturating_add(d))
     }
 
-    fn start_block(&mut self, now: Instant, kind: BlockKind) {
+    fn start_block(&mut self, now: Instant, kind: BlockKind, items_version: Option<Version>) {
         if let Some(open) = self.block.take() {
             self.emit(ServerEvent::Error(InputError::UnterminatedBlock {
                 block: open.kind,
@@ -932,6 +950,7 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
             kind,
             items: 0,
             deadline: self.block_deadline(now),
+            items_version,
         });
         self.emit(ServerEvent::BlockBegin(kind));
     }
@@ -1058,13 +1077,13 @@ fn classify(msg: &ClientMessage<'_>, password: Option<&[u8]>) -> Seen {
         ClientMessage::CtBw(b) => Seen::Bandwidth(*b),
         ClientMessage::CtInfo(_) => Seen::Info,
         ClientMessage::CtDetail(d) => Seen::Detail(*d),
-        ClientMessage::CtFileStart => Seen::Start(BlockKind::Files),
+        ClientMessage::CtFileStart(m) => Seen::Start(BlockKind::Files, Some(*m)),
         ClientMessage::CtFile(_) => Seen::Item(BlockKind::Files, LineKind::File),
-        ClientMessage::CtFilesDone => Seen::End(BlockKind::Files),
-        ClientMessage::CtPeerStart => Seen::Start(BlockKind::Peers),
+        ClientMessage::CtFilesDone(_) => Seen::End(BlockKind::Files),
+        ClientMessage::CtPeerStart(m) => Seen::Start(BlockKind::Peers, Some(*m)),
         ClientMessage::CtPeer(_) => Seen::Item(BlockKind::Peers, LineKind::Peer),
-        ClientMessage::CtPeersDone => Seen::End(BlockKind::Peers),
-        ClientMessage::CtConfigStart => Seen::Start(BlockKind::Config),
+        ClientMessage::CtPeersDone(_) => Seen::End(BlockKind::Peers),
+        ClientMessage::CtConfigStart => Seen::Start(BlockKind::Config, None),
         ClientMessage::CtConfig(_) => Seen::Item(BlockKind::Config, LineKind::Config),
         ClientMessage::CtConfigDone => Seen::End(BlockKind::Config),
         ClientMessage::CtConfigValues(_) => Seen::Positional,
