@@ -260,8 +260,8 @@ fn oracle(
             ClientMessage::CtDetail(d) => {
                 ev.push(format!("detail {} {}", d.torrent_size, d.piece_size))
             }
-            ClientMessage::CtFileStart => begin(ev, BlockKind::Files),
-            ClientMessage::CtPeerStart => begin(ev, BlockKind::Peers),
+            ClientMessage::CtFileStart(_) => begin(ev, BlockKind::Files),
+            ClientMessage::CtPeerStart(_) => begin(ev, BlockKind::Peers),
             ClientMessage::CtConfigStart => begin(ev, BlockKind::Config),
             ClientMessage::CtFile(x) => {
                 open.get_mut(&f.conn).unwrap().1 += 1;
@@ -275,8 +275,8 @@ fn oracle(
                 open.get_mut(&f.conn).unwrap().1 += 1;
                 ev.push(format!("config {}={}", c.name, c.value));
             }
-            ClientMessage::CtFilesDone
-            | ClientMessage::CtPeersDone
+            ClientMessage::CtFilesDone(_)
+            | ClientMessage::CtPeersDone(_)
             | ClientMessage::CtConfigDone => {
                 let (k, n) = open.remove(&f.conn).unwrap();
                 ev.push(format!("end {k} {n}"));

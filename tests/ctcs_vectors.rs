@@ -7,7 +7,8 @@ use std::net::Ipv4Addr;
 
 use common::{frame_transcript, parse_transcript, transcripts, Framed};
 use trackwire::ctcs::{
-    ClientMessage, ConfigType, CtConfigSet, PeerIdText, Positional, ServerMessage, Spacing, Version,
+    ClientMessage, ConfigType, CtConfigSet, Marker, PeerIdText, Positional, ServerMessage, Spacing,
+    Version,
 };
 use trackwire::DecodeErrorKind;
 
@@ -248,14 +249,14 @@ fn status_bw_detail_file_peer_fields() {
         (p.dl_rate, p.ul_rate, p.dl_total, p.ul_total, p.n_pieces),
         (8157, 0, 16384, 0, 13)
     );
-    assert!(matches!(
+    assert_eq!(
         decode(b"CTFILESTART", 0),
-        ClientMessage::CtFileStart
-    ));
-    assert!(matches!(
+        ClientMessage::CtFileStart(Marker::V3)
+    );
+    assert_eq!(
         decode(b"CTPEERSDONE", 0),
-        ClientMessage::CtPeersDone
-    ));
+        ClientMessage::CtPeersDone(Marker::V3)
+    );
 
     let p1 = framed("p1_session.txt");
     let old: Vec<_> = p1
@@ -270,7 +271,7 @@ fn status_bw_detail_file_peer_fields() {
         (s.seeders, s.leechers, s.n_have, s.cache_used),
         (0, 0, 13, 0)
     );
-    assert!(matches!(old[2], ClientMessage::CtFileStart));
+    assert_eq!(old[2], ClientMessage::CtFileStart(Marker::Legacy));
     let ClientMessage::CtFile(f) = old[3] else {
         panic!()
     };
@@ -279,8 +280,8 @@ fn status_bw_detail_file_peer_fields() {
         (1, 8, 8, 0, 500000)
     );
     assert_eq!(f.filename, "b.bin");
-    assert_eq!(old[3].keyword(Version::V1), "CTFILE");
-    assert_eq!(old[2].keyword(Version::V1), "CTFILES");
+    assert_eq!(old[3].keyword(), "CTFILE");
+    assert_eq!(old[2].keyword(), "CTFILES");
     let ClientMessage::CtConfigValues(c) = old[8] else {
         panic!("{:?}", old[8])
     };
