@@ -434,6 +434,68 @@ fn config_fields_both_directions() {
     );
 }
 
+/// The server's CTCONFIG lines of p3_config, applied with dnh3.3.2's rules to the name and
+/// value as decoded, predict the max_peers and min_peers of every config block the
+/// client sent afterwards: the decoded fields are what the client acted on (the line
+/// with blanks around the name, the value with extra words).
+#[test]
+fn decoded_server_ctconfig_predicts_the_clients_next_config_block() {
+    /// C's `atoi`: leading white space, a sign, digits.
+    fn atoi(b: &[u8]) -> i64 {
+        let s = std::str::from_utf8(b).unwrap().trim_start();
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let n: i64 = digits
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .fold(0, |n, d| n * 10 + i64::from(d - b'0'));
+        if neg {
+            -n
+        } else {
+            n
+        }
+    }
+    let mut max_peers = None;
+    let mut min_peers = None;
+    let mut blocks_checked = 0;
+    let mut rejected = 0;
+    for f in framed("p3_config.txt") {
+        let line = line_of(&f);
+        if f.dir == 'S' {
+            let Ok(ServerMessage::CtConfig(c)) = ServerMessage::decode(line, f.version) else {
+                continue;
+            };
+            let v = atoi(c.value.as_bytes());
+            // Set_Config's range checks; out of range is "Malformed or invalid input".
+            match c.name.as_bytes() {
+                b"max_peers" if (20..=1000).contains(&v) => max_peers = Some(v),
+                b"min_peers" if (1..=1000).contains(&v) => min_peers = Some(v),
+                b"max_peers" | b"min_peers" => rejected += 1,
+                _ => {}
+            }
+            continue;
+        }
+        let Ok(ClientMessage::CtConfig(c)) = ClientMessage::decode(line, f.version) else {
+            continue;
+        };
+        let want = match c.name.as_bytes() {
+            b"max_peers" => max_peers,
+            b"min_peers" => min_peers,
+            _ => continue,
+        };
+        if let Some(want) = want {
+            assert_eq!(atoi(c.value.as_bytes()), want, "{}", c.name);
+            blocks_checked += 1;
+        }
+    }
+    // Two config blocks follow server sets (the first one precedes them), two options
+    // checked in each; `max_peers 5` was refused.
+    assert_eq!((blocks_checked, rejected), (4, 1));
+    assert_eq!((max_peers, min_peers), (Some(60), Some(3)));
+}
+
 #[test]
 fn limits_and_commands() {
     let lim = framed("p3_limits.txt");
