@@ -8,8 +8,9 @@ use trackwire::ctcs::{
     split_line, Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues,
     CtDetail, CtFile, CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, Float, Framer,
     KeywordMatch, LineBuffer, Marker, PeerFlags, Positional, Protocol, ServerMessage, SetDlimit,
-    SetUlimit, Spacing, Status, Text, Version, Word,
+    SetUlimit, ServerConfig, ServerSession, Spacing, Status, Text, Version, Word,
 };
+use trackwire::Instant;
 use trackwire::{DecodeError, DecodeErrorKind};
 
 fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -406,6 +407,37 @@ proptest! {
             m.encode(Version::V3, &mut buf).unwrap();
             prop_assert_eq!(&buf[..buf.len() - 1], &line[..]);
         }
+    }
+
+    /// What a server session sends is read by dnh3.3.2 as the caller gave it: the name
+    /// and value of an accepted `set_config`, the number of `set_download_limit` and
+    /// `set_upload_limit`.
+    #[test]
+    fn session_commands_reach_the_client_as_given(
+        name in prop::collection::vec(prop::sample::select(b"ab_ \t\x00".to_vec()), 0..6),
+        value in prop::collection::vec(prop::sample::select(b"a1  \t:\r".to_vec()), 0..8),
+        limit in any::<i32>(),
+    ) {
+        let mut s = ServerSession::new(ServerConfig::new(), Instant::ZERO).unwrap();
+        let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+        // The session's own PROTOCOL line.
+        prop_assert!(s.poll_transmit(&mut buf).unwrap().is_some());
+        if s.set_config(&name, &value).is_ok() {
+            let n = s.poll_transmit(&mut buf).unwrap().unwrap();
+            prop_assert_eq!(set_config_reads(&buf[..n - 1]), Some((name.clone(), value.clone())));
+        }
+        s.set_download_limit(limit).unwrap();
+        s.set_upload_limit(limit).unwrap();
+        for _ in 0..2 {
+            let n = s.poll_transmit(&mut buf).unwrap().unwrap();
+            let applied = match ServerMessage::decode_with(&buf[..n], Version::V3, KeywordMatch::Prefix).unwrap() {
+                ServerMessage::SetDlimit(d) => d.applied(),
+                ServerMessage::SetUlimit(u) => u.applied(),
+                other => panic!("{other:?}"),
+            };
+            prop_assert_eq!(applied, limit);
+        }
+        prop_assert!(s.poll_transmit(&mut buf).unwrap().is_none());
     }
 
     #[test]

@@ -567,7 +567,10 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     }
 
     /// Queues the version-3 `CTCONFIG name value`: set one option (names as the client
-    /// lists them in its config block). The value is sent raw, not as
+    /// lists them in its config block). The line is `CTCONFIG name value` with single
+    /// spaces, which dnh3.3.2 reads back as exactly this name and value (it takes the
+    /// name after the first space up to the next one, and the value after the spaces
+    /// that follow). The value is sent raw, not as
     /// `len:value`; an empty value is sent as `CTCONFIG name ` (with the blank dnh3.3.2
     /// needs, e.g. to clear `file_list`). dnh3.3.2 acknowledges nothing; it reports a bad
     /// value or an unknown name with a `CTINFO 2`.
@@ -579,8 +582,9 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     /// dnh3.3.2) or has a byte that is not graphic ASCII (a name of blanks — say a tab —
     /// would leave the client's tokenizer with no name, as a bare `CTCONFIG` does; option
     /// names are lower-case words), or if `value` contains NUL, CR or LF or starts with a
-    /// blank (the client skips blanks after the name, so the value would not arrive as
-    /// given); [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would exceed
+    /// blank (the client skips the spaces after the name, so a leading space would not
+    /// arrive; a leading tab would, but is refused as well so that what arrives never
+    /// depends on which blank it is); [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would exceed
     /// [`MAX_COMMAND_LEN`]; otherwise as [`request_status`](Self::request_status).
     pub fn set_config(&mut self, name: &[u8], value: &[u8]) -> Result<(), UsageError> {
         if self.is_finished() {
