@@ -10,8 +10,8 @@ use common::{transcripts, unescape};
 use proptest::prelude::*;
 use trackwire::ctcs::{
     ClientEvent, ClientMessage, ClientSession, ClientSessionConfig, ClientState, CtBw, CtConfig,
-    CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch, Marker, PeerFlags,
-    PeerIdText, Positional, Text, Version, Word,
+    CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch, Marker,
+    PeerFlags, PeerIdText, Positional, Text, Version, Word,
 };
 use trackwire::{Instant, UsageErrorKind};
 

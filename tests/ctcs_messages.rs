@@ -429,7 +429,12 @@ fn server_ctconfig_name_and_value_are_what_the_client_reads() {
         ("CTCONFIG  max_peers 60", "max_peers", "60", (1, 0)),
         // Raw value, not len:value: the client set the ratio to 4.
         ("CTCONFIG seed_ratio 4:2.50", "seed_ratio", "4:2.50", (0, 0)),
-        ("CTCONFIG min_peers 3 extra words", "min_peers", "3 extra words", (0, 0)),
+        (
+            "CTCONFIG min_peers 3 extra words",
+            "min_peers",
+            "3 extra words",
+            (0, 0),
+        ),
         ("CTCONFIG verbose -1", "verbose", "-1", (0, 0)),
         ("CTCONFIG nosuch_option 1", "nosuch_option", "1", (0, 0)),
         // Clears the file list: an empty value after the one blank.

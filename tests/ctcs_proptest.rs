@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use trackwire::ctcs::{
     split_line, Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues,
     CtDetail, CtFile, CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, Float, Framer,
-    KeywordMatch, LineBuffer, Marker, PeerFlags, Positional, Protocol, ServerMessage, SetDlimit,
-    SetUlimit, ServerConfig, ServerSession, Spacing, Status, Text, Version, Word,
+    KeywordMatch, LineBuffer, Marker, PeerFlags, Positional, Protocol, ServerConfig, ServerMessage,
+    ServerSession, SetDlimit, SetUlimit, Spacing, Status, Text, Version, Word,
 };
 use trackwire::Instant;
 use trackwire::{DecodeError, DecodeErrorKind};

@@ -900,7 +900,11 @@ fn legacy_blocks_stream_as_items_whatever_the_version_in_force() {
     assert_eq!(ev, ["begin files", "file 1 4 single.bin", "end files 1"]);
     // A legacy block at version 1 reads version-1 items (no n_available field).
     let mut s = ready(ServerConfig::new().with_max_version(Version::V1));
-    let ev = feed(&mut s, ms(1), b"CTFILES\nCTFILE 1 8 8 500000 b.bin\nCTFDONE\n");
+    let ev = feed(
+        &mut s,
+        ms(1),
+        b"CTFILES\nCTFILE 1 8 8 500000 b.bin\nCTFDONE\n",
+    );
     assert_eq!(ev, ["begin files", "file 1 8 b.bin", "end files 1"]);
 }
 

@@ -83,7 +83,9 @@ enum LineKind {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Seen {
     Protocol(u32),
-    Auth { matches: bool },
+    Auth {
+        matches: bool,
+    },
     Hello,
     Status(crate::ctcs::message::CtStatus),
     Bandwidth(crate::ctcs::message::CtBw),
