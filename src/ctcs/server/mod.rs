@@ -1145,8 +1145,13 @@ mod tests {
         assert_eq!(used(v3_status, Version::V2), Some(Version::V2));
         assert_eq!(used(v1_status, Version::V3), Some(Version::V1));
         assert_eq!(used(v1_status, Version::V0), Some(Version::V1));
-        assert_eq!(used(b"CTFILES", Version::V3), Some(Version::V2));
-        assert_eq!(used(b"CTFILESTART", Version::V1), Some(Version::V3));
+        // Block markers of either spelling are known under every version: no fallback.
+        assert_eq!(used(b"CTFILES", Version::V3), Some(Version::V3));
+        assert_eq!(used(b"CTFILESTART", Version::V1), Some(Version::V1));
+        assert_eq!(
+            decode_lenient(b"CTFILES", Version::V3).0,
+            Ok(ClientMessage::CtFileStart(Marker::Legacy))
+        );
         assert_eq!(
             used(b"CTCONFIG 1 72 0.000000 100 1 0 1 0", Version::V3),
             Some(Version::V2)
