@@ -425,8 +425,9 @@ fn server_ctconfig_name_and_value_are_what_the_client_reads() {
         // Applied as max_peers 60: strtok skips every blank before the name, and the
         // client skips every blank after it; trailing blanks stay in the value.
         ("CTCONFIG   max_peers    60  ", "max_peers", "60  ", (2, 3)),
-        // Two blanks after the keyword do not give an empty name.
-        ("CTCONFIG  max_peers 60", "max_peers", "60", (1, 0)),
+        // Two blanks after the keyword do not give an empty name (measured from
+        // dnh3.3.2: `CTCONFIG  max_peers 70` set max_peers to 70).
+        ("CTCONFIG  max_peers 70", "max_peers", "70", (1, 0)),
         // Raw value, not len:value: the client set the ratio to 4.
         ("CTCONFIG seed_ratio 4:2.50", "seed_ratio", "4:2.50", (0, 0)),
         (
@@ -441,6 +442,8 @@ fn server_ctconfig_name_and_value_are_what_the_client_reads() {
         ("CTCONFIG file_list ", "file_list", "", (0, 0)),
         ("CTCONFIG file_list    ", "file_list", "", (0, 3)),
         // Only the space byte separates (strtok(..., " ")): a tab is part of a field.
+        // Measured from dnh3.3.2: "Unknown config option min_peers\t3 from CTCS".
+        ("CTCONFIG min_peers\t3 4", "min_peers\t3", "4", (0, 0)),
         ("CTCONFIG max_peers\t60 x", "max_peers\t60", "x", (0, 0)),
         ("CTCONFIG user_exit \tcmd", "user_exit", "\tcmd", (0, 0)),
     ] {
@@ -504,7 +507,8 @@ fn set_limits_report_the_text_and_the_applied_limit() {
     for (line, text, applied) in [
         (&b"SETDLIMIT 20480"[..], &b"20480"[..], 20480),
         (b"SETDLIMIT 0", b"0", 0),
-        // strtod skips leading white space: two blanks still set 5.
+        // strtod skips leading white space: two blanks still set 5 (measured from
+        // dnh3.3.2: the next CTBW showed 5).
         (b"SETDLIMIT  5", b" 5", 5),
         (b"SETDLIMIT 2048.9", b"2048.9", 2048),
     ] {
@@ -515,8 +519,9 @@ fn set_limits_report_the_text_and_the_applied_limit() {
         }
         server_rt(std::str::from_utf8(line).unwrap(), &ALL);
     }
-    // The byte after the keyword is skipped whatever it is: a tab separates as well,
-    // and with no separator the first digit is lost.
+    // The byte after the keyword is skipped whatever it is: a tab separates as well
+    // (measured from dnh3.3.2: `SETULIMIT\t7` made the next CTBW show 7), and with no
+    // separator the first digit is lost.
     for (line, text, applied) in [
         (&b"SETDLIMIT\t7"[..], &b"7"[..], 7),
         (b"SETDLIMIT1000", b"000", 0),
@@ -532,6 +537,8 @@ fn set_limits_report_the_text_and_the_applied_limit() {
             Ok(ServerMessage::Unknown(_))
         ));
     }
+    let s = ul(b"SETULIMIT\t7", Prefix);
+    assert_eq!((s.ul_limit.as_bytes(), s.applied()), (&b"7"[..], 7));
     let s = ul(b"SETULIMIT\t-3.9", Prefix);
     assert_eq!((s.ul_limit.as_bytes(), s.applied()), (&b"-3.9"[..], -3));
     // With nothing after the keyword the client would read past the end of the line.
