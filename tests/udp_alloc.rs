@@ -14,9 +14,9 @@ use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use trackwire_alloc_count::{count, Counting};
 
-use trackwire::hash::sha1::{sha1, Sha1};
-use trackwire::udp::legacy::{passwd_hash, verify_datagram};
+use trackwire::udp::legacy::verify_datagram;
 use trackwire::udp::options::{encode_url_data, url_data_encoded_len};
+use trackwire::udp::password_digest as sha1;
 use trackwire::udp::{
     announce_ip, canonical_addr, effective_num_want, limits, Action, AddressFamily, AnnounceEvent,
     AnnounceOption, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
@@ -545,11 +545,8 @@ impl Work<'_> {
         self.encode(e.encoded_len(), |b| e.encode(b));
         self.encode(e.encoded_len(), |b| Response::Error(e).encode(b));
 
-        // The hash helpers behind legacy authentication.
-        let mut h = Sha1::new();
-        h.update(b"packet");
-        h.update(&sha1(b"pw"));
-        black_box((h.finalize(), passwd_hash(b"packet", &sha1(b"pw"))));
+        // The password digest behind legacy authentication.
+        black_box(sha1(b"pw"));
     }
 
     /// The helpers of `limits` and `types`.

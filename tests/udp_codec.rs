@@ -183,7 +183,7 @@ fn announce_request_with_legacy_auth_and_request_string() {
     assert_eq!(wire[100], 5);
     assert_eq!(&wire[101..106], b"alice");
     // The hash: first 8 bytes of sha1(packet-before-hash ‖ sha1(password)).
-    let sha1 = trackwire::hash::sha1::sha1;
+    let sha1 = trackwire::udp::password_digest; // SHA-1 of any bytes
     let mut covered = wire[..106].to_vec();
     covered.extend(sha1(b"s3cret"));
     assert_eq!(&wire[106..114], &sha1(&covered)[..8]);

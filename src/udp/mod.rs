@@ -36,9 +36,11 @@
 
 pub mod client;
 pub mod cookie;
+mod layout;
 pub mod legacy;
 pub mod limits;
 pub mod options;
+mod records;
 pub mod request;
 pub mod response;
 pub mod server;
@@ -49,8 +51,9 @@ pub use client::{
     Transmit,
 };
 pub use cookie::{ConnectionIdScheme, SipCookies};
-pub use legacy::{Authentication, Extensions, PasswdHash, ShortBytes};
+pub use legacy::{password_digest, Authentication, Extensions, PasswdHash, ShortBytes};
 pub use options::{AnnounceOption, Options};
+pub use records::{Record, RecordIter, RecordList};
 pub use request::{
     AnnounceRequest, AnnounceTail, ConnectRequest, InfoHashes, Request, RequestHeader,
     ScrapeRequest, TailGrammar, PROTOCOL_ID,

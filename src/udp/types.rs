@@ -50,6 +50,17 @@ impl fmt::Display for PeerId {
     }
 }
 
+/// One row of a scrape response: the counts of one requested torrent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ScrapeRow {
+    /// Seeders: peers with the whole torrent.
+    pub complete: u32,
+    /// How many times the torrent was downloaded completely.
+    pub downloaded: u32,
+    /// Leechers: peers still downloading.
+    pub incomplete: u32,
+}
+
 /// The `action` field: what a datagram is (BEP 15 "actions").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -172,8 +183,8 @@ impl AddressFamily {
     /// The size of one compact peer entry in this family.
     pub const fn peer_len(self) -> usize {
         match self {
-            AddressFamily::Ipv4 => 6,
-            AddressFamily::Ipv6 => 18,
+            AddressFamily::Ipv4 => crate::udp::layout::peer_v4::LEN,
+            AddressFamily::Ipv6 => crate::udp::layout::peer_v6::LEN,
         }
     }
 }
