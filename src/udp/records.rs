@@ -207,6 +207,16 @@ impl<T: Record> Iterator for RecordIter<'_, T> {
         let n = RecordList(self.0).len();
         (n, Some(n))
     }
+
+    // Internal iteration (`for_each`, `fold`, `sum`, …) tests the representation once,
+    // not once per entry.
+    #[inline]
+    fn fold<B, F: FnMut(B, T) -> B>(self, init: B, f: F) -> B {
+        match self.0 {
+            Repr::Wire(rest) => rest.chunks_exact(T::LEN.max(1)).map(T::read).fold(init, f),
+            Repr::Slice(s) => s.iter().copied().fold(init, f),
+        }
+    }
 }
 
 impl<T: Record> ExactSizeIterator for RecordIter<'_, T> {}

@@ -121,6 +121,7 @@ pub enum AnnounceEvent {
 
 impl AnnounceEvent {
     /// The event for wire value `v`.
+    #[inline]
     pub const fn from_u32(v: u32) -> Self {
         match v {
             0 => AnnounceEvent::None,
@@ -133,14 +134,23 @@ impl AnnounceEvent {
     }
 
     /// The event's wire value.
+    #[inline]
     pub const fn to_u32(self) -> u32 {
-        match self {
+        // In two steps: the first maps every variant to its position (the value of
+        // 0–4, and 5 for `Other`), which the compiler reads as the enum's tag itself;
+        // the second then only picks `Other`'s payload. One match straight to the
+        // values compiled to a jump table in the announce encoder.
+        let position = match self {
             AnnounceEvent::None => 0,
             AnnounceEvent::Completed => 1,
             AnnounceEvent::Started => 2,
             AnnounceEvent::Stopped => 3,
             AnnounceEvent::Paused => 4,
+            AnnounceEvent::Other(_) => 5,
+        };
+        match self {
             AnnounceEvent::Other(v) => v,
+            _ => position,
         }
     }
 }
