@@ -230,8 +230,8 @@ mod tests {
     fn announce_table_reads_a_real_announce() {
         use announce_request::*;
         let mut d = [0u8; LEN];
-        for (i, b) in d.iter_mut().enumerate() {
-            *b = i as u8;
+        for (i, b) in (0u8..).zip(d.iter_mut()) {
+            *b = i;
         }
         assert_eq!(get(&d, CONNECTION_ID), [0, 1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(get(&d, ACTION), [8, 9, 10, 11]);

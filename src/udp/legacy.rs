@@ -168,7 +168,9 @@ impl<'a> Extensions<'a> {
     }
 
     /// Appends the tail to a datagram being written from its first byte, so that a
-    /// password hash can cover everything before it.
+    /// password hash can cover everything before it. Out of line: few announces carry
+    /// it, and inlined it would weigh down every announce encoder it sits in.
+    #[inline(never)]
     pub(crate) fn write<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.bytes(&self.wire_bits().to_be_bytes())?;
         if let Some(a) = &self.auth {

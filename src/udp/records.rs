@@ -143,10 +143,7 @@ impl<'a, T: Record> RecordList<'a, T> {
 /// The stride [`Reader::records`] checks: every `Record::LEN` is far below 256.
 #[inline(always)]
 fn stride<T: Record>() -> u8 {
-    match u8::try_from(T::LEN) {
-        Ok(s) => s,
-        Err(_) => u8::MAX,
-    }
+    u8::try_from(T::LEN).unwrap_or(u8::MAX)
 }
 
 impl<T: Record> PartialEq for RecordList<'_, T> {

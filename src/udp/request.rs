@@ -320,7 +320,7 @@ impl<'a> AnnounceRequest<'a> {
     }
 
     /// Encodes the request into `buf` and returns its length. A legacy authentication
-    /// body given as a password ([`PasswdHash::from_password`](crate::udp::PasswdHash::from_password))
+    /// body given as a password ([`PasswdHash::Password`](crate::udp::PasswdHash::Password))
     /// gets its hash computed over the bytes written before it.
     ///
     /// # Errors
@@ -329,17 +329,8 @@ impl<'a> AnnounceRequest<'a> {
     /// untouched.
     #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        // One test of the tail's form, whose answer both the length and the write use.
-        match self.tail.as_sent() {
-            Ok(tail) => encode_into(buf, ann::LEN.saturating_add(tail.len()), |w| {
-                self.write_fixed(w)?;
-                write_tail_bytes(w, tail)
-            }),
-            Err(ext) => encode_into(buf, ann::LEN.saturating_add(ext.encoded_len()), |w| {
-                self.write_fixed(w)?;
-                ext.write(w)
-            }),
-        }
+        let (len, tail) = self.len_and_tail();
+        encode_into(buf, len, |w| self.write(w, tail))
     }
 
     /// Appends the request to `out` (nothing is zero-filled first) and returns its
@@ -348,15 +339,32 @@ impl<'a> AnnounceRequest<'a> {
     #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     #[inline]
     pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
-        match self.tail.as_sent() {
-            Ok(tail) => append_to_vec(out, ann::LEN.saturating_add(tail.len()), |s| {
-                self.write_fixed(s)?;
-                write_tail_bytes(s, tail)
-            }),
-            Err(ext) => append_to_vec(out, ann::LEN.saturating_add(ext.encoded_len()), |s| {
-                self.write_fixed(s)?;
-                ext.write(s)
-            }),
+        let (len, tail) = self.len_and_tail();
+        append_to_vec(out, len, |s| self.write(s, tail))
+    }
+
+    /// The encoded length, and the tail in the form [`AnnounceTail::as_sent`] gives: the
+    /// tail's form is tested once, and the write tests only which of the two it got.
+    #[inline(always)]
+    fn len_and_tail(&self) -> (usize, Result<&'a [u8], &Extensions<'a>>) {
+        let tail = self.tail.as_sent();
+        let tail_len = match tail {
+            Ok(bytes) => bytes.len(),
+            Err(e) => e.encoded_len(),
+        };
+        (ann::LEN.saturating_add(tail_len), tail)
+    }
+
+    #[inline(always)]
+    fn write<S: Sink>(
+        &self,
+        s: &mut S,
+        tail: Result<&[u8], &Extensions<'_>>,
+    ) -> Result<(), S::Error> {
+        self.write_fixed(s)?;
+        match tail {
+            Ok(bytes) => write_tail_bytes(s, bytes),
+            Err(e) => e.write(s),
         }
     }
 
