@@ -717,7 +717,7 @@ fn main() {
                     let r = AnnounceResponse {
                         peers: trackwire::udp::Peers::from_compact(
                             AddressFamily::Ipv4,
-                            black_box(&compact),
+                            black_box(compact),
                         )
                         .unwrap(),
                         ..header
@@ -740,7 +740,7 @@ fn main() {
                         1900,
                         12,
                         40,
-                        black_box(&compact),
+                        black_box(compact),
                         black_box(&mut *buf),
                     ));
                 }),
