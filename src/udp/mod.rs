@@ -40,9 +40,11 @@
 // so each public item has exactly one path (`trackwire::udp::Item`).
 mod client;
 mod cookie;
+mod layout;
 mod legacy;
 mod limits;
 mod options;
+mod records;
 mod request;
 mod response;
 mod server;
@@ -56,8 +58,8 @@ pub use client::{
 };
 pub use cookie::{ConnectionIdScheme, SipCookies, MAX_CONNECTION_AGE, MIN_CONNECTION_AGE};
 pub use legacy::{
-    passwd_hash, password_digest, verify_datagram, Authentication, Extensions, PasswdHash,
-    ShortBytes, EXT_AUTHENTICATION, EXT_REQUEST_STRING, PASSWD_HASH_LEN,
+    password_digest, verify_datagram, Authentication, Extensions, PasswdHash, ShortBytes,
+    EXT_AUTHENTICATION, EXT_REQUEST_STRING, PASSWD_HASH_LEN,
 };
 pub use limits::{
     max_peers, max_scrape_hashes, max_scrape_rows, payload_budget, BEP15_MAX_SCRAPE_HASHES,
@@ -68,6 +70,7 @@ pub use options::{
     encode_url_data, url_data_encoded_len, AnnounceOption, Options, OptionsIter, END_OF_OPTIONS,
     MAX_OPTION_DATA, NOP, URL_DATA,
 };
+pub use records::{Record, RecordIter, RecordList};
 pub use request::{
     AnnounceRequest, AnnounceTail, ConnectRequest, InfoHashBytes, InfoHashIter, InfoHashes,
     Request, RequestHeader, ScrapeRequest, TailGrammar, ANNOUNCE_REQUEST_LEN, CONNECT_REQUEST_LEN,
