@@ -565,6 +565,22 @@ fn collisions_only_make_limits_stricter() {
 }
 
 #[test]
+fn a_clock_that_steps_back_never_loosens_a_limit() {
+    let l = limiter(1, 3, 8);
+    let ip: IpAddr = "192.0.2.5".parse().unwrap();
+    let t = Instant::from_secs(100);
+    assert_eq!((0..10).filter(|_| l.admit(t, ip)).count(), 3);
+    assert!(
+        !l.admit(Instant::from_secs(90), ip),
+        "earlier is not a refill"
+    );
+    assert!(!l.admit(Instant::ZERO, ip));
+    // Once the clock is past where it was, tokens come back at the configured rate.
+    assert!(l.admit(Instant::from_secs(101), ip));
+    assert!(!l.admit(Instant::from_secs(101), ip));
+}
+
+#[test]
 fn threads_share_one_bucket_table_without_exceeding_a_burst() {
     let l = limiter(1, 100, 16);
     let ip: IpAddr = "192.0.2.77".parse().unwrap();

@@ -93,6 +93,10 @@ pub struct ServerConfig {
     /// Private mode: an announce without BEP 41 URLData (so without a passkey) is
     /// refused with [`MSG_URL_DATA_REQUIRED`]. Off by default: such announces are served,
     /// and only announces that carry URLData go to [`ServerHooks::authorize`].
+    ///
+    /// Scrapes carry no URLData (BEP 41 options exist only on announces), so they are
+    /// triaged alike in both modes; a private tracker that must not reveal its counts
+    /// answers them with [`IncomingScrape::reject`].
     pub private: bool,
     /// The announce interval in seconds before jitter
     /// ([`IncomingAnnounce::interval`]); 1800 (opentracker's and aquatic's default) by
