@@ -12,6 +12,7 @@
 //! | announce tail | BEP 41 [`Options`] or legacy [`Extensions`], chosen by [`TailGrammar`] |
 //! | client state machine | [`Client`]: one tracker endpoint, N exchanges sharing a connection id, retries; configured by [`ClientConfig`] |
 //! | tracker triage | [`Server`]: a stateless `&self` triage of datagrams with connection-id cookies ([`SipCookies`]); configured by [`ServerConfig`] |
+//! | operator hooks | [`ServerHooks`]: access lists ([`AccessList`], [`Listed`]), BEP 41 passkeys, per-source [`RateLimiter`], [`Counters`] |
 //! | sizes | [`payload_budget`], [`max_scrape_hashes`], [`max_peers`], the `*_LEN` constants |
 //!
 //! Decoding is O(1) validation plus lazy iteration: peer lists, info-hash lists and
@@ -82,9 +83,16 @@ pub use response::{
     CONNECT_RESPONSE_LEN, ERROR_RESPONSE_HEADER_LEN, PEER_V4_LEN, PEER_V6_LEN,
     SCRAPE_RESPONSE_HEADER_LEN, SCRAPE_ROW_LEN,
 };
+pub use server::access::{AccessList, AllowAll, InfoHashSet, ListMode, Listed, SortedHashes};
+#[cfg(target_has_atomic = "64")]
+pub use server::counters::{ByFamily, CounterSnapshot, Counters, DropCounts, RejectionCounts};
+pub use server::hooks::{NoHooks, ServerHooks};
+#[cfg(target_has_atomic = "64")]
+pub use server::ratelimit::{RateLimitConfig, RateLimiter};
 pub use server::{
-    Dropped, IncomingAnnounce, IncomingScrape, Rejection, Server, ServerAction, ServerConfig,
-    MSG_BAD_CONNECTION_ID, MSG_MALFORMED, MSG_UNKNOWN_ACTION,
+    jittered_interval, Dropped, IncomingAnnounce, IncomingScrape, Rejection, Server, ServerAction,
+    ServerConfig, MAX_JOINED_URL_DATA, MSG_BAD_CONNECTION_ID, MSG_MALFORMED, MSG_NOT_ALLOWED,
+    MSG_UNAUTHORIZED, MSG_UNKNOWN_ACTION, MSG_URL_DATA_REQUIRED,
 };
 pub use types::{
     announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, AnnounceEvent,
