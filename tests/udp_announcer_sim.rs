@@ -1041,3 +1041,4 @@ fn commands_check_their_arguments_sim() {
         "C"
     );
 }
+
