@@ -1041,4 +1041,3 @@ fn commands_check_their_arguments_sim() {
         "C"
     );
 }
-

@@ -73,7 +73,9 @@ enum End {
 /// (default 4, both families together) and `P` merged peers (default 200). Everything is
 /// inside the value; nothing is allocated. Its size is dominated by the clients, two per
 /// tracker (IPv4 and IPv6), about `1.2 KiB + C × 1.5 KiB` each, plus 1 KiB of URLData
-/// per tracker: about 85 KiB with the defaults, so a std caller may want to `Box` it.
+/// per tracker: about 90 KiB with the defaults, so a std caller may want to `Box` it
+/// (`Box::new` builds the value on the stack first; build large ones on a thread with
+/// room for them).
 ///
 /// # One torrent per announcer
 ///
