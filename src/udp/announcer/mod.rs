@@ -110,6 +110,38 @@ enum End {
 ///    [`Announcer::completed`] when the download finishes, [`Announcer::stop`] at
 ///    shutdown, then keep driving until [`AnnouncerEvent::ShutdownComplete`].
 ///
+/// ```
+/// use trackwire::udp::{
+///     AnnounceParams, Announcer, AnnouncerConfig, AnnouncerEvent, InfoHash, PeerId, Request,
+///     TrackerState, TrackerUrl,
+/// };
+/// use trackwire::Instant;
+///
+/// let mut params = AnnounceParams::new(InfoHash([1; 20]), PeerId([2; 20]), 6881);
+/// params.key = 0x1234_5678; // random in real use, like the seed
+/// let mut ann = Box::new(Announcer::new(AnnouncerConfig::new(), params, 0x5eed)?);
+/// let first = ann.add_tracker(0, TrackerUrl::parse("udp://tracker.example:6969/announce")?)?;
+/// ann.add_tracker(1, TrackerUrl::parse("udp://[2001:db8::1]:6969")?)?;
+/// ann.start(Instant::ZERO)?;
+///
+/// // Tier 0's tracker has a name: the caller resolves it.
+/// let Some(AnnouncerEvent::Resolve { tracker, host }) = ann.poll_event() else { panic!() };
+/// assert_eq!((tracker, host.as_str()), (first, "tracker.example"));
+/// ann.resolved(Instant::ZERO, tracker, &["192.0.2.7".parse()?, "2001:db8::7".parse()?])?;
+///
+/// // Both families connect at once.
+/// let mut buf = [0u8; <Announcer>::MAX_TRANSMIT_LEN];
+/// let mut destinations = Vec::new();
+/// while let Some(t) = ann.poll_transmit(Instant::ZERO, &mut buf)? {
+///     assert!(matches!(Request::decode(&buf[..t.len])?, Request::Connect(_)));
+///     destinations.push(t.destination.to_string());
+/// }
+/// assert_eq!(destinations, ["192.0.2.7:6969", "[2001:db8::7]:6969"]);
+/// assert_eq!(ann.status(first).unwrap().state, TrackerState::Updating);
+/// assert_eq!(ann.poll_timeout(), Some(Instant::from_secs(15))); // the retransmission
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # The rules
 ///
 /// * **Tiers.** [`AnnounceMode`] picks one walk over all tiers (BEP 12), one per tier,
