@@ -654,7 +654,11 @@ fn replies_from_another_address_need_permission_sim() {
                 Rejected::UnexpectedSource(addr("192.0.2.20:6969"))
             );
             sim.run_until(secs(10));
-            // The other address answers from itself: it is not multi-homed.
+            // The reply did not count: the family timed out and moved to the next address.
+            assert_eq!(
+                sim.ann.status(t).unwrap().last_error,
+                Some(TrackerError::TimedOut(addr("192.0.2.10:6969")))
+            );
             assert_eq!(
                 sim.ann.status(t).unwrap().addresses[0],
                 Some(addr("192.0.2.20:6969"))

@@ -183,8 +183,9 @@ pub struct TrackerStatus {
     /// Peers it handed out in its latest turn, both families together, duplicates
     /// included.
     pub peers_received: usize,
-    /// When its walk announces next; `None` while a round is under way, before
-    /// announcing starts and after `stop`.
+    /// When its walk's next round starts (set for every tracker of the walk when a
+    /// round ends); `None` while its own turn is under way, before announcing starts
+    /// and after `stop`.
     pub next_announce: Option<Instant>,
     /// The address announced to over IPv4, then over IPv6, if any.
     pub addresses: [Option<SocketAddr>; 2],
