@@ -140,6 +140,9 @@ impl Fake {
                 }
             }
             Request::Scrape(s) => {
+                if self.behaviour == Behaviour::Deaf {
+                    return None;
+                }
                 let rows: Vec<ScrapeRow> = s
                     .info_hashes
                     .iter()
@@ -270,8 +273,10 @@ impl<const P: usize> Sim<P> {
         for _ in 0..10_000 {
             match self.ann.poll_timeout() {
                 Some(t) if t <= until => {
-                    assert!(t >= self.now, "deadline in the past");
-                    self.now = t;
+                    // Only a walk made due by `add_tracker` after `start` is in the past
+                    // (`Instant::ZERO`: due at once).
+                    assert!(t >= self.now || t == Instant::ZERO, "deadline in the past");
+                    self.now = t.max(self.now);
                     self.ann.handle_timeout(t);
                     self.pump();
                 }
@@ -1044,4 +1049,52 @@ fn commands_check_their_arguments_sim() {
             .argument(),
         "C"
     );
+}
+
+#[test]
+fn unanswered_scrapes_are_reported_as_timed_out_sim() {
+    let mut sim = Sim::<200>::new(config());
+    sim.fake("192.0.2.1:1", Fake::new(Behaviour::Deaf));
+    let t = sim.add(0, "udp://192.0.2.1:1");
+    sim.ann.start(sim.now).unwrap();
+    sim.run_until(secs(1));
+    assert_eq!(sim.ann.scrape(sim.now, t, &[HASH]), Ok(1));
+    sim.run_until(secs(20));
+    let lost: Vec<&(u64, AnnouncerEvent)> = sim
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, AnnouncerEvent::ScrapeTimedOut { .. }))
+        .collect();
+    assert_eq!(
+        lost,
+        [&(
+            11,
+            AnnouncerEvent::ScrapeTimedOut {
+                tracker: t,
+                chunks: 1
+            }
+        )]
+    );
+}
+
+#[test]
+fn a_tracker_added_after_start_gets_its_turn_sim() {
+    let mut sim = Sim::<200>::new(config().with_mode(AnnounceMode::AllTrackers));
+    sim.fake("192.0.2.1:1", Fake::new(Behaviour::Answer));
+    sim.fake("192.0.2.2:1", Fake::new(Behaviour::Answer));
+    sim.add(0, "udp://192.0.2.1:1");
+    sim.ann.start(sim.now).unwrap();
+    sim.run_until(secs(5));
+    let late = sim.add(0, "udp://192.0.2.2:1");
+    assert_eq!(sim.state(late), TrackerState::NotContacted);
+    sim.run_until(secs(6));
+    assert_eq!(
+        sim.announced_to(addr("192.0.2.2:1")),
+        [(5, AnnounceEvent::Started)]
+    );
+    assert_eq!(sim.state(late), TrackerState::Working);
+    // A forced re-announce reaches both at once.
+    sim.ann.reannounce(sim.now).unwrap();
+    sim.pump();
+    assert_eq!(sim.announces().iter().filter(|a| a.0 == 6).count(), 2);
 }

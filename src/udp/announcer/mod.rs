@@ -330,7 +330,10 @@ impl<const T: usize, const C: usize, const A: usize, const P: usize> Announcer<T
     /// used as is; a name is resolved by the caller when the tracker's turn comes
     /// ([`AnnouncerEvent::Resolve`]). The URL's path and query are sent as BEP 41
     /// URLData. Before [`Announcer::start`] the tracker takes part in the shuffle of its
-    /// tier; afterwards it goes to the end of its tier.
+    /// tier; afterwards it goes to the end of its tier, and if that makes a new walk
+    /// (modes other than [`AnnounceMode::Tiers`]) the walk is due at once:
+    /// [`Announcer::poll_timeout`] returns [`Instant::ZERO`] until the next
+    /// [`Announcer::handle_timeout`] starts it.
     ///
     /// # Errors
     ///
