@@ -11,6 +11,7 @@
 //! | tracker → client messages | [`ConnectResponse`], [`AnnounceResponse`], [`ScrapeResponse`], [`ErrorResponse`]; [`Response`] dispatches |
 //! | announce tail | BEP 41 [`Options`] or legacy [`Extensions`], chosen by [`TailGrammar`] |
 //! | client state machine | [`Client`]: one tracker endpoint, N exchanges sharing a connection id, retries; configured by [`ClientConfig`] |
+//! | multi-tracker announcer | [`Announcer`]: one torrent over many trackers in BEP 12 tiers, IPv4 and IPv6, one [`Client`] per address; configured by [`AnnouncerConfig`] |
 //! | tracker triage | [`Server`]: a stateless `&self` triage of datagrams with connection-id cookies ([`SipCookies`]); configured by [`ServerConfig`] |
 //! | operator hooks | [`ServerHooks`]: access lists ([`AccessList`], [`Listed`]), BEP 41 passkeys, per-source [`RateLimiter`], [`Counters`] |
 //! | sizes | [`payload_budget`], [`max_scrape_hashes`], [`max_peers`], the `*_LEN` constants |
@@ -39,6 +40,7 @@
 
 // The implementation modules are private: everything a user names is re-exported below,
 // so each public item has exactly one path (`trackwire::udp::Item`).
+mod announcer;
 mod client;
 mod cookie;
 mod layout;
@@ -52,6 +54,11 @@ mod server;
 mod types;
 mod url;
 
+pub use announcer::{
+    AnnounceMode, Announcer, AnnouncerConfig, AnnouncerEvent, AnnouncerReceived, ErrorText,
+    HostName, TrackerError, TrackerId, TrackerState, TrackerStatus, ERROR_TEXT_CAPACITY,
+    MAX_HOST_LEN,
+};
 pub use client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, ConnectionState, ExchangeId, ExchangeIds,
     ExchangeKind, ExchangePhase, ExchangeStatus, Received, Rejected, RetryPolicy, ScrapeReply,
