@@ -46,15 +46,25 @@ enum Reply {
 
 #[derive(Arbitrary, Debug)]
 enum Step {
-    Add { tier: u8, url: Url },
+    Add {
+        tier: u8,
+        url: Url,
+    },
     Start,
     Reannounce,
     Completed,
     Stop,
     Progress(i64, i64, i64),
-    Resolved { tracker: u8, v4: Vec<u8>, v6: Vec<u8> },
+    Resolved {
+        tracker: u8,
+        v4: Vec<u8>,
+        v6: Vec<u8>,
+    },
     ResolveFailed(u8),
-    Scrape { tracker: u8, count: u16 },
+    Scrape {
+        tracker: u8,
+        count: u16,
+    },
     Forward(u32),
     Backward(u16),
     Timeout,
@@ -62,7 +72,12 @@ enum Step {
     Transmit(Option<u8>),
     Drain,
     /// A reply to the `back`-th datagram sent, counting from the last.
-    Reply { back: u8, elsewhere: Option<u8>, reply: Reply, tid: Option<u32> },
+    Reply {
+        back: u8,
+        elsewhere: Option<u8>,
+        reply: Reply,
+        tid: Option<u32>,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -223,7 +238,10 @@ fuzz_target!(|script: Script| {
             backoff: 2,
             max_sends: u32::from(script.max_sends % 4),
         })
-        .with_interval_bounds(min, min + Duration::from_secs(u64::from(script.extra_interval_s)))
+        .with_interval_bounds(
+            min,
+            min + Duration::from_secs(u64::from(script.extra_interval_s)),
+        )
         .with_stop_timeout(Duration::from_millis(u64::from(script.stop_timeout_ms)));
     let params = AnnounceParams::new(InfoHash([3; 20]), PeerId([4; 20]), 6881);
     let mut run = Run {
