@@ -10,8 +10,8 @@ use common::{transcripts, unescape};
 use proptest::prelude::*;
 use trackwire::ctcs::{
     ClientEvent, ClientMessage, ClientSession, ClientSessionConfig, ClientState, CtBw, CtConfig,
-    CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch, PeerFlags,
-    PeerIdText, Positional, Text, Version, Word,
+    CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch, Marker,
+    PeerFlags, PeerIdText, Positional, Text, Version, Word,
 };
 use trackwire::{Instant, UsageErrorKind};
 
@@ -269,7 +269,7 @@ impl Replay {
     }
 
     fn answer_detail(&mut self, v: Version) {
-        let lines = self.block(v, |m| matches!(m, ClientMessage::CtFilesDone));
+        let lines = self.block(v, |m| matches!(m, ClientMessage::CtFilesDone(_)));
         let msgs: Vec<_> = lines
             .iter()
             .map(|l| ClientMessage::decode(l, v).unwrap())
@@ -277,7 +277,7 @@ impl Replay {
         let ClientMessage::CtDetail(d) = msgs[0] else {
             panic!("expected CTDETAIL")
         };
-        assert!(matches!(msgs[1], ClientMessage::CtFileStart));
+        assert_eq!(msgs[1], ClientMessage::CtFileStart(Marker::for_version(v)));
         let files = msgs.iter().filter_map(|m| match m {
             ClientMessage::CtFile(f) => Some(*f),
             _ => None,
@@ -287,12 +287,12 @@ impl Replay {
     }
 
     fn answer_peers(&mut self, v: Version) {
-        let lines = self.block(v, |m| matches!(m, ClientMessage::CtPeersDone));
+        let lines = self.block(v, |m| matches!(m, ClientMessage::CtPeersDone(_)));
         let msgs: Vec<_> = lines
             .iter()
             .map(|l| ClientMessage::decode(l, v).unwrap())
             .collect();
-        assert!(matches!(msgs[0], ClientMessage::CtPeerStart));
+        assert_eq!(msgs[0], ClientMessage::CtPeerStart(Marker::for_version(v)));
         let peers = msgs.iter().filter_map(|m| match m {
             ClientMessage::CtPeer(p) => Some(*p),
             _ => None,

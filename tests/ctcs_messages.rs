@@ -2,8 +2,8 @@
 //! and malformed lines give the expected typed error at the expected offset.
 
 use trackwire::ctcs::{
-    ClientMessage, CtConfigSet, KeywordMatch, Positional, ServerMessage, Spacing, Text, Version,
-    Word,
+    ClientMessage, CtConfigSet, KeywordMatch, Marker, Positional, ServerMessage, SetDlimit,
+    SetUlimit, Spacing, Text, Version, Word,
 };
 use trackwire::DecodeErrorKind::{self, *};
 
@@ -117,29 +117,66 @@ fn client_messages_every_version() {
         &[V3],
     );
     client_rt("CTCONFIG 1 72 0.000000 100 1 0 1 0", &[V2]);
+    // The client writes its verbose level with %d; only a server's line is read at fixed
+    // offsets, so a wider field is fine in this direction.
+    client_rt("CTCONFIG 10 72 0.000000 100 1 0 1 0", &[V2]);
     client_rt("CTCONFIG 1 72 0.000000 100 1 0 0 0 0", &[V0, V1]);
     client_rt("CTCONFIGDONE", &[V3]);
 }
 
 #[test]
-fn block_keywords_of_the_other_version_are_unknown() {
+fn block_keywords_of_every_version_are_recognised_under_any_version() {
+    // A reconnected dnh3.3.2 keeps the version negotiated before while it announces
+    // PROTOCOL 0003 again, so a server may get either spelling whatever it negotiated.
+    let cases: [(&str, ClientMessage<'static>); 10] = [
+        ("CTFILESTART", ClientMessage::CtFileStart(Marker::V3)),
+        ("CTFILES", ClientMessage::CtFileStart(Marker::Legacy)),
+        ("CTFILESDONE", ClientMessage::CtFilesDone(Marker::V3)),
+        ("CTFDONE", ClientMessage::CtFilesDone(Marker::Legacy)),
+        ("CTPEERSTART", ClientMessage::CtPeerStart(Marker::V3)),
+        ("CTPEERS", ClientMessage::CtPeerStart(Marker::Legacy)),
+        ("CTPEERSDONE", ClientMessage::CtPeersDone(Marker::V3)),
+        ("CTPDONE", ClientMessage::CtPeersDone(Marker::Legacy)),
+        ("CTCONFIGSTART", ClientMessage::CtConfigStart),
+        ("CTCONFIGDONE", ClientMessage::CtConfigDone),
+    ];
+    for (line, want) in cases {
+        for v in ALL {
+            assert_eq!(
+                ClientMessage::decode(line.as_bytes(), v),
+                Ok(want),
+                "{line} v{v}"
+            );
+        }
+        assert_eq!(want.keyword(), line);
+        // The recorded spelling is written back under every version.
+        client_rt(line, &ALL);
+    }
+    // Sessions spell markers for the version they hold.
+    assert_eq!(Marker::for_version(V3), Marker::V3);
+    for v in [V0, V1, V2] {
+        assert_eq!(Marker::for_version(v), Marker::Legacy);
+    }
+    // A legacy block seen while version 3 is believed holds version-2 items.
+    assert_eq!(
+        (Marker::Legacy.version(V3), Marker::Legacy.version(V1)),
+        (V2, V1)
+    );
+    assert_eq!(Marker::V3.version(V0), V3);
+    client_err(b"CTFDONE now", V3, ExtraField, 7);
+    client_err(b"CTPEERS 1", V1, ExtraField, 7);
     for (line, v) in [
-        ("CTFILES", V3),
-        ("CTFILESTART", V2),
-        ("CTPDONE", V3),
-        ("CTPEERSDONE", V1),
-        ("CTCONFIGSTART", V2),
-        ("CTCONFIGDONE", V0),
+        ("CTFILESX", V3),
+        ("CTPEERSTARTED", V2),
         ("with an embedded newline", V3),
         ("ctstatus 0/0", V3),
+        ("ctfiles", V1),
     ] {
         assert!(
             matches!(ClientMessage::decode(line.as_bytes(), v), Ok(ClientMessage::Unknown(t)) if t == line),
             "{line} v{v}"
         );
     }
-    let m = ClientMessage::decode(b"CTFILES", V2).unwrap();
-    assert_eq!((m.keyword(V2), m.keyword(V3)), ("CTFILES", "CTFILESTART"));
 }
 
 #[test]
@@ -288,6 +325,10 @@ fn server_malformed() {
     server_err(b"CTCONFIG . . . 70 . . . .", V0, ExtraField, 23);
     server_err(b"CTCONFIG . . x 60 . . . .", V2, InvalidNumber, 13);
     server_err(b"CTCONFIG . . . 6o . . . .", V2, InvalidNumber, 15);
+    // dnh3.3.2 reads the seed time at offset 11: a wider verbose field shifts the rest.
+    server_err(b"CTCONFIG 10 72 1.5 100 1 0 1 0", V2, InvalidField, 9);
+    server_err(b"CTCONFIG -1 . . . . . . . .", V1, InvalidField, 9);
+    server_err(b"CTCONFIG 12 . . . . . .", V0, InvalidField, 9);
     server_err(b"SENDSTATUS now", V3, ExtraField, 10);
     server_err(b"CTQUIT ", V3, ExtraField, 6);
     server_err(b"SETDLIMIT", V3, MissingField, 9);
@@ -325,10 +366,9 @@ fn prefix_matching_mimics_the_client() {
         panic!()
     };
     assert_eq!((s.dl_limit.as_bytes(), s.applied()), (&b"000"[..], 0));
-    let ServerMessage::SetUlimit(s) = p("SETULIMIT", V3) else {
-        panic!()
-    };
-    assert_eq!(s.applied(), 0);
+    // The client would read the argument past the end of the line.
+    let e = ServerMessage::decode_with(b"SETULIMIT", V3, KeywordMatch::Prefix).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (MissingField, 9));
     let ServerMessage::Protocol(pr) = p("PROTOCOL garbage", V3) else {
         panic!()
     };
@@ -368,4 +408,174 @@ fn constructed_values_encode_canonically() {
     let mut small = [7u8; 10];
     assert_eq!(m.encode(V3, &mut small).unwrap_err().required(), 22);
     assert_eq!(small, [7; 10]);
+}
+
+/// The exact CTCONFIG lines of the p3_config transcript, as dnh3.3.2 acted on them (the
+/// next SENDCONF showed the option changed, or the client answered with a CTINFO 2).
+#[test]
+fn server_ctconfig_name_and_value_are_what_the_client_reads() {
+    fn set(line: &str) -> CtConfigSet<'_> {
+        match ServerMessage::decode(line.as_bytes(), V3) {
+            Ok(ServerMessage::CtConfig(c)) => c,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+    for (line, name, value, spacing) in [
+        ("CTCONFIG max_peers 50", "max_peers", "50", (0, 0)),
+        // Applied as max_peers 60: strtok skips every blank before the name, and the
+        // client skips every blank after it; trailing blanks stay in the value.
+        ("CTCONFIG   max_peers    60  ", "max_peers", "60  ", (2, 3)),
+        // Two blanks after the keyword do not give an empty name (measured from
+        // dnh3.3.2: `CTCONFIG  max_peers 70` set max_peers to 70).
+        ("CTCONFIG  max_peers 70", "max_peers", "70", (1, 0)),
+        // Raw value, not len:value: the client set the ratio to 4.
+        ("CTCONFIG seed_ratio 4:2.50", "seed_ratio", "4:2.50", (0, 0)),
+        (
+            "CTCONFIG min_peers 3 extra words",
+            "min_peers",
+            "3 extra words",
+            (0, 0),
+        ),
+        ("CTCONFIG verbose -1", "verbose", "-1", (0, 0)),
+        ("CTCONFIG nosuch_option 1", "nosuch_option", "1", (0, 0)),
+        // Clears the file list: an empty value after the one blank.
+        ("CTCONFIG file_list ", "file_list", "", (0, 0)),
+        ("CTCONFIG file_list    ", "file_list", "", (0, 3)),
+        // Only the space byte separates (strtok(..., " ")): a tab is part of a field.
+        // Measured from dnh3.3.2: "Unknown config option min_peers\t3 from CTCS".
+        ("CTCONFIG min_peers\t3 4", "min_peers\t3", "4", (0, 0)),
+        ("CTCONFIG max_peers\t60 x", "max_peers\t60", "x", (0, 0)),
+        ("CTCONFIG user_exit \tcmd", "user_exit", "\tcmd", (0, 0)),
+    ] {
+        let c = set(line);
+        assert_eq!(
+            (c.name.as_bytes(), c.value.as_bytes()),
+            (name.as_bytes(), value.as_bytes()),
+            "{line:?}"
+        );
+        assert_eq!(
+            (c.spacing.extra_before_name, c.spacing.extra_after_name),
+            spacing,
+            "{line:?}"
+        );
+        server_rt(line, &[V3]);
+    }
+    // A tab after the keyword: not CTCONFIG to an exact reader; the client's prefix
+    // match takes the name after the first space, which is then the last word and has
+    // no blank after it ("Malformed or invalid input").
+    assert!(matches!(
+        ServerMessage::decode(b"CTCONFIG\tmax_peers 60", V3),
+        Ok(ServerMessage::Unknown(_))
+    ));
+    let e = ServerMessage::decode_with(b"CTCONFIG\tmax_peers 60", V3, KeywordMatch::Prefix)
+        .unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (MissingField, 21));
+}
+
+/// SETDLIMIT/SETULIMIT: the number as written, from byte 10, and the limit applied.
+#[test]
+fn set_limits_report_the_text_and_the_applied_limit() {
+    fn dl(line: &[u8], matching: KeywordMatch) -> SetDlimit<'_> {
+        match ServerMessage::decode_with(line, V3, matching) {
+            Ok(ServerMessage::SetDlimit(s)) => s,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+        }
+    }
+    fn ul(line: &[u8], matching: KeywordMatch) -> SetUlimit<'_> {
+        match ServerMessage::decode_with(line, V3, matching) {
+            Ok(ServerMessage::SetUlimit(s)) => s,
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(line)),
+        }
+    }
+    use KeywordMatch::{Exact, Prefix};
+    // The p3_limits transcript's lines, with the limit the client's next CTBW showed.
+    for (line, text, applied) in [
+        (&b"SETULIMIT 10240"[..], &b"10240"[..], 10240),
+        (b"SETULIMIT 1.5e3", b"1.5e3", 1500),
+        (b"SETULIMIT 2048.9", b"2048.9", 2048),
+        (b"SETULIMIT -5", b"-5", -5),
+        (b"SETULIMIT abc", b"abc", 0),
+        (b"SETULIMIT 4096", b"4096", 4096),
+    ] {
+        for matching in [Exact, Prefix] {
+            let s = ul(line, matching);
+            assert_eq!((s.ul_limit.as_bytes(), s.applied()), (text, applied));
+            // The text is the line from byte 10 on, where the client's strtod starts.
+            assert_eq!(Some(s.ul_limit.as_bytes()), line.get(10..));
+        }
+    }
+    for (line, text, applied) in [
+        (&b"SETDLIMIT 20480"[..], &b"20480"[..], 20480),
+        (b"SETDLIMIT 0", b"0", 0),
+        // strtod skips leading white space: two blanks still set 5 (measured from
+        // dnh3.3.2: the next CTBW showed 5).
+        (b"SETDLIMIT  5", b" 5", 5),
+        (b"SETDLIMIT 2048.9", b"2048.9", 2048),
+    ] {
+        for matching in [Exact, Prefix] {
+            let s = dl(line, matching);
+            assert_eq!((s.dl_limit.as_bytes(), s.applied()), (text, applied));
+            assert_eq!(Some(s.dl_limit.as_bytes()), line.get(10..));
+        }
+        server_rt(std::str::from_utf8(line).unwrap(), &ALL);
+    }
+    // The byte after the keyword is skipped whatever it is: a tab separates as well
+    // (measured from dnh3.3.2: `SETULIMIT\t7` made the next CTBW show 7), and with no
+    // separator the first digit is lost.
+    for (line, text, applied) in [
+        (&b"SETDLIMIT\t7"[..], &b"7"[..], 7),
+        (b"SETDLIMIT1000", b"000", 0),
+        (b"SETDLIMIT\t 8", b" 8", 8),
+        (b"SETDLIMITX", b"", 0),
+    ] {
+        let s = dl(line, Prefix);
+        assert_eq!((s.dl_limit.as_bytes(), s.applied()), (text, applied));
+        assert_eq!(Some(s.dl_limit.as_bytes()), line.get(10..));
+        // An exact reader does not see SETDLIMIT there at all.
+        assert!(matches!(
+            ServerMessage::decode(line, V3),
+            Ok(ServerMessage::Unknown(_))
+        ));
+    }
+    let s = ul(b"SETULIMIT\t7", Prefix);
+    assert_eq!((s.ul_limit.as_bytes(), s.applied()), (&b"7"[..], 7));
+    let s = ul(b"SETULIMIT\t-3.9", Prefix);
+    assert_eq!((s.ul_limit.as_bytes(), s.applied()), (&b"-3.9"[..], -3));
+    // With nothing after the keyword the client would read past the end of the line.
+    for line in [&b"SETDLIMIT"[..], b"SETULIMIT"] {
+        let e = ServerMessage::decode_with(line, V3, Prefix).unwrap_err();
+        assert_eq!((e.kind(), e.offset()), (MissingField, 9));
+    }
+}
+
+#[test]
+fn protocol_is_read_from_byte_9() {
+    fn p(line: &[u8], matching: KeywordMatch) -> Result<u32, DecodeErrorKind> {
+        match ServerMessage::decode_with(line, V3, matching) {
+            Ok(ServerMessage::Protocol(p)) => Ok(u32::from(p.negotiated().get())),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.kind()),
+        }
+    }
+    use KeywordMatch::{Exact, Prefix};
+    for matching in [Exact, Prefix] {
+        assert_eq!(p(b"PROTOCOL 0002", matching), Ok(2));
+        assert_eq!(p(b"PROTOCOL 0004", matching), Ok(3));
+        assert_eq!(p(b"PROTOCOL 2", matching), Ok(2));
+    }
+    // atoi at byte 9 whatever byte 8 is, leading blanks skipped.
+    assert_eq!(p(b"PROTOCOLX1", Prefix), Ok(1));
+    assert_eq!(p(b"PROTOCOL  2", Prefix), Ok(2));
+    assert_eq!(p(b"PROTOCOL 0000", Prefix), Ok(0));
+    assert_eq!(p(b"PROTOCOL garbage", Prefix), Ok(0));
+    // An exact reader refuses what is not four digits' worth of number.
+    assert_eq!(p(b"PROTOCOL  2", Exact), Err(InvalidVersion));
+    assert_eq!(p(b"PROTOCOL", Prefix), Err(MissingField));
+    // The positional CTCONFIG is read at fixed offsets from byte 9 too.
+    let e = ServerMessage::decode_with(b"CTCONFIGX1 72 1.5 100 1 0 1 0", V2, Prefix).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), (InvalidField, 8));
+    assert!(matches!(
+        ServerMessage::decode_with(b"CTCONFIG 1 72 1.5 100 1 0 1 0", V2, Prefix),
+        Ok(ServerMessage::CtConfigValues(_))
+    ));
 }

@@ -7,10 +7,11 @@ use proptest::prelude::*;
 use trackwire::ctcs::{
     split_line, Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues,
     CtDetail, CtFile, CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, Float, Framer,
-    KeywordMatch, LineBuffer, PeerFlags, Positional, Protocol, ServerMessage, SetDlimit, SetUlimit,
-    Spacing, Status, Text, Version, Word,
+    KeywordMatch, LineBuffer, Marker, PeerFlags, Positional, Protocol, ServerConfig, ServerMessage,
+    ServerSession, SetDlimit, SetUlimit, Spacing, Status, Text, Version, Word,
 };
-use trackwire::DecodeError;
+use trackwire::Instant;
+use trackwire::{DecodeError, DecodeErrorKind};
 
 fn text_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(
@@ -155,7 +156,8 @@ fn client_msg(kind: usize, version: Version, r: &Raw) -> Option<ClientMessage<'_
             current_timestamp: r.longs[1],
             seed_timestamp: r.longs[2],
         }),
-        7 => ClientMessage::CtFileStart,
+        // Block markers of either spelling, under any version.
+        7 => ClientMessage::CtFileStart(marker(r)),
         8 => ClientMessage::CtFile(CtFile {
             fileno: i[0],
             priority: if v3 { i[1] } else { 0 },
@@ -166,8 +168,8 @@ fn client_msg(kind: usize, version: Version, r: &Raw) -> Option<ClientMessage<'_
             filesize: r.bigs[0],
             filename: t(&r.texts[2]),
         }),
-        9 => ClientMessage::CtFilesDone,
-        10 => ClientMessage::CtPeerStart,
+        9 => ClientMessage::CtFilesDone(marker(r)),
+        10 => ClientMessage::CtPeerStart(marker(r)),
         11 => ClientMessage::CtPeer(CtPeer {
             peer_id: w(&r.words[1]),
             address: Ipv4Addr::from(r.addr),
@@ -183,8 +185,8 @@ fn client_msg(kind: usize, version: Version, r: &Raw) -> Option<ClientMessage<'_
             ul_total: r.bigs[1],
             n_pieces: i[2],
         }),
-        12 => ClientMessage::CtPeersDone,
-        13 if v3 => ClientMessage::CtConfigStart,
+        12 => ClientMessage::CtPeersDone(marker(r)),
+        13 => ClientMessage::CtConfigStart,
         14 if v3 => ClientMessage::CtConfig(CtConfig {
             name: w(&r.words[0]),
             value_type: [
@@ -199,11 +201,19 @@ fn client_msg(kind: usize, version: Version, r: &Raw) -> Option<ClientMessage<'_
             long_desc: t(&r.texts[2]),
         }),
         14 => ClientMessage::CtConfigValues(values(r, if version == Version::V2 { 2 } else { 1 })),
-        15 if v3 => ClientMessage::CtConfigDone,
+        15 => ClientMessage::CtConfigDone,
         16 => ClientMessage::Unknown(unknown(r)),
         _ => return None,
     };
     Some(msg)
+}
+
+fn marker(r: &Raw) -> Marker {
+    if r.flags[3] {
+        Marker::V3
+    } else {
+        Marker::Legacy
+    }
 }
 
 /// Positional values for a layout: 2 (8 fields), 1 (9 fields) or 0 (7 fields).
@@ -283,7 +293,12 @@ fn server_msg(kind: usize, version: Version, r: &Raw) -> Option<ServerMessage<'_
                 },
             })
         }
-        11 => ServerMessage::CtConfigValues(values(r, version.get())),
+        11 => {
+            // dnh3.3.2 reads a server's verbose flag as one byte (decoding refuses others).
+            let mut v = values(r, version.get());
+            v.verbose = pos(r.opts[0].map(|n| n.rem_euclid(10)));
+            ServerMessage::CtConfigValues(v)
+        }
         12 => ServerMessage::Unknown(unknown(r)),
         _ => return None,
     };
@@ -323,6 +338,106 @@ proptest! {
             let back = ServerMessage::decode(&buf, version);
             prop_assert_eq!(back, Ok(m), "{:?}", String::from_utf8_lossy(&buf));
         }
+    }
+
+    /// A server's positional CTCONFIG with a verbose field wider than one byte is refused
+    /// where it starts: the client would read every later field shifted.
+    #[test]
+    fn wide_positional_verbose_is_refused(verbose in prop_oneof![-9i32..0, 10i32..i32::MAX], version in 0u8..3, r in raw()) {
+        let version = Version::new(version).unwrap();
+        let mut v = values(&r, version.get());
+        v.verbose = Positional::Set(verbose);
+        let m = ServerMessage::CtConfigValues(v);
+        let mut buf = vec![0u8; m.encoded_len(version)];
+        m.encode(version, &mut buf).unwrap();
+        let e = ServerMessage::decode(&buf, version).unwrap_err();
+        prop_assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::InvalidField, 9));
+    }
+
+    /// A v3 CTCONFIG read with the client's prefix match gives exactly the name and value
+    /// dnh3.3.2's `Set_Config` takes (or an error where it rejects the line), for any
+    /// bytes after the keyword.
+    #[test]
+    fn ctconfig_reads_as_set_config(tail in prop::collection::vec(prop::sample::select(b"  ab\t1.".to_vec()), 0..24)) {
+        let mut line = b"CTCONFIG".to_vec();
+        line.extend_from_slice(&tail);
+        let got = match ServerMessage::decode_with(&line, Version::V3, KeywordMatch::Prefix) {
+            Ok(ServerMessage::CtConfig(c)) => Some((c.name.as_bytes().to_vec(), c.value.as_bytes().to_vec())),
+            Ok(other) => panic!("{other:?}"),
+            Err(_) => None,
+        };
+        prop_assert_eq!(got, set_config_reads(&line), "{:?}", String::from_utf8_lossy(&line));
+        // An exact reader agrees whenever it sees CTCONFIG at all, and re-encodes exactly.
+        if let Ok(m) = ServerMessage::decode(&line, Version::V3) {
+            if let ServerMessage::CtConfig(c) = m {
+                let exact = (c.name.as_bytes().to_vec(), c.value.as_bytes().to_vec());
+                prop_assert_eq!(Some(exact), set_config_reads(&line));
+                let mut buf = vec![0u8; m.encoded_len(Version::V3)];
+                m.encode(Version::V3, &mut buf).unwrap();
+                prop_assert_eq!(&buf[..buf.len() - 1], &line[..]);
+            }
+        }
+    }
+
+    /// SETDLIMIT/SETULIMIT read with the client's prefix match keep the bytes from offset
+    /// 10 on, the ones dnh3.3.2's `strtod` starts at.
+    #[test]
+    fn set_limits_read_from_byte_10(
+        kw in prop::sample::select(vec!["SETDLIMIT", "SETULIMIT"]),
+        tail in prop::collection::vec(prop::sample::select(b" \t0123456789.-+eEx".to_vec()), 1..16),
+    ) {
+        let mut line = kw.as_bytes().to_vec();
+        line.extend_from_slice(&tail);
+        let text = match ServerMessage::decode_with(&line, Version::V3, KeywordMatch::Prefix).unwrap() {
+            ServerMessage::SetDlimit(s) => s.dl_limit,
+            ServerMessage::SetUlimit(s) => s.ul_limit,
+            other => panic!("{other:?}"),
+        };
+        prop_assert_eq!(text.as_bytes(), &line[10..]);
+        // An exact reader takes the same text when the separator is a space.
+        if line[9] == b' ' {
+            let m = ServerMessage::decode(&line, Version::V3).unwrap();
+            let exact = match m {
+                ServerMessage::SetDlimit(s) => s.dl_limit,
+                ServerMessage::SetUlimit(s) => s.ul_limit,
+                other => panic!("{other:?}"),
+            };
+            prop_assert_eq!(exact, text);
+            let mut buf = vec![0u8; m.encoded_len(Version::V3)];
+            m.encode(Version::V3, &mut buf).unwrap();
+            prop_assert_eq!(&buf[..buf.len() - 1], &line[..]);
+        }
+    }
+
+    /// What a server session sends is read by dnh3.3.2 as the caller gave it: the name
+    /// and value of an accepted `set_config`, the number of `set_download_limit` and
+    /// `set_upload_limit`.
+    #[test]
+    fn session_commands_reach_the_client_as_given(
+        name in prop::collection::vec(prop::sample::select(b"ab_ \t\x00".to_vec()), 0..6),
+        value in prop::collection::vec(prop::sample::select(b"a1  \t:\r".to_vec()), 0..8),
+        limit in any::<i32>(),
+    ) {
+        let mut s = ServerSession::new(ServerConfig::new(), Instant::ZERO).unwrap();
+        let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+        // The session's own PROTOCOL line.
+        prop_assert!(s.poll_transmit(&mut buf).unwrap().is_some());
+        if s.set_config(&name, &value).is_ok() {
+            let n = s.poll_transmit(&mut buf).unwrap().unwrap();
+            prop_assert_eq!(set_config_reads(&buf[..n - 1]), Some((name.clone(), value.clone())));
+        }
+        s.set_download_limit(limit).unwrap();
+        s.set_upload_limit(limit).unwrap();
+        for _ in 0..2 {
+            let n = s.poll_transmit(&mut buf).unwrap().unwrap();
+            let applied = match ServerMessage::decode_with(&buf[..n], Version::V3, KeywordMatch::Prefix).unwrap() {
+                ServerMessage::SetDlimit(d) => d.applied(),
+                ServerMessage::SetUlimit(u) => u.applied(),
+                other => panic!("{other:?}"),
+            };
+            prop_assert_eq!(applied, limit);
+        }
+        prop_assert!(s.poll_transmit(&mut buf).unwrap().is_none());
     }
 
     #[test]
@@ -488,4 +603,21 @@ fn feed_line_buffer<const N: usize>(chunks: &[&[u8]], max: usize) -> Lines {
         }
     }
     out
+}
+
+/// dnh3.3.2's `Set_Config` at version 3 on a line that starts with `CTCONFIG`:
+/// `name = strtok(strchr(line, ' '), " ")`, rejected when it is missing or runs to the end
+/// of the line; the value starts after the spaces that follow the name. `None` where the
+/// client rejects the line (or, for a line without any space, crashes).
+fn set_config_reads(line: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let first_space = line.iter().position(|&b| b == b' ')?;
+    let from = &line[first_space..];
+    let start = from.iter().position(|&b| b != b' ')?;
+    let token = &from[start..];
+    let end = token.iter().position(|&b| b == b' ')?;
+    let mut value = &token[end + 1..];
+    while let [b' ', rest @ ..] = value {
+        value = rest;
+    }
+    Some((token[..end].to_vec(), value.to_vec()))
 }

@@ -260,8 +260,8 @@ fn oracle(
             ClientMessage::CtDetail(d) => {
                 ev.push(format!("detail {} {}", d.torrent_size, d.piece_size))
             }
-            ClientMessage::CtFileStart => begin(ev, BlockKind::Files),
-            ClientMessage::CtPeerStart => begin(ev, BlockKind::Peers),
+            ClientMessage::CtFileStart(_) => begin(ev, BlockKind::Files),
+            ClientMessage::CtPeerStart(_) => begin(ev, BlockKind::Peers),
             ClientMessage::CtConfigStart => begin(ev, BlockKind::Config),
             ClientMessage::CtFile(x) => {
                 open.get_mut(&f.conn).unwrap().1 += 1;
@@ -275,8 +275,8 @@ fn oracle(
                 open.get_mut(&f.conn).unwrap().1 += 1;
                 ev.push(format!("config {}={}", c.name, c.value));
             }
-            ClientMessage::CtFilesDone
-            | ClientMessage::CtPeersDone
+            ClientMessage::CtFilesDone(_)
+            | ClientMessage::CtPeersDone(_)
             | ClientMessage::CtConfigDone => {
                 let (k, n) = open.remove(&f.conn).unwrap();
                 ev.push(format!("end {k} {n}"));
@@ -859,6 +859,53 @@ fn a_sticky_client_is_read_in_its_old_version_until_our_protocol_arrives() {
         ]
     );
     assert_eq!(s.version(), Version::V3);
+}
+
+#[test]
+fn legacy_blocks_stream_as_items_whatever_the_version_in_force() {
+    // A reconnected dnh3.3.2 that negotiated 2 before keeps writing version-2 blocks
+    // until it reads our PROTOCOL (measured from dnh3.3.2), while we hold 3.
+    let mut s = ready(ServerConfig::new());
+    assert_eq!(s.version(), Version::V3);
+    let peer = "CTPEER -CD0303-UQT0x83 127.0.0.1 UiCn 1 2 3 4 5\n";
+    // The file's name starts with two numbers: read as version 3 (8 fields) the line
+    // would be a valid CTFILE with n_have 65536 and the name "file". The CTFILES marker
+    // says its items have the version-2 form.
+    let ev = feed(
+        &mut s,
+        ms(1),
+        format!("CTFILES\nCTFILE 1 4 4 4 65536 7 8 file\nCTFDONE\nCTPEERS\n{peer}CTPDONE\n")
+            .as_bytes(),
+    );
+    assert_eq!(
+        ev,
+        [
+            "begin files",
+            "file 1 4 7 8 file",
+            "end files 1",
+            "begin peers",
+            "peer -CD0303-UQT0x83 127.0.0.1",
+            "end peers 1"
+        ]
+    );
+    // The v3 spelling under a version-2 session streams as well, and its items are
+    // read in the version-3 form.
+    let mut s = ready(ServerConfig::new().with_max_version(Version::V2));
+    assert_eq!(s.version(), Version::V2);
+    let ev = feed(
+        &mut s,
+        ms(1),
+        b"CTFILESTART\nCTFILE 1 0 0 4 4 4 1048576 single.bin\nCTFILESDONE\n",
+    );
+    assert_eq!(ev, ["begin files", "file 1 4 single.bin", "end files 1"]);
+    // A legacy block at version 1 reads version-1 items (no n_available field).
+    let mut s = ready(ServerConfig::new().with_max_version(Version::V1));
+    let ev = feed(
+        &mut s,
+        ms(1),
+        b"CTFILES\nCTFILE 1 8 8 500000 b.bin\nCTFDONE\n",
+    );
+    assert_eq!(ev, ["begin files", "file 1 8 b.bin", "end files 1"]);
 }
 
 #[test]

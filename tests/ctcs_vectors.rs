@@ -7,7 +7,8 @@ use std::net::Ipv4Addr;
 
 use common::{frame_transcript, parse_transcript, transcripts, Framed};
 use trackwire::ctcs::{
-    ClientMessage, ConfigType, CtConfigSet, PeerIdText, Positional, ServerMessage, Spacing, Version,
+    ClientMessage, ConfigType, CtConfigSet, Marker, PeerIdText, Positional, ServerMessage, Spacing,
+    Version,
 };
 use trackwire::DecodeErrorKind;
 
@@ -248,14 +249,14 @@ fn status_bw_detail_file_peer_fields() {
         (p.dl_rate, p.ul_rate, p.dl_total, p.ul_total, p.n_pieces),
         (8157, 0, 16384, 0, 13)
     );
-    assert!(matches!(
+    assert_eq!(
         decode(b"CTFILESTART", 0),
-        ClientMessage::CtFileStart
-    ));
-    assert!(matches!(
+        ClientMessage::CtFileStart(Marker::V3)
+    );
+    assert_eq!(
         decode(b"CTPEERSDONE", 0),
-        ClientMessage::CtPeersDone
-    ));
+        ClientMessage::CtPeersDone(Marker::V3)
+    );
 
     let p1 = framed("p1_session.txt");
     let old: Vec<_> = p1
@@ -270,7 +271,7 @@ fn status_bw_detail_file_peer_fields() {
         (s.seeders, s.leechers, s.n_have, s.cache_used),
         (0, 0, 13, 0)
     );
-    assert!(matches!(old[2], ClientMessage::CtFileStart));
+    assert_eq!(old[2], ClientMessage::CtFileStart(Marker::Legacy));
     let ClientMessage::CtFile(f) = old[3] else {
         panic!()
     };
@@ -279,8 +280,8 @@ fn status_bw_detail_file_peer_fields() {
         (1, 8, 8, 0, 500000)
     );
     assert_eq!(f.filename, "b.bin");
-    assert_eq!(old[3].keyword(Version::V1), "CTFILE");
-    assert_eq!(old[2].keyword(Version::V1), "CTFILES");
+    assert_eq!(old[3].keyword(), "CTFILE");
+    assert_eq!(old[2].keyword(), "CTFILES");
     let ClientMessage::CtConfigValues(c) = old[8] else {
         panic!("{:?}", old[8])
     };
@@ -431,6 +432,68 @@ fn config_fields_both_directions() {
         (v.maxpeers, v.soft_quit),
         (Positional::Set(70), Positional::Keep)
     );
+}
+
+/// The server's CTCONFIG lines of p3_config, applied with dnh3.3.2's rules to the name and
+/// value as decoded, predict the max_peers and min_peers of every config block the
+/// client sent afterwards: the decoded fields are what the client acted on (the line
+/// with blanks around the name, the value with extra words).
+#[test]
+fn decoded_server_ctconfig_predicts_the_clients_next_config_block() {
+    /// C's `atoi`: leading white space, a sign, digits.
+    fn atoi(b: &[u8]) -> i64 {
+        let s = std::str::from_utf8(b).unwrap().trim_start();
+        let (neg, digits) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let n: i64 = digits
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .fold(0, |n, d| n * 10 + i64::from(d - b'0'));
+        if neg {
+            -n
+        } else {
+            n
+        }
+    }
+    let mut max_peers = None;
+    let mut min_peers = None;
+    let mut blocks_checked = 0;
+    let mut rejected = 0;
+    for f in framed("p3_config.txt") {
+        let line = line_of(&f);
+        if f.dir == 'S' {
+            let Ok(ServerMessage::CtConfig(c)) = ServerMessage::decode(line, f.version) else {
+                continue;
+            };
+            let v = atoi(c.value.as_bytes());
+            // Set_Config's range checks; out of range is "Malformed or invalid input".
+            match c.name.as_bytes() {
+                b"max_peers" if (20..=1000).contains(&v) => max_peers = Some(v),
+                b"min_peers" if (1..=1000).contains(&v) => min_peers = Some(v),
+                b"max_peers" | b"min_peers" => rejected += 1,
+                _ => {}
+            }
+            continue;
+        }
+        let Ok(ClientMessage::CtConfig(c)) = ClientMessage::decode(line, f.version) else {
+            continue;
+        };
+        let want = match c.name.as_bytes() {
+            b"max_peers" => max_peers,
+            b"min_peers" => min_peers,
+            _ => continue,
+        };
+        if let Some(want) = want {
+            assert_eq!(atoi(c.value.as_bytes()), want, "{}", c.name);
+            blocks_checked += 1;
+        }
+    }
+    // Two config blocks follow server sets (the first one precedes them), two options
+    // checked in each; `max_peers 5` was refused.
+    assert_eq!((blocks_checked, rejected), (4, 1));
+    assert_eq!((max_peers, min_peers), (Some(60), Some(3)));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use trackwire::udp::{
     ScrapeResponse, ScrapeRow, ScrapeRows, TailConfig, TailGrammar, TransactionId,
     MAX_URL_DATA_LEN,
 };
-use trackwire::{Instant, UsageErrorKind};
+use trackwire::{DecodeErrorKind, Instant, UsageErrorKind};
 
 const SEED: u64 = 0x5eed_1234_abcd_0001;
 
@@ -211,7 +211,10 @@ fn ended_by<const N: usize>(r: &Received<'_, N>) -> Vec<ExchangeId> {
         Received::Announced { id, .. }
         | Received::Scraped { id, .. }
         | Received::Failed { id, .. } => vec![*id],
-        Received::ConnectFailed { failed, .. } => failed.iter().collect(),
+        Received::ConnectFailed { failed, .. } | Received::ConnectMalformed { failed, .. } => {
+            failed.iter().collect()
+        }
+        Received::Malformed { id, .. } => vec![*id],
         _ => Vec::new(),
     }
 }
@@ -553,31 +556,144 @@ fn source_check_can_be_turned_off_sim() {
 }
 
 #[test]
-fn malformed_replies_are_reported_and_change_nothing_sim() {
+fn malformed_replies_without_an_awaited_tid_change_nothing_sim() {
     let mut sim = Sim::<1>::with_policy(v4(), RetryPolicy::SEED);
     let (id, announce) = announce_in_flight(&mut sim);
     let good = sim.tracker.reply(&announce).unwrap();
-    let tid = tid_of(&announce).0.to_be_bytes();
+    let tid = tid_of(&announce);
+    let foreign = TransactionId(tid.0.wrapping_add(1)).0.to_be_bytes();
     let before = format!("{:?}", sim.client);
-    let mut ragged = good.clone();
-    ragged.extend_from_slice(&[1, 2, 3]); // 20 + 2×6 + 3: aria2 reads past the end
-    let mut unknown_action = good.clone();
-    unknown_action[3] = 9;
-    let eight_bytes = [&[0, 0, 0, 1][..], &tid[..]].concat(); // opentracker, unknown hash
+    let mut ragged_foreign = good.clone();
+    ragged_foreign.extend_from_slice(&[1, 2, 3]);
+    ragged_foreign[4..8].copy_from_slice(&foreign);
     let cases: Vec<Vec<u8>> = vec![
         Vec::new(),
-        good[..19].to_vec(),
-        ragged,
-        unknown_action,
-        eight_bytes,
+        good[..7].to_vec(), // too short to carry a transaction id
+        ragged_foreign,
+        [&[0, 0, 0, 1][..], &foreign[..]].concat(),
     ];
     for bad in &cases {
         let err = sim.client.handle_datagram(sim.now, v4(), bad).unwrap_err();
         assert!(matches!(err, Rejected::Malformed(_)), "{err}");
         assert_eq!(format!("{:?}", sim.client), before);
     }
+    // From another address, even the awaited tid changes nothing.
+    let other: SocketAddr = "198.51.100.7:6969".parse().unwrap();
+    let eight = [&[0, 0, 0, 1][..], &tid.0.to_be_bytes()[..]].concat();
+    assert_eq!(
+        sim.client
+            .handle_datagram(sim.now, other, &eight)
+            .unwrap_err(),
+        Rejected::UnexpectedSource(other)
+    );
+    assert_eq!(format!("{:?}", sim.client), before);
     let r = sim.client.handle_datagram(sim.now, v4(), &good).unwrap();
     assert!(matches!(r, Received::Announced { id: got, .. } if got == id));
+}
+
+/// Debian's opentracker answers an announce for an info hash outside its whitelist with
+/// exactly 8 bytes: action 1 and the transaction id. That ends the exchange at once.
+#[test]
+fn opentrackers_8_byte_reply_ends_the_announce_at_once_sim() {
+    let mut sim = Sim::<2>::with_policy(v4(), RetryPolicy::SEED);
+    let (id, announce) = announce_in_flight(&mut sim);
+    let cid = sim.client.connection_id();
+    let reply = [&[0, 0, 0, 1][..], &tid_of(&announce).0.to_be_bytes()[..]].concat();
+    assert_eq!(reply.len(), 8);
+    let r = sim.client.handle_datagram(sim.now, v4(), &reply).unwrap();
+    let Received::Malformed { id: got, error } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(got, id);
+    // The reply ends where the interval should start.
+    assert_eq!((error.kind().name(), error.offset()), ("truncated", 8));
+    assert_eq!(sim.client.exchange(id), None);
+    assert_eq!(sim.client.in_flight(), 0);
+    // Only the connection id's expiry is left: no retransmission at 15 s.
+    assert_eq!(
+        sim.client.poll_timeout(),
+        Some(sim.now.saturating_add(Duration::from_secs(60)))
+    );
+    assert_eq!(
+        sim.client.connection_id(),
+        cid,
+        "the tracker did not refuse the id"
+    );
+    // The same bytes again are a stray: the exchange is over.
+    assert_eq!(
+        sim.client
+            .handle_datagram(sim.now, v4(), &reply)
+            .unwrap_err(),
+        Rejected::Malformed(error)
+    );
+    sim.run();
+    assert!(
+        sim.events.is_empty(),
+        "no timeout follows: {:?}",
+        sim.events
+    );
+    assert_eq!(sim.send_times(Kind::Announce), [0]);
+}
+
+#[test]
+fn malformed_replies_with_the_awaited_tid_end_their_exchange_sim() {
+    let mut sim = Sim::<1>::with_policy(v4(), RetryPolicy::SEED);
+    let (first, announce) = announce_in_flight(&mut sim);
+    let good = sim.tracker.reply(&announce).unwrap();
+    sim.client.cancel(first).unwrap();
+    let mut ragged = good.clone();
+    ragged.extend_from_slice(&[1, 2, 3]); // 20 + 2×6 + 3: aria2 reads past the end
+    let mut unknown_action = good.clone();
+    unknown_action[3] = 9;
+    let cases = [
+        (ragged, DecodeErrorKind::PartialRecord { stride: 6 }),
+        (unknown_action, DecodeErrorKind::UnknownAction(9)),
+        (
+            good[..19].to_vec(),
+            DecodeErrorKind::Truncated { needed: 1 },
+        ),
+    ];
+    for (bad, kind) in cases {
+        let (id, announce) = announce_in_flight(&mut sim);
+        let mut bad = bad;
+        bad[4..8].copy_from_slice(&tid_of(&announce).0.to_be_bytes());
+        let r = sim.client.handle_datagram(sim.now, v4(), &bad).unwrap();
+        assert!(
+            matches!(r, Received::Malformed { id: got, error } if got == id && error.kind() == kind),
+            "{r:?}"
+        );
+        assert_eq!(sim.client.in_flight(), 0);
+    }
+}
+
+#[test]
+fn malformed_reply_to_the_connect_fails_the_waiting_exchanges_sim() {
+    let mut sim = Sim::<3>::with_policy(v4(), RetryPolicy::SEED);
+    let a = sim.client.announce(sim.now, params(1)).unwrap();
+    let b = sim.client.scrape(sim.now, &[InfoHash([1; 20])]).unwrap();
+    let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
+    let t = sim
+        .client
+        .poll_transmit(sim.now, &mut buf)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kind(&buf[..t.len]), Kind::Connect);
+    // A 12-byte connect reply: the connection id is cut short.
+    let reply = [
+        &[0, 0, 0, 0][..],
+        &tid_of(&buf[..t.len]).0.to_be_bytes()[..],
+        &[0; 4],
+    ]
+    .concat();
+    let r = sim.client.handle_datagram(sim.now, v4(), &reply).unwrap();
+    let Received::ConnectMalformed { error, failed } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(failed.as_slice(), [a, b]);
+    assert_eq!(error.offset(), 8);
+    assert_eq!(sim.client.in_flight(), 0);
+    assert_eq!(sim.client.state(), ConnectionState::Unconnected);
+    assert_eq!(sim.client.poll_timeout(), None);
 }
 
 // ---- error replies ---------------------------------------------------------------------

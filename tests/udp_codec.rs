@@ -434,3 +434,91 @@ fn encoders_leave_short_buffers_untouched() {
     assert_eq!(c.encode(&mut small).unwrap_err().required(), 16);
     assert_eq!(small, [0xee; 15]);
 }
+
+/// `encode_to_vec` appends exactly what `encode` writes, after whatever the vector held,
+/// and returns that length; the legacy password hash covers the message alone, not the
+/// bytes already in the vector.
+#[cfg(feature = "alloc")]
+#[test]
+fn vec_encoders_append_what_slice_encoders_write() {
+    fn same(
+        encode: impl Fn(&mut [u8]) -> Result<usize, trackwire::EncodeError>,
+        to_vec: impl Fn(&mut Vec<u8>) -> usize,
+    ) {
+        let mut buf = [0u8; 1500];
+        let n = encode(&mut buf).unwrap();
+        let mut v = vec![0xab; 3];
+        assert_eq!(to_vec(&mut v), n);
+        assert_eq!(&v[..3], &[0xab; 3], "what was there stays");
+        assert_eq!(&v[3..], &buf[..n]);
+    }
+    let bytes = announce_bytes();
+    let base = AnnounceRequest::decode(&bytes).unwrap();
+    let legacy = AnnounceRequest {
+        tail: AnnounceTail::Extensions(Extensions::new(
+            Some(Authentication {
+                username: ShortBytes::new(b"alice").unwrap(),
+                passwd_hash: PasswdHash::Password(b"s3cret"),
+            }),
+            ShortBytes::new(b"/a"),
+        )),
+        ..base
+    };
+    let hashes = [InfoHash([7; 20]), InfoHash([8; 20])];
+    let rows = [ScrapeRow {
+        complete: 1,
+        downloaded: 2,
+        incomplete: 3,
+    }];
+    let compact = [10, 0, 0, 1, 0x1a, 0xe1];
+    let requests = [
+        Request::Connect(ConnectRequest {
+            transaction_id: TransactionId(5),
+        }),
+        Request::Announce(base),
+        Request::Announce(legacy),
+        Request::Scrape(ScrapeRequest {
+            connection_id: ConnectionId(1),
+            transaction_id: TransactionId(2),
+            info_hashes: InfoHashes::from_slice(&hashes),
+        }),
+    ];
+    for r in &requests {
+        same(|b| r.encode(b), |v| r.encode_to_vec(v));
+    }
+    let mut v = vec![0xab; 3];
+    let n = legacy.encode_to_vec(&mut v);
+    assert!(verify_datagram(
+        &v[3..3 + n],
+        &trackwire::udp::password_digest(b"s3cret")
+    ));
+    let responses = [
+        Response::Connect(ConnectResponse {
+            transaction_id: TransactionId(5),
+            connection_id: ConnectionId(6),
+        }),
+        Response::Announce(AnnounceResponse {
+            transaction_id: TransactionId(1),
+            interval: 1800,
+            leechers: 2,
+            seeders: 3,
+            peers: Peers::from_compact(AddressFamily::Ipv4, &compact).unwrap(),
+        }),
+        Response::Scrape(ScrapeResponse {
+            transaction_id: TransactionId(7),
+            rows: ScrapeRows::from_slice(&rows),
+        }),
+        Response::Error(ErrorResponse {
+            transaction_id: TransactionId(8),
+            message: b"nope\0",
+        }),
+    ];
+    for r in &responses {
+        same(|b| r.encode(b), |v| r.encode_to_vec(v));
+    }
+    // Decoded lists (wire form) append the same way as given ones.
+    let mut buf = [0u8; 100];
+    let n = requests[3].encode(&mut buf).unwrap();
+    let decoded = Request::decode(&buf[..n]).unwrap();
+    same(|b| decoded.encode(b), |v| decoded.encode_to_vec(v));
+}

@@ -400,6 +400,10 @@ fn config_setters_reach_the_triage() {
         ),
         (1500, 50, 200, 74)
     );
+    assert_eq!(
+        (d.private, d.announce_interval, d.interval_jitter),
+        (false, 1800, 0)
+    );
     let c = ServerConfig::new()
         .with_max_connection_age(Duration::from_secs(600))
         .with_include_port(true)
@@ -408,7 +412,10 @@ fn config_setters_reach_the_triage() {
         .with_mtu(576)
         .with_default_num_want(7)
         .with_max_num_want(9)
-        .with_max_scrape_hashes(3);
+        .with_max_scrape_hashes(3)
+        .with_private(true)
+        .with_announce_interval(900)
+        .with_interval_jitter(30);
     assert_eq!(
         (
             c.max_connection_age,
@@ -427,17 +434,33 @@ fn config_setters_reach_the_triage() {
         ),
         (576, 7, 9, 3)
     );
-    let s = Server::new(c, SECRET);
+    assert_eq!(
+        (c.private, c.announce_interval, c.interval_jitter),
+        (true, 900, 30)
+    );
     let t = Instant::from_secs(1);
     let from = addr("192.0.2.1:1");
-    let cid = connect(&s, t, from);
     let mut reply = [0u8; 1500];
+    // Private mode: an announce without URLData is refused.
+    let private = Server::new(c, SECRET);
+    let cid = connect(&private, t, from);
+    assert!(matches!(
+        private.handle_datagram(t, from, &announce(cid, -1), &mut reply),
+        ServerAction::Rejected {
+            reason: Rejection::UrlDataRequired,
+            ..
+        }
+    ));
+    let s = Server::new(c.with_private(false), SECRET);
+    let cid = connect(&s, t, from);
     for (num_want, want) in [(-1, 7), (100, 9)] {
         let request = announce(cid, num_want);
         let ServerAction::Announce(inc) = s.handle_datagram(t, from, &request, &mut reply) else {
             panic!()
         };
         assert_eq!(inc.peer_limit(), want);
+        // The interval is 900 ± 30.
+        assert_eq!((inc.interval(0), inc.interval(u32::MAX)), (870, 930));
     }
     // include_port: the id does not work from another port of the same host.
     let other_port = addr("192.0.2.1:2");

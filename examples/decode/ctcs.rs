@@ -156,7 +156,7 @@ fn client_json(line: &[u8], version: Version, conn: u32) -> Value {
         Ok(m) => m,
         Err(e) => return error_json("C", conn, e),
     };
-    let mut m = base("C", conn, msg.keyword(version));
+    let mut m = base("C", conn, msg.keyword());
     match msg {
         ClientMessage::Protocol(p) => {
             m.insert("version".into(), json!(p.version));

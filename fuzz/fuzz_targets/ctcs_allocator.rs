@@ -17,7 +17,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use trackwire::ctcs::{
-    Allocator, AllocatorConfig, LimitDirection, LimitPolicy, ClientReport, TorrentPolicy, MAX_LIMIT,
+    Allocator, AllocatorConfig, ClientReport, LimitDirection, LimitPolicy, TorrentPolicy, MAX_LIMIT,
 };
 use trackwire::{Instant, UsageErrorKind};
 
@@ -73,7 +73,11 @@ fuzz_target!(|script: Script| {
     let config = AllocatorConfig::new(script.caps.0, script.caps.1)
         .with_change_interval(Duration::from_millis(u64::from(script.interval_ms)))
         .with_completion_grace(Duration::from_millis(u64::from(script.grace_ms)))
-        .with_stale_after(script.stale_ms.map(|ms| Duration::from_millis(u64::from(ms))));
+        .with_stale_after(
+            script
+                .stale_ms
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+        );
     let interval = u64::from(script.interval_ms).max(1);
     let mut alloc: Allocator<u8, SLOTS> = Allocator::new_sized(config);
     let mut now = Instant::from_secs(100);
@@ -86,10 +90,11 @@ fuzz_target!(|script: Script| {
                 let k = k % 10;
                 let mut report = ClientReport::new(r.rates.0, r.rates.1, r.limits.0, r.limits.1);
                 if r.seeding {
-                    report = report.with_seeding(
-                        r.completed_at
-                            .map(|ms| now.saturating_sub(Duration::from_millis(u64::from(ms)))),
-                    );
+                    report =
+                        report
+                            .with_seeding(r.completed_at.map(|ms| {
+                                now.saturating_sub(Duration::from_millis(u64::from(ms)))
+                            }));
                 }
                 if let Some((down, up)) = r.totals {
                     report = report.with_totals(down, up);
@@ -114,7 +119,11 @@ fuzz_target!(|script: Script| {
                     .with_share_ratio_cap(u32::from(*ratio));
                 let before = alloc.policy(k);
                 if let Err(e) = alloc.set_policy(k, policy) {
-                    assert_eq!(alloc.policy(k), before, "a refused policy changed something");
+                    assert_eq!(
+                        alloc.policy(k),
+                        before,
+                        "a refused policy changed something"
+                    );
                     let valid = |p: &ArbLimitPolicy| {
                         p.minimum <= MAX_LIMIT
                             && p.maximum <= MAX_LIMIT
@@ -144,7 +153,9 @@ fuzz_target!(|script: Script| {
                     assert!(n <= 2 * SLOTS, "poll_command does not run dry");
                     assert!(cmd.limit <= MAX_LIMIT);
                     assert_eq!(i64::from(cmd.bytes_per_s()), i64::from(cmd.limit));
-                    let policy = alloc.policy(cmd.client).expect("a command for a tracked client");
+                    let policy = alloc
+                        .policy(cmd.client)
+                        .expect("a command for a tracked client");
                     let p = match cmd.direction {
                         LimitDirection::Download => policy.download,
                         LimitDirection::Upload => policy.upload,
@@ -153,7 +164,10 @@ fuzz_target!(|script: Script| {
                         assert_eq!(p.maximum, 0, "unlimited despite a maximum");
                     } else {
                         assert!(cmd.limit >= p.minimum, "{cmd:?} below {p:?}");
-                        assert!(p.maximum == 0 || cmd.limit <= p.maximum, "{cmd:?} above {p:?}");
+                        assert!(
+                            p.maximum == 0 || cmd.limit <= p.maximum,
+                            "{cmd:?} above {p:?}"
+                        );
                     }
                     assert_eq!(alloc.assigned(cmd.client, cmd.direction), Some(cmd.limit));
                     if let Some(t) = last_change.insert((cmd.client, cmd.direction), seen) {

@@ -246,6 +246,17 @@ impl Run {
                         self.end(id);
                     }
                 }
+                Received::Malformed { id, error } => {
+                    assert!(error.offset() <= bytes.len());
+                    self.end(id);
+                }
+                Received::ConnectMalformed { error, failed } => {
+                    assert!(error.offset() <= bytes.len());
+                    assert!(failed.len() <= N);
+                    for id in &failed {
+                        self.end(id);
+                    }
+                }
                 Received::Connected { waiting, .. } => assert!(waiting <= N),
                 _ => {}
             },

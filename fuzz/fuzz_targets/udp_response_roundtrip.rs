@@ -4,7 +4,8 @@
 //! the second value gives the same bytes, which are the input, or its first 16 bytes for
 //! a padded connect reply). Also rebuilds announce replies from their iterated peers
 //! with `encode_with_peers` and scrape replies from their rows with `encode_with_rows`,
-//! which must give the same bytes.
+//! which must give the same bytes, and appends each reply to a `Vec` with
+//! `encode_to_vec`, which must too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
         let mut again = vec![0u8; second.encoded_len()];
         let m = second.encode(&mut again).expect("encoded_len suffices");
         assert_eq!(&again[..m], bytes, "re-encoding is not canonical");
+        let mut appended = vec![0xa5];
+        assert_eq!(first.encode_to_vec(&mut appended), n);
+        assert_eq!(&appended[1..], bytes, "encode_to_vec differs from encode");
         match first {
             Response::Connect(_) => assert_eq!(bytes, &data[..16]),
             _ => assert_eq!(bytes, data),

@@ -9,20 +9,74 @@
 //! replies carry the request's transaction id; an announce or scrape reply fits the
 //! payload budget of the configured MTU in the requester's family, honours
 //! `peer_limit`/`row_limit`, and carries only peers of the requester's family.
+//!
+//! The operator hooks are drawn too (an allow- or deny-list, a passkey, private mode, a
+//! rate limit over a small table, counters): an announce reaches the application only
+//! if its hash is allowed and its URLData (if any, and required in private mode) is the
+//! passkey; refusals carry the documented reason; a rate-limited drop happens only with
+//! a limiter; a scraped denied hash gets a zero row; every datagram is counted once,
+//! with its bytes.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use trackwire::udp::{
-    canonical_addr, payload_budget, AddressFamily, AnnounceEvent, AnnounceRequest,
+    canonical_addr, payload_budget, AccessList, AddressFamily, AnnounceEvent, AnnounceRequest,
     AnnounceResponse, AnnounceTail, ConnectRequest, ConnectResponse, ConnectionId,
-    ConnectionIdScheme, ErrorResponse, InfoHash, InfoHashes, PeerId, Peers, RequestHeader,
-    ScrapeRequest, ScrapeResponse, ScrapeRow, Server, ServerAction, ServerConfig, TailGrammar,
-    TransactionId,
+    ConnectionIdScheme, Counters, Dropped, ErrorResponse, InfoHash, InfoHashes, ListMode, Listed,
+    PeerId, Peers, RateLimitConfig, RateLimiter, Rejection, RequestHeader, ScrapeRequest,
+    ScrapeResponse, ScrapeRow, Server, ServerAction, ServerConfig, ServerHooks, SipCookies,
+    SortedHashes, TailGrammar, TransactionId, MAX_JOINED_URL_DATA, MSG_NOT_ALLOWED,
+    MSG_UNAUTHORIZED, MSG_URL_DATA_REQUIRED,
 };
+
+/// The hashes an access list names: announces and scrapes draw from [0..4) so that both
+/// listed and unlisted ones occur.
+static LISTED: [InfoHash; 2] = [InfoHash([0; 20]), InfoHash([2; 20])];
+
+struct Hooks {
+    access: Option<Listed<SortedHashes<'static>>>,
+    passkey: Option<Vec<u8>>,
+    limiter: Option<RateLimiter<Vec<AtomicU64>>>,
+    counters: Counters,
+}
+
+impl Hooks {
+    fn allowed(&self, h: &InfoHash) -> bool {
+        self.access.as_ref().map_or(true, |a| a.allows(h))
+    }
+}
+
+impl ServerHooks for Hooks {
+    fn allows(&self, info_hash: &InfoHash) -> bool {
+        self.allowed(info_hash)
+    }
+    fn authorize(&self, _from: SocketAddr, _a: &AnnounceRequest<'_>, url_data: &[u8]) -> bool {
+        assert!(url_data.len() <= MAX_JOINED_URL_DATA);
+        self.passkey.as_deref().map_or(true, |k| k == url_data)
+    }
+    fn admit(&self, now: Instant, source: IpAddr) -> bool {
+        self.limiter.as_ref().map_or(true, |l| l.admit(now, source))
+    }
+    fn counters(&self) -> Option<&Counters> {
+        Some(&self.counters)
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+struct HookConfig {
+    access: Option<bool>,
+    passkey: Option<Vec<u8>>,
+    private: bool,
+    /// per second, burst, slots.
+    limit: Option<(u16, u8, u8)>,
+    limit_key: [u8; 16],
+    ipv6_prefix: u8,
+}
 use trackwire::Instant;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -96,6 +150,11 @@ enum Step {
         cid: Cid,
         tid: u32,
         num_want: i32,
+        hash: u8,
+        /// URLData options carrying these bytes in chunks of this size (0: the tail is
+        /// `tail` as it is).
+        url: Option<(Vec<u8>, u8)>,
+        passkey_url: bool,
         tail: Vec<u8>,
         answer: Answer,
     },
@@ -125,13 +184,14 @@ struct Script {
     default_num_want: u16,
     max_num_want: u16,
     max_scrape_hashes: u8,
+    hooks: HookConfig,
     reply: ReplySize,
     start_ms: u64,
     steps: Vec<(Step, bool)>,
 }
 
 struct Run {
-    server: Server,
+    server: Server<SipCookies, Hooks>,
     now: Instant,
     issued: Vec<ConnectionId>,
     reply_len: usize,
@@ -170,9 +230,55 @@ impl Run {
                     ConnectionId(h.connection_id),
                 )
         });
+        let before = self.server.hooks().counters.snapshot();
         let action = self
             .server
             .handle_datagram(self.now, from, bytes, &mut reply);
+        let after = self.server.hooks().counters.snapshot();
+        assert_eq!(after.requests().total(), before.requests().total() + 1);
+        assert_eq!(
+            after.bytes_in.total(),
+            before.bytes_in.total() + bytes.len() as u64
+        );
+        let hooks = self.server.hooks();
+        match action {
+            ServerAction::Dropped(Dropped::RateLimited) => assert!(hooks.limiter.is_some()),
+            ServerAction::Rejected { len, reason } => {
+                let message = ErrorResponse::decode(&reply[..len]).unwrap().message;
+                match reason {
+                    Rejection::NotAllowed => assert_eq!(message, MSG_NOT_ALLOWED),
+                    Rejection::Unauthorized => assert_eq!(message, MSG_UNAUTHORIZED),
+                    Rejection::UrlDataRequired => {
+                        assert_eq!(message, MSG_URL_DATA_REQUIRED);
+                        assert!(self.server.config().private);
+                    }
+                    _ => {}
+                }
+                if let Ok(a) = AnnounceRequest::decode_with(bytes, TailGrammar::Raw) {
+                    if reason == Rejection::NotAllowed {
+                        assert!(!hooks.allowed(&a.info_hash));
+                    }
+                }
+            }
+            ServerAction::Announce(a) => {
+                assert!(hooks.allowed(&a.request.info_hash));
+                let url = match a.request.tail {
+                    AnnounceTail::Options(o) if o.url_data().next().is_some() => {
+                        let mut joined = vec![0u8; o.url_data_len()];
+                        o.copy_url_data(&mut joined).unwrap();
+                        Some(joined)
+                    }
+                    AnnounceTail::Extensions(e) => e.request_string.map(|s| s.as_bytes().to_vec()),
+                    _ => None,
+                };
+                match (url, &hooks.passkey) {
+                    (None, _) => assert!(!self.server.config().private),
+                    (Some(u), Some(k)) => assert_eq!(&u, k),
+                    (Some(u), None) => assert!(u.len() <= MAX_JOINED_URL_DATA),
+                }
+            }
+            _ => {}
+        }
         let written = match action {
             ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => Some(len),
             _ => None,
@@ -258,11 +364,18 @@ impl Run {
                     let _ = s.reject(b"no", &mut out);
                     return;
                 }
-                let r = s.respond(
-                    |h| ScrapeRow {
-                        complete: u32::from(h.0[0]),
-                        downloaded: 0,
-                        incomplete: 1,
+                let r = self.server.respond_scrape(
+                    &s,
+                    |h| {
+                        assert!(
+                            self.server.hooks().allowed(&h),
+                            "a denied hash was looked up"
+                        );
+                        ScrapeRow {
+                            complete: u32::from(h.0[0]),
+                            downloaded: 0,
+                            incomplete: 1,
+                        }
                     },
                     &mut out,
                 );
@@ -274,6 +387,11 @@ impl Run {
                     let resp = ScrapeResponse::decode(&out[..len]).unwrap();
                     assert!(resp.rows.len() <= s.row_limit());
                     assert!(resp.rows.len() <= s.request.info_hashes.len());
+                    for (row, h) in resp.rows.iter().zip(s.request.info_hashes.iter()) {
+                        if !self.server.hooks().allowed(&h) {
+                            assert_eq!(row, ScrapeRow::default());
+                        }
+                    }
                 }
             }
             ServerAction::Dropped(_) => {}
@@ -309,13 +427,32 @@ impl Run {
                 cid,
                 tid,
                 num_want,
+                hash,
+                url,
+                passkey_url,
                 tail,
                 answer,
             } => {
+                let mut options = Vec::new();
+                let url = match (passkey_url, &self.server.hooks().passkey, url) {
+                    (true, Some(k), _) => Some((k.clone(), 255)),
+                    (_, _, u) => u.clone(),
+                };
+                let tail: &[u8] = match url {
+                    Some((bytes, chunk)) => {
+                        for c in bytes.chunks(usize::from(chunk.max(1))) {
+                            options.push(2);
+                            options.push(c.len() as u8);
+                            options.extend_from_slice(c);
+                        }
+                        &options
+                    }
+                    None => tail,
+                };
                 let req = AnnounceRequest {
                     connection_id: ConnectionId(self.cid(*cid)),
                     transaction_id: TransactionId(*tid),
-                    info_hash: InfoHash([1; 20]),
+                    info_hash: InfoHash([hash % 4; 20]),
                     peer_id: PeerId([2; 20]),
                     downloaded: 0,
                     left: 10,
@@ -340,7 +477,7 @@ impl Run {
                 hashes,
                 reject,
             } => {
-                let hs: Vec<InfoHash> = (0..*hashes).map(|i| InfoHash([i; 20])).collect();
+                let hs: Vec<InfoHash> = (0..*hashes).map(|i| InfoHash([i % 4; 20])).collect();
                 let req = ScrapeRequest {
                     connection_id: ConnectionId(self.cid(*cid)),
                     transaction_id: TransactionId(*tid),
@@ -367,14 +504,35 @@ fuzz_target!(|s: Script| {
         .with_mtu(usize::from(s.mtu).max(68))
         .with_default_num_want(s.default_num_want.into())
         .with_max_num_want(s.max_num_want.into())
-        .with_max_scrape_hashes(s.max_scrape_hashes.into());
+        .with_max_scrape_hashes(s.max_scrape_hashes.into())
+        .with_private(s.hooks.private);
+    let h = &s.hooks;
+    let hooks = Hooks {
+        access: h.access.map(|allow| {
+            let mode = if allow {
+                ListMode::Allow
+            } else {
+                ListMode::Deny
+            };
+            Listed::new(mode, SortedHashes::new(&LISTED).unwrap())
+        }),
+        passkey: h.passkey.clone(),
+        limiter: h.limit.map(|(per_second, burst, n)| {
+            let slots = (0..=usize::from(n)).map(|_| AtomicU64::new(0)).collect();
+            let config =
+                RateLimitConfig::new(u32::from(per_second).max(1), u32::from(burst).max(1))
+                    .with_ipv6_prefix(h.ipv6_prefix);
+            RateLimiter::new(config, h.limit_key, slots).unwrap()
+        }),
+        counters: Counters::new(),
+    };
     let reply_len = match s.reply {
         ReplySize::Large => 65_536,
         ReplySize::Mtu => 1472,
         ReplySize::Tiny(n) => n.into(),
     };
     let mut run = Run {
-        server: Server::new(config, s.secret),
+        server: Server::new(config, s.secret).with_hooks(hooks),
         now: Instant::from_millis(s.start_ms),
         issued: Vec::new(),
         reply_len,

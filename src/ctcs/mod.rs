@@ -117,8 +117,16 @@
 //!   client ignores unknown server lines, and a tracker message with a newline splits a
 //!   client `CTINFO` into two lines.
 //! * **`PROTOCOL` takes any run of digits** (`PROTOCOL 2` works: the client uses `atoi`).
-//! * **Server `CTCONFIG` blanks**: any number of spaces before and after the name, kept
-//!   in [`Spacing`] so the line re-encodes exactly.
+//! * **Server `CTCONFIG` blanks**: any number of spaces before and after the name, as
+//!   dnh3.3.2's `strtok` reading allows (`CTCONFIG   max_peers    60  ` sets 60); only
+//!   the space byte separates. Kept in [`Spacing`] so the line re-encodes exactly.
+//! * **Block markers of every version under any version** (`CTFILES` while 3 is in
+//!   force, `CTPEERSTART` while 2 is): a reconnected client keeps its old version while
+//!   announcing 3, so either spelling can arrive; [`Marker`] records which one did.
+//! * **Fixed offsets**: `SETDLIMIT`/`SETULIMIT` arguments start at byte 10 and
+//!   `PROTOCOL`'s at byte 9, as the client reads them; a server's positional
+//!   `CTCONFIG` with a verbose field wider than one byte is refused, because the client
+//!   would read every later field shifted.
 //! * **`SETDLIMIT`/`SETULIMIT` arguments are kept as text** (`1.5e3`, `2048.9`, `-5`,
 //!   `abc` all occur); [`SetDlimit::applied`] computes the client's `(int)strtod`.
 //! * **Prefix keyword matching** ([`KeywordMatch::Prefix`]) mimics the client's
@@ -162,7 +170,7 @@ pub use line::{
 };
 pub use message::{
     Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues, CtDetail, CtFile,
-    CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags, Protocol,
+    CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, Marker, PeerFlags, Protocol,
     ServerMessage, SetDlimit, SetUlimit, Spacing,
 };
 #[cfg(feature = "heapless")]

@@ -1,5 +1,5 @@
-//! The older `extensions` field of the announce request (libtorrent / XBT UDP tracker
-//! page, `shared/seeds/udp-tracker-protocol.txt`).
+//! The older `extensions` field of the announce request (libtorrent's UDP tracker page,
+//! <https://www.libtorrent.org/udp_tracker_protocol.html>, which XBT also follows).
 //!
 //! ```text
 //! offset 98  u16 extensions        bitmask; bodies follow in least-significant-bit order
@@ -9,21 +9,22 @@
 //!
 //! `passwd_hash` is the first 8 bytes of `sha1(packet ‖ sha1(password))`, where *packet*
 //! is the whole datagram before those 8 bytes. This layout conflicts with BEP 41 at byte
-//! 98, so the caller chooses the grammar ([`super::TailGrammar`]). A 100-byte announce
+//! 98, so the caller chooses the grammar ([`TailGrammar`](crate::udp::TailGrammar)). A 100-byte announce
 //! ending in `00 00` (what aria2 sends) is valid under both: no extensions, or
 //! EndOfOptions.
 
-use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::error::{DecodeError, DecodeErrorKind};
 use crate::hash::ct_eq;
 use crate::hash::sha1::{sha1, Sha1};
-use crate::wire::{Reader, Writer};
+use crate::udp::layout::{announce_request, legacy as layout};
+use crate::wire::{Reader, Sink};
 
 /// Extension bit 1: authentication.
 pub const EXT_AUTHENTICATION: u16 = 1;
 /// Extension bit 2: request string.
 pub const EXT_REQUEST_STRING: u16 = 2;
 /// The size of the truncated password hash.
-pub const PASSWD_HASH_LEN: usize = 8;
+pub const PASSWD_HASH_LEN: usize = layout::PASSWD_HASH_LEN;
 
 /// A byte string of at most 255 bytes: what a one-byte length prefix can describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -151,38 +152,42 @@ impl<'a> Extensions<'a> {
     /// How many bytes the tail takes on the wire, the `extensions` field included.
     pub fn encoded_len(&self) -> usize {
         let auth = self.auth.map_or(0, |a| {
-            1usize
+            layout::BODY_LEN_PREFIX
                 .saturating_add(a.username.0.len())
                 .saturating_add(PASSWD_HASH_LEN)
         });
         let rs = self
             .request_string
-            .map_or(0, |s| 1usize.saturating_add(s.0.len()));
-        2usize
+            .map_or(0, |s| layout::BODY_LEN_PREFIX.saturating_add(s.0.len()));
+        layout::EXTENSIONS
+            .end()
+            .saturating_sub(layout::EXTENSIONS.start())
             .saturating_add(auth)
             .saturating_add(rs)
             .saturating_add(self.rest.len())
     }
 
     /// Appends the tail to a datagram being written from its first byte, so that a
-    /// password hash can cover everything before it.
-    pub(crate) fn encode_into(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
-        w.u16(self.wire_bits())?;
+    /// password hash can cover everything before it. Out of line: few announces carry
+    /// it, and inlined it would weigh down every announce encoder it sits in.
+    #[inline(never)]
+    pub(crate) fn write<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.bytes(&self.wire_bits().to_be_bytes())?;
         if let Some(a) = &self.auth {
-            w.u8(a.username.len_u8())?;
-            w.bytes(a.username.0)?;
+            s.bytes(&[a.username.len_u8()])?;
+            s.bytes(a.username.0)?;
             let hash = match a.passwd_hash {
                 PasswdHash::Hash(h) => h,
-                PasswdHash::Password(pw) => passwd_hash(w.written(), &sha1(pw)),
-                PasswdHash::PasswordDigest(d) => passwd_hash(w.written(), &d),
+                PasswdHash::Password(pw) => passwd_hash(s.written(), &sha1(pw)),
+                PasswdHash::PasswordDigest(d) => passwd_hash(s.written(), &d),
             };
-            w.bytes(&hash)?;
+            s.bytes(&hash)?;
         }
-        if let Some(s) = &self.request_string {
-            w.u8(s.len_u8())?;
-            w.bytes(s.0)?;
+        if let Some(rs) = &self.request_string {
+            s.bytes(&[rs.len_u8()])?;
+            s.bytes(rs.0)?;
         }
-        w.bytes(self.rest)
+        s.bytes(self.rest)
     }
 }
 
@@ -194,7 +199,7 @@ pub fn password_digest(password: &[u8]) -> [u8; 20] {
 }
 
 /// The first 8 bytes of `sha1(packet ‖ password_digest)`.
-pub fn passwd_hash(packet: &[u8], password_digest: &[u8; 20]) -> [u8; PASSWD_HASH_LEN] {
+pub(crate) fn passwd_hash(packet: &[u8], password_digest: &[u8; 20]) -> [u8; PASSWD_HASH_LEN] {
     let mut h = Sha1::new();
     h.update(packet);
     h.update(password_digest);
@@ -210,10 +215,10 @@ pub fn passwd_hash(packet: &[u8], password_digest: &[u8; 20]) -> [u8; PASSWD_HAS
 /// Returns `false` if the datagram has no authentication body or is too short.
 pub fn verify_datagram(datagram: &[u8], password_digest: &[u8; 20]) -> bool {
     let mut r = Reader::new(datagram);
-    if r.take(super::request::ANNOUNCE_REQUEST_LEN).is_err() {
+    if r.take(announce_request::LEN).is_err() {
         return false;
     }
-    let Ok(ext) = Extensions::decode_at(r.rest(), super::request::ANNOUNCE_REQUEST_LEN) else {
+    let Ok(ext) = Extensions::decode_at(r.rest(), announce_request::LEN) else {
         return false;
     };
     let Some(Authentication {
@@ -224,8 +229,9 @@ pub fn verify_datagram(datagram: &[u8], password_digest: &[u8; 20]) -> bool {
         return false;
     };
     // The hash follows fixed fields, the extensions u16, the length byte and the name.
-    let covered = super::request::ANNOUNCE_REQUEST_LEN
-        .saturating_add(3)
+    let covered = layout::EXTENSIONS
+        .end()
+        .saturating_add(layout::BODY_LEN_PREFIX)
         .saturating_add(username.0.len());
     match Reader::new(datagram).take(covered) {
         Ok(packet) => ct_eq(&passwd_hash(packet, password_digest), &received),

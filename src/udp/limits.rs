@@ -6,9 +6,8 @@
 //! (60 hashes). The same budget bounds how many peers or scrape rows a reply may carry
 //! (100 IPv6 peers are 1820 bytes: EMSGSIZE on a 1500-byte link).
 
-use crate::udp::request::{INFO_HASH_LEN, SCRAPE_REQUEST_HEADER_LEN};
-use crate::udp::response::{
-    ANNOUNCE_RESPONSE_HEADER_LEN, SCRAPE_RESPONSE_HEADER_LEN, SCRAPE_ROW_LEN,
+use crate::udp::layout::{
+    announce_response, peer_v4, peer_v6, scrape_request, scrape_response, scrape_row,
 };
 use crate::udp::types::AddressFamily;
 
@@ -41,20 +40,20 @@ pub const fn payload_budget(mtu: usize, family: AddressFamily) -> usize {
 
 /// How many info hashes a scrape request of at most `payload` bytes can carry.
 pub const fn max_scrape_hashes(payload: usize) -> usize {
-    payload.saturating_sub(SCRAPE_REQUEST_HEADER_LEN) / INFO_HASH_LEN
+    payload.saturating_sub(scrape_request::HEADER_LEN) / scrape_request::INFO_HASH_LEN
 }
 
 /// How many rows a scrape response of at most `payload` bytes can carry.
 pub const fn max_scrape_rows(payload: usize) -> usize {
-    payload.saturating_sub(SCRAPE_RESPONSE_HEADER_LEN) / SCRAPE_ROW_LEN
+    payload.saturating_sub(scrape_response::HEADER_LEN) / scrape_row::LEN
 }
 
 /// How many peers of `family` an announce response of at most `payload` bytes can carry.
 pub const fn max_peers(payload: usize, family: AddressFamily) -> usize {
-    let room = payload.saturating_sub(ANNOUNCE_RESPONSE_HEADER_LEN);
+    let room = payload.saturating_sub(announce_response::LEN);
     match family {
-        AddressFamily::Ipv4 => room / 6,
-        AddressFamily::Ipv6 => room / 18,
+        AddressFamily::Ipv4 => room / peer_v4::LEN,
+        AddressFamily::Ipv6 => room / peer_v6::LEN,
     }
 }
 

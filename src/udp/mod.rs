@@ -11,7 +11,9 @@
 //! | tracker → client messages | [`ConnectResponse`], [`AnnounceResponse`], [`ScrapeResponse`], [`ErrorResponse`]; [`Response`] dispatches |
 //! | announce tail | BEP 41 [`Options`] or legacy [`Extensions`], chosen by [`TailGrammar`] |
 //! | client state machine | [`Client`]: one tracker endpoint, N exchanges sharing a connection id, retries; configured by [`ClientConfig`] |
+//! | multi-tracker announcer | [`Announcer`]: one torrent over many trackers in BEP 12 tiers, IPv4 and IPv6, one [`Client`] per address; configured by [`AnnouncerConfig`] |
 //! | tracker triage | [`Server`]: a stateless `&self` triage of datagrams with connection-id cookies ([`SipCookies`]); configured by [`ServerConfig`] |
+//! | operator hooks | [`ServerHooks`]: access lists ([`AccessList`], [`Listed`]), BEP 41 passkeys, per-source [`RateLimiter`], [`Counters`] |
 //! | sizes | [`payload_budget`], [`max_scrape_hashes`], [`max_peers`], the `*_LEN` constants |
 //!
 //! Decoding is O(1) validation plus lazy iteration: peer lists, info-hash lists and
@@ -38,17 +40,25 @@
 
 // The implementation modules are private: everything a user names is re-exported below,
 // so each public item has exactly one path (`trackwire::udp::Item`).
+mod announcer;
 mod client;
 mod cookie;
+mod layout;
 mod legacy;
 mod limits;
 mod options;
+mod records;
 mod request;
 mod response;
 mod server;
 mod types;
 mod url;
 
+pub use announcer::{
+    AnnounceMode, Announcer, AnnouncerConfig, AnnouncerEvent, AnnouncerReceived, ErrorText,
+    HostName, TrackerError, TrackerId, TrackerState, TrackerStatus, ERROR_TEXT_CAPACITY,
+    MAX_HOST_LEN,
+};
 pub use client::{
     AnnounceParams, Client, ClientConfig, ClientEvent, ConnectionState, ExchangeId, ExchangeIds,
     ExchangeKind, ExchangePhase, ExchangeStatus, Received, Rejected, RetryPolicy, ScrapeReply,
@@ -56,8 +66,8 @@ pub use client::{
 };
 pub use cookie::{ConnectionIdScheme, SipCookies, MAX_CONNECTION_AGE, MIN_CONNECTION_AGE};
 pub use legacy::{
-    passwd_hash, password_digest, verify_datagram, Authentication, Extensions, PasswdHash,
-    ShortBytes, EXT_AUTHENTICATION, EXT_REQUEST_STRING, PASSWD_HASH_LEN,
+    password_digest, verify_datagram, Authentication, Extensions, PasswdHash, ShortBytes,
+    EXT_AUTHENTICATION, EXT_REQUEST_STRING, PASSWD_HASH_LEN,
 };
 pub use limits::{
     max_peers, max_scrape_hashes, max_scrape_rows, payload_budget, BEP15_MAX_SCRAPE_HASHES,
@@ -68,6 +78,7 @@ pub use options::{
     encode_url_data, url_data_encoded_len, AnnounceOption, Options, OptionsIter, END_OF_OPTIONS,
     MAX_OPTION_DATA, NOP, URL_DATA,
 };
+pub use records::{Record, RecordIter, RecordList};
 pub use request::{
     AnnounceRequest, AnnounceTail, ConnectRequest, InfoHashBytes, InfoHashIter, InfoHashes,
     Request, RequestHeader, ScrapeRequest, TailGrammar, ANNOUNCE_REQUEST_LEN, CONNECT_REQUEST_LEN,
@@ -79,9 +90,16 @@ pub use response::{
     CONNECT_RESPONSE_LEN, ERROR_RESPONSE_HEADER_LEN, PEER_V4_LEN, PEER_V6_LEN,
     SCRAPE_RESPONSE_HEADER_LEN, SCRAPE_ROW_LEN,
 };
+pub use server::access::{AccessList, AllowAll, InfoHashSet, ListMode, Listed, SortedHashes};
+#[cfg(target_has_atomic = "64")]
+pub use server::counters::{ByFamily, CounterSnapshot, Counters, DropCounts, RejectionCounts};
+pub use server::hooks::{NoHooks, ServerHooks};
+#[cfg(target_has_atomic = "64")]
+pub use server::ratelimit::{RateLimitConfig, RateLimiter};
 pub use server::{
-    Dropped, IncomingAnnounce, IncomingScrape, Rejection, Server, ServerAction, ServerConfig,
-    MSG_BAD_CONNECTION_ID, MSG_MALFORMED, MSG_UNKNOWN_ACTION,
+    jittered_interval, Dropped, IncomingAnnounce, IncomingScrape, Rejection, Server, ServerAction,
+    ServerConfig, MAX_JOINED_URL_DATA, MSG_BAD_CONNECTION_ID, MSG_MALFORMED, MSG_NOT_ALLOWED,
+    MSG_UNAUTHORIZED, MSG_UNKNOWN_ACTION, MSG_URL_DATA_REQUIRED,
 };
 pub use types::{
     announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, AnnounceEvent,

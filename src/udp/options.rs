@@ -172,6 +172,7 @@ impl<'a> Options<'a> {
 
     /// The concatenated URLData as an owned vector.
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub fn url_data_to_vec(&self) -> alloc::vec::Vec<u8> {
         self.url_data().flatten().copied().collect()
     }
@@ -182,6 +183,7 @@ impl<'a> Options<'a> {
     ///
     /// [`EncodeError`] if it is longer than `N`.
     #[cfg(feature = "heapless")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "heapless")))]
     pub fn url_data_heapless<const N: usize>(&self) -> Result<heapless::Vec<u8, N>, EncodeError> {
         let mut v = heapless::Vec::new();
         for chunk in self.url_data() {

@@ -1,35 +1,33 @@
-//! Requests, sent by clients to trackers: connect, announce and scrape (BEP 15).
-//!
-//! ```text
-//! connect   0  u64 protocol_id = 0x41727101980   8 u32 action = 0   12 u32 transaction_id
-//! announce  0  u64 connection_id   8 u32 action = 1   12 u32 transaction_id
-//!           16 [20] info_hash   36 [20] peer_id   56 i64 downloaded   64 i64 left
-//!           72 i64 uploaded   80 u32 event   84 u32 ip   88 u32 key   92 i32 num_want
-//!           96 u16 port   98 tail (BEP 41 options, or the legacy extensions field)
-//! scrape    0  u64 connection_id   8 u32 action = 2   12 u32 transaction_id
-//!           16 [20] info_hash × N
-//! ```
+//! Requests, sent by clients to trackers: connect, announce and scrape (BEP 15,
+//! <https://www.bittorrent.org/beps/bep_0015.html>). The fields of each are listed,
+//! with their offsets, once: in the crate's layout table, which decode and encode share.
 //!
 //! Leniencies, each because real peers need it: bytes after a connect request are ignored
 //! (BEP 15 "do not expect packets to be exactly of a certain size"; opentracker answers
 //! padded connects); the announce tail is kept whole; unknown `event` values are kept.
 
 use crate::error::{DecodeError, DecodeErrorKind, EncodeError};
+use crate::udp::layout::{
+    announce_request as ann, connect_request, request_header as hdr, scrape_request,
+};
 use crate::udp::legacy::Extensions;
 use crate::udp::options::Options;
-use crate::udp::types::{AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
-use crate::wire::{total, Fields, Fixed, Reader, Records, Writer};
+use crate::udp::records::{RecordIter, RecordList, Repr};
+use crate::udp::types::{Action, AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
+#[cfg(feature = "alloc")]
+use crate::wire::append_to_vec;
+use crate::wire::{encode_into, get, set, Reader, Records, Sink};
 
 /// The magic constant a connect request carries in place of a connection id.
-pub const PROTOCOL_ID: u64 = 0x0417_2710_1980;
+pub const PROTOCOL_ID: u64 = connect_request::PROTOCOL_ID;
 /// The length of a connect request.
-pub const CONNECT_REQUEST_LEN: usize = 16;
+pub const CONNECT_REQUEST_LEN: usize = connect_request::LEN;
 /// The length of an announce request without a tail.
-pub const ANNOUNCE_REQUEST_LEN: usize = 98;
+pub const ANNOUNCE_REQUEST_LEN: usize = ann::LEN;
 /// The length of a scrape request's fixed part.
-pub const SCRAPE_REQUEST_HEADER_LEN: usize = 16;
+pub const SCRAPE_REQUEST_HEADER_LEN: usize = scrape_request::HEADER_LEN;
 /// The length of one info hash in a scrape request.
-pub const INFO_HASH_LEN: usize = 20;
+pub const INFO_HASH_LEN: usize = scrape_request::INFO_HASH_LEN;
 
 /// The first 16 bytes every request shares: enough for a tracker to decide whether a
 /// datagram is authenticated and where an error reply should go, before the rest is
@@ -52,36 +50,39 @@ impl RequestHeader {
     /// [`DecodeErrorKind::Truncated`] if `bytes` is shorter than 16 bytes.
     #[inline]
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        read_header(&mut Reader::new(bytes))
+        read_header(bytes)
     }
 }
 
 type Header = RequestHeader;
 
-/// The widths of the header's fields: connection id, action, transaction id.
-const HEADER_FIELDS: [usize; 3] = [8, 4, 4];
-const _: () = assert!(total(&HEADER_FIELDS) == 16);
-
 #[inline]
-fn read_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
-    let mut f = Fixed::new(r.block::<16>(&HEADER_FIELDS)?);
+fn read_header(bytes: &[u8]) -> Result<Header, DecodeError> {
+    let b = Reader::new(bytes).block::<{ hdr::LEN }>(&hdr::FIELDS)?;
     Ok(Header {
-        connection_id: f.u64(),
-        action: f.u32(),
-        transaction_id: TransactionId(f.u32()),
+        connection_id: u64::from_be_bytes(get(b, hdr::CONNECTION_ID)),
+        action: u32::from_be_bytes(get(b, hdr::ACTION)),
+        transaction_id: TransactionId(u32::from_be_bytes(get(b, hdr::TRANSACTION_ID))),
     })
 }
 
-#[inline]
-fn write_header(
-    w: &mut Writer<'_>,
+/// Writes the header fields into the first bytes of a request's fixed block.
+#[inline(always)]
+fn put_header<const N: usize>(
+    b: &mut [u8; N],
     connection_id: u64,
-    action: u32,
+    action: Action,
     tid: TransactionId,
-) -> Result<(), EncodeError> {
-    w.u64(connection_id)?;
-    w.u32(action)?;
-    w.u32(tid.0)
+) {
+    set(b, hdr::CONNECTION_ID, connection_id.to_be_bytes());
+    set(b, hdr::ACTION, action.to_u32().to_be_bytes());
+    set(b, hdr::TRANSACTION_ID, tid.0.to_be_bytes());
+}
+
+/// The error for a request whose action is not the one its decoder handles.
+#[inline]
+fn unknown_action(action: u32) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::UnknownAction(action), hdr::ACTION.start())
 }
 
 /// A connect request: the first step of every exchange.
@@ -104,21 +105,19 @@ impl ConnectRequest {
     /// [`DecodeErrorKind::BadProtocolId`] (offset 0) if the magic is wrong.
     #[inline]
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let h = read_header(&mut r)?;
-        Self::from_header(&h)
+        Self::from_header(&read_header(bytes)?)
     }
 
     #[inline]
     fn from_header(h: &Header) -> Result<Self, DecodeError> {
-        if h.action != 0 {
-            return Err(DecodeError::new(
-                DecodeErrorKind::UnknownAction(h.action),
-                8,
-            ));
+        if h.action != Action::Connect.to_u32() {
+            return Err(unknown_action(h.action));
         }
         if h.connection_id != PROTOCOL_ID {
-            return Err(DecodeError::new(DecodeErrorKind::BadProtocolId, 0));
+            return Err(DecodeError::new(
+                DecodeErrorKind::BadProtocolId,
+                hdr::CONNECTION_ID.start(),
+            ));
         }
         Ok(ConnectRequest {
             transaction_id: h.transaction_id,
@@ -132,9 +131,23 @@ impl ConnectRequest {
     /// [`EncodeError`] if `buf` is shorter than 16 bytes; `buf` is untouched.
     #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(buf, Self::LEN)?;
-        write_header(&mut w, PROTOCOL_ID, 0, self.transaction_id)?;
-        Ok(w.finish())
+        encode_into(buf, Self::LEN, |w| self.write(w))
+    }
+
+    /// Appends the request to `out` (nothing is zero-filled first) and returns its
+    /// length (16).
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    #[inline]
+    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
+        append_to_vec(out, Self::LEN, |s| self.write(s))
+    }
+
+    #[inline]
+    fn write<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.block(|b: &mut [u8; connect_request::LEN]| {
+            put_header(b, PROTOCOL_ID, Action::Connect, self.transaction_id)
+        })
     }
 }
 
@@ -154,6 +167,10 @@ pub enum TailGrammar {
 }
 
 /// What follows the 98 fixed bytes of an announce request.
+// `repr(u8)`: a plain tag byte, which the encoder's one test of the tail's form reads as
+// it is; without it the tag hides in a niche of `Extensions` and takes arithmetic to
+// recover first (callgrind: 94 -> 89 instructions per encode of a stored announce).
+#[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AnnounceTail<'a> {
     /// Nothing: a 98-byte announce.
@@ -174,32 +191,40 @@ impl<'a> AnnounceTail<'a> {
             return Ok(AnnounceTail::None);
         }
         Ok(match grammar {
-            TailGrammar::Bep41 => {
-                AnnounceTail::Options(Options::decode_at(bytes, ANNOUNCE_REQUEST_LEN)?)
-            }
+            TailGrammar::Bep41 => AnnounceTail::Options(Options::decode_at(bytes, ann::LEN)?),
             TailGrammar::Legacy => {
-                AnnounceTail::Extensions(Extensions::decode_at(bytes, ANNOUNCE_REQUEST_LEN)?)
+                AnnounceTail::Extensions(Extensions::decode_at(bytes, ann::LEN)?)
             }
             TailGrammar::Raw => AnnounceTail::Raw(bytes),
         })
     }
 
+    /// The tail's bytes as they are sent, for every form but the legacy extensions
+    /// (which are assembled as they are written).
+    ///
+    /// Three of the four forms are a byte string, sent as it is: treating them as one
+    /// case, rather than matching on all four in [`AnnounceTail::encoded_len`] and again
+    /// when writing, keeps the encoder to one test of the tag (the 98-byte encode
+    /// measured 1.6 × the hand-written floor with a jump table in each of the two).
+    #[inline(always)]
+    fn as_sent(&self) -> Result<&'a [u8], &Extensions<'a>> {
+        match self {
+            AnnounceTail::Extensions(e) => Err(e),
+            AnnounceTail::None => Ok(&[]),
+            AnnounceTail::Options(o) => Ok(o.as_bytes()),
+            AnnounceTail::Raw(b) => Ok(b),
+        }
+    }
+
     /// How many bytes the tail takes.
     #[inline]
     pub fn encoded_len(&self) -> usize {
-        match self {
-            AnnounceTail::None => 0,
-            AnnounceTail::Options(o) => o.as_bytes().len(),
-            AnnounceTail::Extensions(e) => e.encoded_len(),
-            AnnounceTail::Raw(b) => b.len(),
+        match self.as_sent() {
+            Ok(bytes) => bytes.len(),
+            Err(e) => e.encoded_len(),
         }
     }
 }
-
-/// The widths of an announce's fields after the header: info hash, peer id,
-/// downloaded, left, uploaded, event, ip, key, num_want, port.
-const ANNOUNCE_FIELDS: [usize; 10] = [20, 20, 8, 8, 8, 4, 4, 4, 4, 2];
-const _: () = assert!(total(&ANNOUNCE_FIELDS) == ANNOUNCE_REQUEST_LEN - 16);
 
 /// An announce request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,41 +280,34 @@ impl<'a> AnnounceRequest<'a> {
     /// the end.
     #[inline]
     pub fn decode_with(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let h = read_header(&mut r)?;
-        Self::from_header(&h, &mut r, grammar)
+        let h = read_header(bytes)?;
+        if h.action != Action::Announce.to_u32() {
+            return Err(unknown_action(h.action));
+        }
+        Self::body(bytes, grammar)
     }
 
+    /// Decodes a datagram whose header says it is an announce.
     #[inline]
-    fn from_header(
-        h: &Header,
-        r: &mut Reader<'a>,
-        grammar: TailGrammar,
-    ) -> Result<Self, DecodeError> {
-        if h.action != 1 {
-            return Err(DecodeError::new(
-                DecodeErrorKind::UnknownAction(h.action),
-                8,
-            ));
-        }
-        let fixed = r.block::<{ ANNOUNCE_REQUEST_LEN - 16 }>(&ANNOUNCE_FIELDS)?;
+    fn body(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let b = r.block::<{ ann::LEN }>(&ann::FIELDS)?;
         // The tail first: its decoder is a call, and fields read before it would be
         // spilled to the stack across it and copied twice.
         let tail = AnnounceTail::decode(r.take_rest(), grammar)?;
-        let mut f = Fixed::new(fixed);
         Ok(AnnounceRequest {
-            connection_id: ConnectionId(h.connection_id),
-            transaction_id: h.transaction_id,
-            info_hash: InfoHash(f.array()),
-            peer_id: PeerId(f.array()),
-            downloaded: f.i64(),
-            left: f.i64(),
-            uploaded: f.i64(),
-            event: AnnounceEvent::from_u32(f.u32()),
-            ip: f.u32(),
-            key: f.u32(),
-            num_want: f.i32(),
-            port: f.u16(),
+            connection_id: ConnectionId(u64::from_be_bytes(get(b, ann::CONNECTION_ID))),
+            transaction_id: TransactionId(u32::from_be_bytes(get(b, ann::TRANSACTION_ID))),
+            info_hash: InfoHash(get(b, ann::INFO_HASH)),
+            peer_id: PeerId(get(b, ann::PEER_ID)),
+            downloaded: i64::from_be_bytes(get(b, ann::DOWNLOADED)),
+            left: i64::from_be_bytes(get(b, ann::LEFT)),
+            uploaded: i64::from_be_bytes(get(b, ann::UPLOADED)),
+            event: AnnounceEvent::from_u32(u32::from_be_bytes(get(b, ann::EVENT))),
+            ip: u32::from_be_bytes(get(b, ann::IP)),
+            key: u32::from_be_bytes(get(b, ann::KEY)),
+            num_want: i32::from_be_bytes(get(b, ann::NUM_WANT)),
+            port: u16::from_be_bytes(get(b, ann::PORT)),
             tail,
         })
     }
@@ -297,11 +315,11 @@ impl<'a> AnnounceRequest<'a> {
     /// The encoded length: 98 plus the tail.
     #[inline]
     pub fn encoded_len(&self) -> usize {
-        ANNOUNCE_REQUEST_LEN.saturating_add(self.tail.encoded_len())
+        ann::LEN.saturating_add(self.tail.encoded_len())
     }
 
     /// Encodes the request into `buf` and returns its length. A legacy authentication
-    /// body given as [`PasswdHash::Password`](crate::udp::legacy::PasswdHash::Password)
+    /// body given as a password ([`PasswdHash::Password`](crate::udp::PasswdHash::Password))
     /// gets its hash computed over the bytes written before it.
     ///
     /// # Errors
@@ -310,29 +328,66 @@ impl<'a> AnnounceRequest<'a> {
     /// untouched.
     #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(buf, self.encoded_len())?;
-        let mut f = Fields::<ANNOUNCE_REQUEST_LEN>::new();
-        f.put(self.connection_id.0.to_be_bytes())
-            .put(1u32.to_be_bytes())
-            .put(self.transaction_id.0.to_be_bytes())
-            .put(self.info_hash.0)
-            .put(self.peer_id.0)
-            .put(self.downloaded.to_be_bytes())
-            .put(self.left.to_be_bytes())
-            .put(self.uploaded.to_be_bytes())
-            .put(self.event.to_u32().to_be_bytes())
-            .put(self.ip.to_be_bytes())
-            .put(self.key.to_be_bytes())
-            .put(self.num_want.to_be_bytes())
-            .put(self.port.to_be_bytes());
-        w.bytes(f.full()?)?;
-        match &self.tail {
-            AnnounceTail::None => {}
-            AnnounceTail::Options(o) => w.bytes(o.as_bytes())?,
-            AnnounceTail::Extensions(e) => e.encode_into(&mut w)?,
-            AnnounceTail::Raw(b) => w.bytes(b)?,
+        let (len, tail) = self.len_and_tail();
+        encode_into(buf, len, |w| self.write(w, tail))
+    }
+
+    /// Appends the request to `out` (nothing is zero-filled first) and returns its
+    /// length; see [`AnnounceRequest::encode`].
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    #[inline]
+    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
+        let (len, tail) = self.len_and_tail();
+        append_to_vec(out, len, |s| self.write(s, tail))
+    }
+
+    /// The encoded length, and the tail in the form [`AnnounceTail::as_sent`] gives: the
+    /// tail's form is tested once, and the write tests only which of the two it got.
+    #[inline(always)]
+    fn len_and_tail(&self) -> (usize, Result<&'a [u8], &Extensions<'a>>) {
+        let tail = self.tail.as_sent();
+        let tail_len = match tail {
+            Ok(bytes) => bytes.len(),
+            Err(e) => e.encoded_len(),
+        };
+        (ann::LEN.saturating_add(tail_len), tail)
+    }
+
+    #[inline(always)]
+    fn write<S: Sink>(
+        &self,
+        s: &mut S,
+        tail: Result<&[u8], &Extensions<'_>>,
+    ) -> Result<(), S::Error> {
+        self.write_fixed(s)?;
+        match tail {
+            Ok(bytes) => write_tail_bytes(s, bytes),
+            Err(e) => e.write(s),
         }
-        Ok(w.finish())
+    }
+
+    /// Writes the 98 fixed bytes.
+    #[inline]
+    fn write_fixed<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.block(|b: &mut [u8; ann::LEN]| {
+            put_header(
+                b,
+                self.connection_id.0,
+                Action::Announce,
+                self.transaction_id,
+            );
+            set(b, ann::INFO_HASH, self.info_hash.0);
+            set(b, ann::PEER_ID, self.peer_id.0);
+            set(b, ann::DOWNLOADED, self.downloaded.to_be_bytes());
+            set(b, ann::LEFT, self.left.to_be_bytes());
+            set(b, ann::UPLOADED, self.uploaded.to_be_bytes());
+            set(b, ann::EVENT, self.event.to_u32().to_be_bytes());
+            set(b, ann::IP, self.ip.to_be_bytes());
+            set(b, ann::KEY, self.key.to_be_bytes());
+            set(b, ann::NUM_WANT, self.num_want.to_be_bytes());
+            set(b, ann::PORT, self.port.to_be_bytes());
+        })
     }
 
     /// The BEP 41 options, if the tail was decoded as such.
@@ -352,109 +407,36 @@ impl<'a> AnnounceRequest<'a> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum HashesRepr<'a> {
-    Wire(&'a [u8]),
-    Slice(&'a [InfoHash]),
-}
-
 /// The info hashes of a scrape request: borrowed from the datagram, or from the
-/// caller's slice when encoding. Iterating yields copies (20 bytes each).
-#[derive(Debug, Clone, Copy)]
-pub struct InfoHashes<'a>(HashesRepr<'a>);
+/// caller's slice when encoding. Iterating yields copies (20 bytes each);
+/// [`iter_bytes`](RecordList::iter_bytes) borrows them instead.
+pub type InfoHashes<'a> = RecordList<'a, InfoHash>;
 
-impl<'a> InfoHashes<'a> {
-    /// Info hashes to encode.
-    pub const fn from_slice(hashes: &'a [InfoHash]) -> Self {
-        InfoHashes(HashesRepr::Slice(hashes))
-    }
+/// Iterator over [`InfoHashes`], yielding copies.
+pub type InfoHashIter<'a> = RecordIter<'a, InfoHash>;
 
-    /// How many hashes there are.
-    #[inline]
-    pub const fn len(&self) -> usize {
-        match self.0 {
-            HashesRepr::Wire(b) => b.len() / INFO_HASH_LEN,
-            HashesRepr::Slice(s) => s.len(),
-        }
-    }
-
-    /// Whether there are none.
-    pub const fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The hashes in order.
-    #[inline]
-    pub fn iter(&self) -> InfoHashIter<'a> {
-        InfoHashIter(self.iter_bytes())
-    }
-
+impl<'a> RecordList<'a, InfoHash> {
     /// The hashes in order, borrowed rather than copied: for lookups keyed by the
-    /// hash's bytes, this saves the 20-byte copy [`InfoHashes::iter`] makes per hash.
+    /// hash's bytes, this saves the 20-byte copy [`RecordList::iter`] makes per hash.
     #[inline]
     pub fn iter_bytes(&self) -> InfoHashBytes<'a> {
-        InfoHashBytes(match self.0 {
-            HashesRepr::Wire(b) => IterRepr::Wire(Records::new(b)),
-            HashesRepr::Slice(s) => IterRepr::Slice(s.iter()),
+        InfoHashBytes(match self.repr() {
+            Repr::Wire(b) => BytesRepr::Wire(Records::new(b)),
+            Repr::Slice(s) => BytesRepr::Slice(s.iter()),
         })
-    }
-
-    /// The hashes as contiguous wire bytes, when they were decoded from a datagram.
-    pub const fn wire_bytes(&self) -> Option<&'a [u8]> {
-        match self.0 {
-            HashesRepr::Wire(b) => Some(b),
-            HashesRepr::Slice(_) => None,
-        }
-    }
-}
-
-impl PartialEq for InfoHashes<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter())
-    }
-}
-
-impl Eq for InfoHashes<'_> {}
-
-impl<'a> IntoIterator for InfoHashes<'a> {
-    type Item = InfoHash;
-    type IntoIter = InfoHashIter<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
     }
 }
 
 #[derive(Debug, Clone)]
-enum IterRepr<'a> {
+enum BytesRepr<'a> {
     Wire(Records<'a, INFO_HASH_LEN>),
     Slice(core::slice::Iter<'a, InfoHash>),
 }
 
-/// Iterator over [`InfoHashes`], yielding copies; see [`InfoHashes::iter`].
-#[derive(Debug, Clone)]
-pub struct InfoHashIter<'a>(InfoHashBytes<'a>);
-
-impl Iterator for InfoHashIter<'_> {
-    type Item = InfoHash;
-
-    #[inline]
-    fn next(&mut self) -> Option<InfoHash> {
-        self.0.next().map(|h| InfoHash(*h))
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
-    }
-}
-
-impl ExactSizeIterator for InfoHashIter<'_> {}
-
 /// Iterator over [`InfoHashes`] that borrows each hash's bytes; see
-/// [`InfoHashes::iter_bytes`].
+/// [`InfoHashes::iter_bytes`](RecordList::iter_bytes).
 #[derive(Debug, Clone)]
-pub struct InfoHashBytes<'a>(IterRepr<'a>);
+pub struct InfoHashBytes<'a>(BytesRepr<'a>);
 
 impl<'a> Iterator for InfoHashBytes<'a> {
     type Item = &'a [u8; INFO_HASH_LEN];
@@ -462,16 +444,16 @@ impl<'a> Iterator for InfoHashBytes<'a> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.0 {
-            IterRepr::Wire(r) => r.next(),
-            IterRepr::Slice(s) => s.next().map(|h| &h.0),
+            BytesRepr::Wire(r) => r.next(),
+            BytesRepr::Slice(s) => s.next().map(|h| &h.0),
         }
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         match &self.0 {
-            IterRepr::Wire(r) => r.size_hint(),
-            IterRepr::Slice(s) => s.size_hint(),
+            BytesRepr::Wire(r) => r.size_hint(),
+            BytesRepr::Slice(s) => s.size_hint(),
         }
     }
 }
@@ -500,23 +482,21 @@ impl<'a> ScrapeRequest<'a> {
     /// [`DecodeErrorKind::PartialRecord`] at the start of a partial last hash.
     #[inline]
     pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let h = read_header(&mut r)?;
-        Self::from_header(&h, &mut r)
+        let h = read_header(bytes)?;
+        if h.action != Action::Scrape.to_u32() {
+            return Err(unknown_action(h.action));
+        }
+        Self::body(&h, bytes)
     }
 
+    /// Decodes a datagram whose header, `h`, says it is a scrape.
     #[inline]
-    fn from_header(h: &Header, r: &mut Reader<'a>) -> Result<Self, DecodeError> {
-        if h.action != 2 {
-            return Err(DecodeError::new(
-                DecodeErrorKind::UnknownAction(h.action),
-                8,
-            ));
-        }
+    fn body(h: &Header, bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let hashes = bytes.get(scrape_request::HEADER_LEN..).unwrap_or_default();
         Ok(ScrapeRequest {
             connection_id: ConnectionId(h.connection_id),
             transaction_id: h.transaction_id,
-            info_hashes: InfoHashes(HashesRepr::Wire(r.records(20)?)),
+            info_hashes: RecordList::decode_at(hashes, scrape_request::HEADER_LEN)?,
         })
     }
 
@@ -536,16 +516,40 @@ impl<'a> ScrapeRequest<'a> {
     /// untouched.
     #[inline]
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        let mut w = Writer::new(buf, self.encoded_len())?;
-        write_header(&mut w, self.connection_id.0, 2, self.transaction_id)?;
-        match self.info_hashes.0 {
-            HashesRepr::Wire(b) => w.bytes(b)?,
-            HashesRepr::Slice(s) => w
-                .slice_records(s, |dst: &mut [u8; INFO_HASH_LEN], h: &InfoHash| {
-                    dst.copy_from_slice(&h.0)
-                }),
+        encode_into(buf, self.encoded_len(), |w| self.write(w))
+    }
+
+    /// Appends the request to `out` (nothing is zero-filled first) and returns its
+    /// length.
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    #[inline]
+    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
+        append_to_vec(out, self.encoded_len(), |s| self.write(s))
+    }
+
+    #[inline]
+    fn write<S: Sink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.block(|b: &mut [u8; scrape_request::HEADER_LEN]| {
+            put_header(b, self.connection_id.0, Action::Scrape, self.transaction_id)
+        })?;
+        match self.info_hashes.repr() {
+            Repr::Wire(b) => s.bytes(b),
+            Repr::Slice(hashes) => {
+                s.slice_records(hashes, |d: &mut [u8; INFO_HASH_LEN], h: &InfoHash| *d = h.0)
+            }
         }
-        Ok(w.finish())
+    }
+}
+
+/// Appends a tail sent as it is; most announces have none, and an empty copy would still
+/// cost a call to `memcpy`.
+#[inline(always)]
+fn write_tail_bytes<S: Sink>(s: &mut S, tail: &[u8]) -> Result<(), S::Error> {
+    if tail.is_empty() {
+        Ok(())
+    } else {
+        s.bytes(tail)
     }
 }
 
@@ -585,20 +589,16 @@ impl<'a> Request<'a> {
     // connect 2.3 -> 1.2 ns, garbage 2.4 -> 1.1 ns).
     #[inline(always)]
     pub fn decode_with(bytes: &'a [u8], grammar: TailGrammar) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        let h = read_header(&mut r)?;
+        let h = read_header(bytes)?;
         // Garbage first, with one comparison: it is what a tracker on a public port
         // must turn away cheapest.
-        if h.action > 2 {
-            return Err(DecodeError::new(
-                DecodeErrorKind::UnknownAction(h.action),
-                8,
-            ));
+        if h.action > Action::Scrape.to_u32() {
+            return Err(unknown_action(h.action));
         }
         match h.action {
             0 => ConnectRequest::from_header(&h).map(Request::Connect),
-            1 => AnnounceRequest::from_header(&h, &mut r, grammar).map(Request::Announce),
-            _ => ScrapeRequest::from_header(&h, &mut r).map(Request::Scrape),
+            1 => AnnounceRequest::body(bytes, grammar).map(Request::Announce),
+            _ => ScrapeRequest::body(&h, bytes).map(Request::Scrape),
         }
     }
 
@@ -643,6 +643,19 @@ impl<'a> Request<'a> {
             Request::Connect(c) => c.encode(buf),
             Request::Announce(a) => a.encode(buf),
             Request::Scrape(s) => s.encode(buf),
+        }
+    }
+
+    /// Appends the request to `out` (nothing is zero-filled first) and returns its
+    /// length.
+    #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+    #[inline]
+    pub fn encode_to_vec(&self, out: &mut alloc::vec::Vec<u8>) -> usize {
+        match self {
+            Request::Connect(c) => c.encode_to_vec(out),
+            Request::Announce(a) => a.encode_to_vec(out),
+            Request::Scrape(s) => s.encode_to_vec(out),
         }
     }
 }

@@ -1,5 +1,14 @@
 //! The tracker side: a stateless triage of incoming datagrams. Its documentation is on
-//! [`Server`], the type users see.
+//! [`Server`], the type users see. The operator's hooks live beside it, one idea per
+//! file: [`hooks`] (the trait the triage calls), [`access`] (allow- and deny-lists),
+//! [`ratelimit`] (per-source token buckets) and [`counters`].
+
+pub(crate) mod access;
+#[cfg(target_has_atomic = "64")]
+pub(crate) mod counters;
+pub(crate) mod hooks;
+#[cfg(target_has_atomic = "64")]
+pub(crate) mod ratelimit;
 
 use core::net::{SocketAddr, SocketAddrV4};
 use core::time::Duration;
@@ -8,6 +17,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::time::Instant;
 use crate::udp::cookie::{ConnectionIdScheme, SipCookies, MIN_CONNECTION_AGE};
 use crate::udp::limits::{max_peers, max_scrape_rows, payload_budget, MTU_ETHERNET};
+use crate::udp::request::AnnounceTail;
 use crate::udp::request::{
     AnnounceRequest, ConnectRequest, RequestHeader, ScrapeRequest, TailGrammar,
     ANNOUNCE_REQUEST_LEN,
@@ -19,6 +29,7 @@ use crate::udp::response::{
 use crate::udp::types::{
     canonical_addr, effective_num_want, AddressFamily, ConnectionId, InfoHash, TransactionId,
 };
+use hooks::{NoHooks, ServerHooks};
 
 /// The error message for a connection id that fails the check.
 pub const MSG_BAD_CONNECTION_ID: &[u8] = b"bad connection id";
@@ -26,6 +37,20 @@ pub const MSG_BAD_CONNECTION_ID: &[u8] = b"bad connection id";
 pub const MSG_MALFORMED: &[u8] = b"malformed request";
 /// The error message for an authenticated request with an unknown action.
 pub const MSG_UNKNOWN_ACTION: &[u8] = b"unknown action";
+/// The error message for an announce whose info hash the access list refuses (aquatic
+/// sends "Info hash not allowed").
+pub const MSG_NOT_ALLOWED: &[u8] = b"info hash not allowed";
+/// The error message for an announce whose URLData the authorisation check refuses.
+pub const MSG_UNAUTHORIZED: &[u8] = b"unauthorized";
+/// The error message for an announce without URLData in private mode: the client was
+/// not given a tracker URL with a passkey, or does not send BEP 41 URLData.
+pub const MSG_URL_DATA_REQUIRED: &[u8] = b"passkey required";
+
+/// The longest joined URLData (BEP 41 URLData options, concatenated) the triage hands
+/// to [`ServerHooks::authorize`]; longer URLData is refused with [`MSG_UNAUTHORIZED`].
+/// URLData split over several options is joined in a buffer of this size on the stack;
+/// a single option (what libtorrent sends) is passed without a copy.
+pub const MAX_JOINED_URL_DATA: usize = 1024;
 
 /// Settings of a [`Server`]. Every setting has a default: start from
 /// [`ServerConfig::new`] (or `Default`) and chain the `with_*` setters; the fields are
@@ -65,12 +90,28 @@ pub struct ServerConfig {
     pub max_num_want: u32,
     /// The most scrape rows returned (the MTU caps it too).
     pub max_scrape_hashes: usize,
+    /// Private mode: an announce without BEP 41 URLData (so without a passkey) is
+    /// refused with [`MSG_URL_DATA_REQUIRED`]. Off by default: such announces are served,
+    /// and only announces that carry URLData go to [`ServerHooks::authorize`].
+    ///
+    /// Scrapes carry no URLData (BEP 41 options exist only on announces), so they are
+    /// triaged alike in both modes; a private tracker that must not reveal its counts
+    /// answers them with [`IncomingScrape::reject`].
+    pub private: bool,
+    /// The announce interval in seconds before jitter
+    /// ([`IncomingAnnounce::interval`]); 1800 (opentracker's and aquatic's default) by
+    /// default.
+    pub announce_interval: u32,
+    /// Up to how many seconds [`IncomingAnnounce::interval`] moves the interval either
+    /// way, so that clients that started together do not keep announcing together; 0 by
+    /// default. See [`jittered_interval`].
+    pub interval_jitter: u32,
 }
 
 impl ServerConfig {
     /// The defaults: ids valid for 2 minutes and bound to the address only, BEP 41
     /// tails read leniently, 1500-byte MTU, 50 peers by default and at most 200, at
-    /// most 74 scrape rows.
+    /// most 74 scrape rows, public mode, an announce interval of 1800 s without jitter.
     pub const fn new() -> Self {
         ServerConfig {
             max_connection_age: MIN_CONNECTION_AGE,
@@ -81,6 +122,9 @@ impl ServerConfig {
             default_num_want: 50,
             max_num_want: 200,
             max_scrape_hashes: 74,
+            private: false,
+            announce_interval: 1800,
+            interval_jitter: 0,
         }
     }
 
@@ -139,6 +183,51 @@ impl ServerConfig {
         self.max_scrape_hashes = rows;
         self
     }
+
+    /// Sets [`private`](ServerConfig::private).
+    #[must_use]
+    pub const fn with_private(mut self, private: bool) -> Self {
+        self.private = private;
+        self
+    }
+
+    /// Sets [`announce_interval`](ServerConfig::announce_interval).
+    #[must_use]
+    pub const fn with_announce_interval(mut self, seconds: u32) -> Self {
+        self.announce_interval = seconds;
+        self
+    }
+
+    /// Sets [`interval_jitter`](ServerConfig::interval_jitter).
+    #[must_use]
+    pub const fn with_interval_jitter(mut self, seconds: u32) -> Self {
+        self.interval_jitter = seconds;
+        self
+    }
+}
+
+/// `base` moved by up to `jitter` seconds either way, chosen by `random` (a uniformly
+/// random `u32` from the caller's generator; the crate has none).
+///
+/// The result is spread evenly over `base - j ..= base + j` (up to a bias of 2^-32 per
+/// value), where `j` is `jitter` capped at `base / 2` so that the interval stays centred
+/// on `base` and never drops below half of it. Saturates at `u32::MAX`.
+///
+/// ```
+/// use trackwire::udp::jittered_interval;
+///
+/// assert_eq!(jittered_interval(1800, 0, 12345), 1800);
+/// assert_eq!(jittered_interval(1800, 60, 0), 1740);
+/// assert_eq!(jittered_interval(1800, 60, u32::MAX), 1860);
+/// assert_eq!(jittered_interval(10, 60, 0), 5); // the jitter is capped at base / 2
+/// ```
+pub fn jittered_interval(base: u32, jitter: u32, random: u32) -> u32 {
+    let j = u64::from(jitter.min(base / 2));
+    // Multiply-shift maps the u32 onto 0..=2j without a division.
+    let span = j.saturating_mul(2).saturating_add(1);
+    let offset = u64::from(random).saturating_mul(span) >> 32;
+    let value = u64::from(base).saturating_add(offset).saturating_sub(j);
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 impl Default for ServerConfig {
@@ -158,6 +247,13 @@ pub enum Rejection {
     Malformed(DecodeError),
     /// An authenticated request with an action other than connect, announce or scrape.
     UnknownAction(u32),
+    /// An announce for an info hash the access list refuses ([`MSG_NOT_ALLOWED`]).
+    NotAllowed,
+    /// An announce whose URLData the authorisation check refuses, or whose URLData is
+    /// longer than [`MAX_JOINED_URL_DATA`] ([`MSG_UNAUTHORIZED`]).
+    Unauthorized,
+    /// An announce without URLData in private mode ([`MSG_URL_DATA_REQUIRED`]).
+    UrlDataRequired,
 }
 
 /// Why a datagram got no reply at all.
@@ -173,6 +269,9 @@ pub enum Dropped {
     Oversized(Rejection),
     /// The reply buffer is too small for the reply.
     ReplyBuffer(EncodeError),
+    /// The source is over its rate ([`ServerHooks::admit`] refused it); nothing of the
+    /// datagram was read.
+    RateLimited,
 }
 
 /// What to do with a datagram.
@@ -212,19 +311,27 @@ pub enum ServerAction<'a> {
 /// [`Server::handle_datagram`] decides, for each datagram, one of:
 ///
 /// ```text
+///  source over its rate (hooks) ─────────────────────────► Dropped     (RateLimited; nothing read)
 ///                     ┌─ action 0, magic ok ──────────────► Connected   (16-byte reply written)
 ///                     ├─ action 3 (an error packet) ──────► Dropped     (never answered: no reply loops)
 /// datagram ── header ─┼─ connection id fails ───────────► Rejected    (error reply, request's tid)
-///      │              └─ connection id ok ─┬─ announce ──► Announce    (the application answers)
+///      │              └─ connection id ok ─┬─ announce ─┬► Rejected    (hash denied, URLData refused
+///      │                                   │            │              or missing in private mode)
+///      │                                   │            └► Announce    (the application answers)
 ///      │                                   ├─ scrape ────► Scrape      (the application answers)
 ///      │                                   └─ malformed ─► Rejected    (error reply, request's tid)
 ///      │     (an error reply longer than the datagram ──► Dropped instead)
 ///      └─ shorter than 16 bytes, or a bad connect ───────► Dropped
 /// ```
 ///
-/// The server keeps no state: connection ids are cookies ([`SipCookies`]) and the
-/// swarms belong to the application, which answers an [`IncomingAnnounce`] or
-/// [`IncomingScrape`] with its peers or counts. Two rules hold for every reply:
+/// The server keeps no state of its own: connection ids are cookies ([`SipCookies`])
+/// and the swarms belong to the application, which answers an [`IncomingAnnounce`] or
+/// [`IncomingScrape`] with its peers or counts. An operator's policy — an access list,
+/// BEP 41 passkeys, per-source rate limits, counters — plugs in as [`ServerHooks`]
+/// ([`Server::with_hooks`]); what of it must change as traffic arrives (token buckets,
+/// counters) is atomics inside the hooks, so the triage keeps its `&self` shape and one
+/// server still serves every thread. Two rules hold for every reply, whatever the
+/// hooks:
 ///
 /// * no datagram is answered with more bytes than it carried (a connect reply is exactly
 ///   as long as the connect; an error reply that would be longer is not sent), so the
@@ -252,25 +359,47 @@ pub enum ServerAction<'a> {
 /// # Ok::<(), trackwire::EncodeError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct Server<S = SipCookies> {
+pub struct Server<S = SipCookies, H = NoHooks> {
     config: ServerConfig,
     ids: S,
+    hooks: H,
 }
 
 impl Server<SipCookies> {
     /// A server issuing [`SipCookies`] under `secret`, which must come from a real
     /// entropy source and stay private (rotate it by making a new server; ids issued
-    /// under the old secret then fail).
+    /// under the old secret then fail). It has no hooks; add them with
+    /// [`Server::with_hooks`].
     pub fn new(config: ServerConfig, secret: [u8; 16]) -> Self {
         let ids = SipCookies::new(secret, config.max_connection_age, config.include_port);
-        Server { config, ids }
+        Server {
+            config,
+            ids,
+            hooks: NoHooks,
+        }
     }
 }
 
 impl<S: ConnectionIdScheme> Server<S> {
     /// A server with another connection-id scheme.
     pub fn with_scheme(config: ServerConfig, ids: S) -> Self {
-        Server { config, ids }
+        Server {
+            config,
+            ids,
+            hooks: NoHooks,
+        }
+    }
+}
+
+impl<S: ConnectionIdScheme, H: ServerHooks> Server<S, H> {
+    /// The same server with the operator's `hooks` (access list, authorisation, rate
+    /// limit, counters; see [`ServerHooks`]) in place of the current ones.
+    pub fn with_hooks<H2: ServerHooks>(self, hooks: H2) -> Server<S, H2> {
+        Server {
+            config: self.config,
+            ids: self.ids,
+            hooks,
+        }
     }
 
     /// The settings.
@@ -283,10 +412,15 @@ impl<S: ConnectionIdScheme> Server<S> {
         &self.ids
     }
 
+    /// The hooks.
+    pub fn hooks(&self) -> &H {
+        &self.hooks
+    }
+
     /// Triages one datagram from `from`, writing any immediate reply into `reply`, and
-    /// says what to do next. It takes `&self` and changes nothing: the same datagram
-    /// always gets the same answer at the same `now`, and calls from several threads
-    /// need no lock.
+    /// says what to do next. It takes `&self` and changes nothing but what the hooks
+    /// keep (rate-limit buckets, counters): without hooks the same datagram always gets
+    /// the same answer at the same `now`, and calls from several threads need no lock.
     ///
     /// `reply` should hold a datagram of the configured MTU; a smaller one can make the
     /// answer [`Dropped::ReplyBuffer`].
@@ -298,6 +432,63 @@ impl<S: ConnectionIdScheme> Server<S> {
         reply: &mut [u8],
     ) -> ServerAction<'a> {
         let from = canonical_addr(from);
+        let action = self.triage(now, from, bytes, reply);
+        #[cfg(target_has_atomic = "64")]
+        if let Some(counters) = self.hooks.counters() {
+            counters.record_triage(from, bytes, &action);
+        }
+        action
+    }
+
+    /// Writes the reply to an authenticated scrape, as [`IncomingScrape::respond`] does,
+    /// except that a hash the access list refuses ([`ServerHooks::allows`]) gets an
+    /// all-zero row without asking `lookup`: a denied torrent is not reported even if the
+    /// swarm store still holds it (say, after a reload of a deny-list). Returns the
+    /// reply's length.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if `reply` cannot hold the rows; `reply` is untouched.
+    pub fn respond_scrape<F>(
+        &self,
+        scrape: &IncomingScrape<'_>,
+        mut lookup: F,
+        reply: &mut [u8],
+    ) -> Result<usize, EncodeError>
+    where
+        F: FnMut(InfoHash) -> ScrapeRow,
+    {
+        scrape.respond(
+            |hash| {
+                if self.hooks.allows(&hash) {
+                    lookup(hash)
+                } else {
+                    ScrapeRow::default()
+                }
+            },
+            reply,
+        )
+    }
+
+    /// Counts `datagram`, just sent to `to`, in the hooks' counters (if any): see
+    /// [`Counters::record_sent`](crate::udp::Counters::record_sent).
+    #[cfg(target_has_atomic = "64")]
+    pub fn record_sent(&self, to: SocketAddr, datagram: &[u8]) {
+        if let Some(counters) = self.hooks.counters() {
+            counters.record_sent(to, datagram);
+        }
+    }
+
+    fn triage<'a>(
+        &self,
+        now: Instant,
+        from: SocketAddr,
+        bytes: &'a [u8],
+        reply: &mut [u8],
+    ) -> ServerAction<'a> {
+        if !self.hooks.admit(now, from.ip()) {
+            return ServerAction::Dropped(Dropped::RateLimited);
+        }
         let header = match RequestHeader::decode(bytes) {
             Ok(h) => h,
             Err(e) => return ServerAction::Dropped(Dropped::Malformed(e)),
@@ -327,6 +518,9 @@ impl<S: ConnectionIdScheme> Server<S> {
         match header.action {
             1 => match self.decode_announce(bytes) {
                 Ok(request) => {
+                    if let Some((message, reason)) = self.refusal(from, &request) {
+                        return reject(tid, message, reason, bytes.len(), reply);
+                    }
                     let wanted = effective_num_want(
                         request.num_want,
                         self.config.default_num_want,
@@ -339,6 +533,8 @@ impl<S: ConnectionIdScheme> Server<S> {
                         from,
                         request,
                         peer_limit,
+                        interval: self.config.announce_interval,
+                        jitter: self.config.interval_jitter,
                     })
                 }
                 Err(e) => malformed(tid, e, bytes.len(), reply),
@@ -358,6 +554,49 @@ impl<S: ConnectionIdScheme> Server<S> {
                 bytes.len(),
                 reply,
             ),
+        }
+    }
+
+    /// Why an authenticated announce is refused by the access list or the
+    /// authorisation check, if it is.
+    fn refusal(
+        &self,
+        from: SocketAddr,
+        request: &AnnounceRequest<'_>,
+    ) -> Option<(&'static [u8], Rejection)> {
+        if !self.hooks.allows(&request.info_hash) {
+            return Some((MSG_NOT_ALLOWED, Rejection::NotAllowed));
+        }
+        let authorized = match request.tail {
+            AnnounceTail::Options(options) => {
+                let mut chunks = options.url_data();
+                match (chunks.next(), chunks.next()) {
+                    (None, _) => None,
+                    // One option, as libtorrent sends it: no copy.
+                    (Some(only), None) => Some(self.hooks.authorize(from, request, only)),
+                    (Some(_), Some(_)) => {
+                        let mut joined = [0u8; MAX_JOINED_URL_DATA];
+                        Some(match options.copy_url_data(&mut joined) {
+                            Ok(n) => joined
+                                .get(..n)
+                                .is_some_and(|url| self.hooks.authorize(from, request, url)),
+                            Err(_) => false,
+                        })
+                    }
+                }
+            }
+            AnnounceTail::Extensions(ext) => ext
+                .request_string
+                .map(|s| self.hooks.authorize(from, request, s.as_bytes())),
+            AnnounceTail::None | AnnounceTail::Raw(_) => None,
+        };
+        match authorized {
+            Some(true) => None,
+            Some(false) => Some((MSG_UNAUTHORIZED, Rejection::Unauthorized)),
+            None if self.config.private => {
+                Some((MSG_URL_DATA_REQUIRED, Rejection::UrlDataRequired))
+            }
+            None => None,
         }
     }
 
@@ -438,6 +677,8 @@ pub struct IncomingAnnounce<'a> {
     /// The request.
     pub request: AnnounceRequest<'a>,
     peer_limit: usize,
+    interval: u32,
+    jitter: u32,
 }
 
 impl IncomingAnnounce<'_> {
@@ -451,6 +692,15 @@ impl IncomingAnnounce<'_> {
     /// one), capped by the configured maximum and by what fits one datagram.
     pub fn peer_limit(&self) -> usize {
         self.peer_limit
+    }
+
+    /// The interval to send: the configured
+    /// [`announce_interval`](ServerConfig::announce_interval) moved by up to
+    /// [`interval_jitter`](ServerConfig::interval_jitter) seconds either way, chosen by
+    /// `random`, a uniformly random `u32` from the caller's generator (see
+    /// [`jittered_interval`]).
+    pub fn interval(&self, random: u32) -> u32 {
+        jittered_interval(self.interval, self.jitter, random)
     }
 
     /// Writes the announce reply with up to [`peer_limit`](Self::peer_limit) of `peers`

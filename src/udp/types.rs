@@ -50,6 +50,17 @@ impl fmt::Display for PeerId {
     }
 }
 
+/// One row of a scrape response: the counts of one requested torrent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ScrapeRow {
+    /// Seeders: peers with the whole torrent.
+    pub complete: u32,
+    /// How many times the torrent was downloaded completely.
+    pub downloaded: u32,
+    /// Leechers: peers still downloading.
+    pub incomplete: u32,
+}
+
 /// The `action` field: what a datagram is (BEP 15 "actions").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -110,6 +121,7 @@ pub enum AnnounceEvent {
 
 impl AnnounceEvent {
     /// The event for wire value `v`.
+    #[inline]
     pub const fn from_u32(v: u32) -> Self {
         match v {
             0 => AnnounceEvent::None,
@@ -122,14 +134,23 @@ impl AnnounceEvent {
     }
 
     /// The event's wire value.
+    #[inline]
     pub const fn to_u32(self) -> u32 {
-        match self {
+        // In two steps: the first maps every variant to its position (the value of
+        // 0–4, and 5 for `Other`), which the compiler reads as the enum's tag itself;
+        // the second then only picks `Other`'s payload. One match straight to the
+        // values compiled to a jump table in the announce encoder.
+        let position = match self {
             AnnounceEvent::None => 0,
             AnnounceEvent::Completed => 1,
             AnnounceEvent::Started => 2,
             AnnounceEvent::Stopped => 3,
             AnnounceEvent::Paused => 4,
+            AnnounceEvent::Other(_) => 5,
+        };
+        match self {
             AnnounceEvent::Other(v) => v,
+            _ => position,
         }
     }
 }
@@ -172,8 +193,8 @@ impl AddressFamily {
     /// The size of one compact peer entry in this family.
     pub const fn peer_len(self) -> usize {
         match self {
-            AddressFamily::Ipv4 => 6,
-            AddressFamily::Ipv6 => 18,
+            AddressFamily::Ipv4 => crate::udp::layout::peer_v4::LEN,
+            AddressFamily::Ipv6 => crate::udp::layout::peer_v6::LEN,
         }
     }
 }

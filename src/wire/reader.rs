@@ -2,9 +2,10 @@
 
 use crate::error::{DecodeError, DecodeErrorKind};
 
+use super::field::Span;
 use super::fixed::cut_field;
 #[cfg(doc)]
-use super::{Fixed, Records};
+use super::Records;
 
 /// A forward-only reader over a borrowed byte slice.
 ///
@@ -106,9 +107,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Consumes the next `N` bytes as one block of fixed fields whose widths are
-    /// `widths` (in order, adding up to `N`): one bounds check for the whole block
-    /// instead of one per field. Its fields are then read through a [`Fixed`].
+    /// Consumes the next `N` bytes as one block of the fixed `fields` of a layout table
+    /// (offsets relative to the block, in order, covering it): one bounds check for the
+    /// whole block instead of one per field. Its fields are then read with
+    /// [`get`](super::get).
     ///
     /// # Errors
     ///
@@ -118,14 +120,14 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn block<const N: usize>(
         &mut self,
-        widths: &[usize],
+        fields: &[Span],
     ) -> Result<&'a [u8; N], DecodeError> {
         match self.rest.split_first_chunk::<N>() {
             Some((head, tail)) => {
                 self.rest = tail;
                 Ok(head)
             }
-            None => Err(cut_field(self.offset(), self.rest.len(), N, widths)),
+            None => Err(cut_field(self.offset(), self.rest.len(), N, fields)),
         }
     }
 
@@ -139,12 +141,6 @@ impl<'a> Reader<'a> {
     #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         self.array().map(u16::from_be_bytes)
-    }
-
-    /// Consumes a big-endian `u64`.
-    #[inline]
-    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
-        self.array().map(u64::from_be_bytes)
     }
 
     /// The next byte, without consuming it.

@@ -51,12 +51,32 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Appends `N`-byte records from `items`, as many as fit the rest of the window
-    /// (encoders size the window for exactly their records). One bounds check for the
-    /// whole list instead of one per record.
+    /// Appends an `N`-byte block of fixed fields that `fill` writes in place, at offsets
+    /// the compiler can see: one bounds check for the block instead of one per field.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError`] if the block does not fit the window given to [`Writer::new`]
+    /// (only an encoder that computed its length wrongly can cause it); nothing is
+    /// written then.
     #[inline]
-    pub(crate) fn records<const N: usize>(&mut self, items: impl IntoIterator<Item = [u8; N]>) {
-        self.records_with(items, |dst, src| *dst = src);
+    pub(crate) fn block<const N: usize>(
+        &mut self,
+        fill: impl FnOnce(&mut [u8; N]),
+    ) -> Result<(), EncodeError> {
+        let end = self.len.saturating_add(N);
+        match self
+            .buf
+            .get_mut(self.len..)
+            .and_then(|b| b.first_chunk_mut::<N>())
+        {
+            Some(dst) => {
+                fill(dst);
+                self.len = end;
+                Ok(())
+            }
+            None => Err(EncodeError::new(end)),
+        }
     }
 
     /// Appends one `N`-byte record per item of `items`, which `put` writes in place, as
@@ -81,6 +101,28 @@ impl<'a> Writer<'a> {
             n = n.wrapping_add(1);
         }
         self.len = self.len.saturating_add(n.saturating_mul(N));
+    }
+
+    /// Like [`Writer::records_with`] for records whose size is a constant the type
+    /// system cannot carry (an associated const): `put` gets each record's `stride`
+    /// bytes as a slice. Once inlined the stride is a constant, and this compiles to the
+    /// same loop.
+    #[inline]
+    pub(crate) fn records_with_stride<T>(
+        &mut self,
+        stride: usize,
+        items: impl IntoIterator<Item = T>,
+        mut put: impl FnMut(&mut [u8], T),
+    ) {
+        let stride = stride.max(1);
+        let rest = self.buf.get_mut(self.len..).unwrap_or_default();
+        let mut n = 0usize;
+        for (slot, item) in rest.chunks_exact_mut(stride).zip(items) {
+            put(slot, item);
+            // At most `rest.len() / stride`: cannot wrap (see `records_with`).
+            n = n.wrapping_add(1);
+        }
+        self.len = self.len.saturating_add(n.saturating_mul(stride));
     }
 
     /// Like [`Writer::records_with`] for items that may be skipped: `put` either writes a
@@ -128,24 +170,6 @@ impl<'a> Writer<'a> {
     #[inline]
     pub(crate) fn u8(&mut self, v: u8) -> Result<(), EncodeError> {
         self.bytes(&[v])
-    }
-
-    /// Appends a big-endian `u16`.
-    #[inline]
-    pub(crate) fn u16(&mut self, v: u16) -> Result<(), EncodeError> {
-        self.bytes(&v.to_be_bytes())
-    }
-
-    /// Appends a big-endian `u32`.
-    #[inline]
-    pub(crate) fn u32(&mut self, v: u32) -> Result<(), EncodeError> {
-        self.bytes(&v.to_be_bytes())
-    }
-
-    /// Appends a big-endian `u64`.
-    #[inline]
-    pub(crate) fn u64(&mut self, v: u64) -> Result<(), EncodeError> {
-        self.bytes(&v.to_be_bytes())
     }
 
     /// Appends `v` in decimal ASCII, no padding.

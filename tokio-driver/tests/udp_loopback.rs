@@ -1,5 +1,6 @@
 //! The tokio drivers on loopback: two trackers (IPv4 and IPv6) served by `tracker::serve`,
-//! one silent address, and `announce::announce_all` to all three at once.
+//! one silent address, a URL of another scheme, and `announce::announce_tiers` over them
+//! in tiers, by name and by address.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,11 +9,11 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 use trackwire::udp::{
-    AnnounceParams, ClientConfig, IncomingAnnounce, IncomingScrape, InfoHash, PeerId, RetryPolicy,
-    ScrapeRow, Server, ServerConfig,
+    AnnounceMode, AnnounceParams, AnnouncerConfig, IncomingAnnounce, IncomingScrape, InfoHash,
+    PeerId, RetryPolicy, ScrapeRow, Server, ServerConfig, TrackerState,
 };
 use trackwire::Instant;
-use trackwire_tokio::announce::{announce_all, AnnounceError};
+use trackwire_tokio::announce::announce_tiers;
 use trackwire_tokio::tracker::{serve, Swarms};
 
 /// Every announcer is remembered by its address and handed to the next ones.
@@ -56,6 +57,22 @@ async fn spawn_tracker(bind: &str, stop: watch::Receiver<bool>) -> SocketAddr {
     addr
 }
 
+fn quick() -> AnnouncerConfig {
+    AnnouncerConfig::new()
+        .with_mode(AnnounceMode::AllTrackers)
+        .with_retry(RetryPolicy {
+            initial_timeout: Duration::from_millis(200),
+            backoff: 1,
+            max_sends: 3,
+        })
+}
+
+fn params(peer: u8, port: u16) -> AnnounceParams {
+    let mut p = AnnounceParams::new(InfoHash([0x42; 20]), PeerId([peer; 20]), port);
+    p.key = 0x5eed;
+    p
+}
+
 #[tokio::test]
 async fn announce_to_several_trackers_at_once() {
     let (stop_tx, stop) = watch::channel(false);
@@ -64,54 +81,110 @@ async fn announce_to_several_trackers_at_once() {
     // A bound socket that never answers.
     let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let dead = silent.local_addr().unwrap();
-    let trackers = [v4, v6, dead];
-    let quick = RetryPolicy {
-        initial_timeout: Duration::from_millis(200),
-        backoff: 1,
-        max_sends: 3,
-    };
-    let config = move |t| ClientConfig::new(t).with_retry(quick);
-    let hash = InfoHash([0x42; 20]);
+    let tiers = vec![
+        vec![format!("udp://{dead}"), format!("udp://{v4}/announce")],
+        vec![format!("udp://{v6}")],
+        vec!["http://not.udp.example/announce".to_string()],
+    ];
 
-    let first = announce_all(
-        &trackers,
-        AnnounceParams::new(hash, PeerId([1; 20]), 7001),
-        config,
-        11,
+    // Results arrive as they are known: the two live trackers long before the silent
+    // one (600 ms), the bad URL at once.
+    let started = std::time::Instant::now();
+    let mut arrivals: Vec<(String, TrackerState, Duration)> = Vec::new();
+    let first = announce_tiers(&tiers, quick(), params(1, 7001), 11, |r| {
+        arrivals.push((r.url.clone(), r.state, started.elapsed()))
+    })
+    .await
+    .unwrap();
+    assert_eq!(arrivals.len(), 4, "{arrivals:?}");
+    assert_eq!(arrivals[0].1, TrackerState::NotWorking, "{arrivals:?}");
+    let live: Vec<&(String, TrackerState, Duration)> = arrivals
+        .iter()
+        .filter(|a| a.1 == TrackerState::Working)
+        .collect();
+    assert_eq!(live.len(), 2, "{arrivals:?}");
+    assert!(
+        live.iter().all(|a| a.2 < Duration::from_millis(500)),
+        "{arrivals:?}"
+    );
+    assert_eq!(arrivals[3].0, format!("udp://{dead}"));
+    assert!(arrivals[3].2 >= Duration::from_millis(600), "{arrivals:?}");
+
+    let t = &first.trackers;
+    assert_eq!(t.len(), 4);
+    assert_eq!((t[0].state, t[0].tier), (TrackerState::NotWorking, 0));
+    assert_eq!(
+        t[0].message.as_deref(),
+        Some(&*format!("timed out ({dead})"))
+    );
+    assert_eq!(
+        (t[1].state, t[1].interval, t[1].peers),
+        (TrackerState::Working, Some(120), 0)
+    );
+    assert_eq!((t[2].state, t[2].tier), (TrackerState::Working, 1));
+    assert_eq!(t[3].state, TrackerState::NotWorking);
+    assert!(t[3]
+        .message
+        .as_deref()
+        .unwrap()
+        .starts_with("bad URL: not a udp:// URL"));
+    assert!(!first.all_working() && first.any_working());
+    assert!(first.peers.is_empty());
+
+    // A second announcer learns about the first from both trackers, each in its own
+    // family, merged into one list; BEP 12 tiers stop at the first tracker that answers.
+    let both = vec![vec![format!("udp://{v4}")], vec![format!("udp://{v6}")]];
+    let second = announce_tiers(&both, quick(), params(2, 7002), 12, |_| {})
+        .await
+        .unwrap();
+    assert!(second.all_working(), "{second:?}");
+    let mut peers = second.peers.clone();
+    peers.sort();
+    assert_eq!(
+        peers,
+        [
+            "127.0.0.1:7001".parse::<SocketAddr>().unwrap(),
+            "[::1]:7001".parse().unwrap()
+        ]
+    );
+    let tiered = announce_tiers(
+        &both,
+        quick().with_mode(AnnounceMode::Tiers),
+        params(3, 7003),
+        13,
+        |_| {},
     )
     .await
     .unwrap();
-    assert_eq!(first.len(), 3);
-    assert_eq!(first[0].tracker, v4);
-    assert!(
-        matches!(&first[0].result, Ok(a) if a.peers.is_empty() && a.interval == 120),
-        "{first:?}"
-    );
-    assert!(
-        matches!(&first[1].result, Ok(a) if a.peers.is_empty()),
-        "{first:?}"
-    );
-    assert!(
-        matches!(first[2].result, Err(AnnounceError::TimedOut)),
-        "{first:?}"
-    );
+    assert_eq!(tiered.trackers[0].state, TrackerState::Working);
+    assert_eq!(tiered.trackers[1].state, TrackerState::NotContacted);
+    stop_tx.send(true).unwrap();
+}
 
-    // A second announcer learns about the first, each tracker in its own family.
-    let second = announce_all(
-        &trackers[..2],
-        AnnounceParams::new(hash, PeerId([2; 20]), 7002),
-        config,
-        12,
-    )
-    .await
-    .unwrap();
-    let Ok(a4) = &second[0].result else {
-        panic!("{second:?}")
-    };
-    assert_eq!(a4.peers, ["127.0.0.1:7001".parse::<SocketAddr>().unwrap()]);
-    let Ok(a6) = &second[1].result else {
-        panic!("{second:?}")
-    };
-    assert_eq!(a6.peers, ["[::1]:7001".parse::<SocketAddr>().unwrap()]);
+/// A name is resolved by the driver (`localhost`), then announced to over every family
+/// it resolves to; the tracker works as soon as one family answers.
+#[tokio::test]
+async fn names_are_resolved_and_either_family_counts() {
+    let (stop_tx, stop) = watch::channel(false);
+    let v4 = spawn_tracker("127.0.0.1:0", stop.clone()).await;
+    let tiers = vec![vec![format!("udp://localhost:{}/announce", v4.port())]];
+    let summary = announce_tiers(&tiers, quick(), params(4, 7004), 14, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.trackers[0].state,
+        TrackerState::Working,
+        "{summary:?}"
+    );
+    assert_eq!(summary.trackers[0].interval, Some(120));
+    let unresolvable = vec![vec!["udp://no-such-host.invalid:6969".to_string()]];
+    let summary = announce_tiers(&unresolvable, quick(), params(5, 7005), 15, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.trackers[0].state, TrackerState::NotWorking);
+    assert_eq!(
+        summary.trackers[0].message.as_deref(),
+        Some("name not resolved")
+    );
     stop_tx.send(true).unwrap();
 }

@@ -3,12 +3,17 @@
 //! `split_whitespace` + `parse` decoder (CTCS transcripts).
 //!
 //! ```text
-//! cargo run --release --manifest-path benches/compare/Cargo.toml
+//! cd benches/compare && cargo run --release
 //! ```
 //!
 //! Each measurement is the median of many batches; the implementations of one operation
 //! run interleaved, batch by batch, so that a noisy machine affects them alike. Set
 //! `COMPARE_QUICK=1` for a short run (fewer, shorter batches).
+//!
+//! Two things that are not the code under test are held fixed, because each moved rows
+//! by up to 2× between builds and machines (README.md): every loop is aligned to 64
+//! bytes (`.cargo/config.toml`, read when cargo runs in this directory), and every input
+//! datagram starts on a 64-byte boundary ([`aligned`]).
 
 mod floor;
 mod naive;
@@ -45,10 +50,12 @@ fn runner<'a, F: FnMut() + 'a>(mut f: F) -> Runner<'a> {
     })
 }
 
-/// As [`runner`], for an encoder: `f` gets a 2 KiB output buffer of its own.
+/// As [`runner`], for an encoder: `f` gets a 2 KiB output buffer of its own, starting on
+/// a 64-byte boundary (see [`aligned`]).
 fn with_buf<'a, F: FnMut(&mut [u8]) + 'a>(mut f: F) -> Runner<'a> {
-    let mut b = vec![0u8; 2048];
-    runner(move || f(&mut b))
+    let mut store = vec![0u8; 2048 + 63];
+    let at = store.as_ptr().align_offset(64);
+    runner(move || f(&mut store[at..at + 2048]))
 }
 
 struct Settings {
@@ -152,6 +159,16 @@ fn rows(n: usize) -> Vec<ScrapeRow> {
             incomplete: 7,
         })
         .collect()
+}
+
+/// A copy of `bytes` that starts on a 64-byte boundary, for the life of the run: where the
+/// allocator put an input is then not a variable between machines or builds.
+fn aligned(bytes: &[u8]) -> &'static [u8] {
+    let store = Vec::leak(vec![0u8; bytes.len() + 63]);
+    let at = store.as_ptr().align_offset(64);
+    let copy = &mut store[at..at + bytes.len()];
+    copy.copy_from_slice(bytes);
+    copy
 }
 
 fn encoded(f: impl FnOnce(&mut [u8]) -> Result<usize, trackwire::EncodeError>) -> Vec<u8> {
@@ -283,6 +300,16 @@ fn floor_response(b: &[u8]) {
 }
 
 fn main() {
+    let flags = env!("COMPARE_RUSTFLAGS");
+    if flags.contains("align-loops=64") {
+        println!("(loops aligned to 64 bytes: {flags})");
+    } else {
+        println!(
+            "WARNING: built without `-C llvm-args=-align-loops=64` (run from benches/compare, \
+             where .cargo/config.toml sets it): rows with a tight per-entry loop can read up to \
+             2x off, depending on where each loop landed in this build (README.md)"
+        );
+    }
     let quick = std::env::var_os("COMPARE_QUICK").is_some();
     let s = if quick {
         Settings {
@@ -360,7 +387,7 @@ fn main() {
         ("garbage request (98 B)", &junk, true, Kind::Garbage),
     ];
     for (op, bytes, is_request, kind) in decode_ops {
-        let b = bytes;
+        let b = aligned(bytes);
         let m = if is_request {
             measure(
                 &s,
@@ -681,6 +708,8 @@ fn main() {
                 e
             })
             .collect();
+        // Copied by every implementation: where it starts decides how fast `memcpy` is.
+        let compact = aligned(&compact);
         let m = measure(
             &s,
             &mut [
@@ -688,7 +717,7 @@ fn main() {
                     let r = AnnounceResponse {
                         peers: trackwire::udp::Peers::from_compact(
                             AddressFamily::Ipv4,
-                            black_box(&compact),
+                            black_box(compact),
                         )
                         .unwrap(),
                         ..header
@@ -711,7 +740,7 @@ fn main() {
                         1900,
                         12,
                         40,
-                        black_box(&compact),
+                        black_box(compact),
                         black_box(&mut *buf),
                     ));
                 }),

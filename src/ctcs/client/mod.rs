@@ -8,7 +8,7 @@ use crate::ctcs::field::{Positional, Text};
 use crate::ctcs::line::{InputFull, LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
     ClientMessage, CtBw, CtConfig, CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus,
-    KeywordMatch, Protocol, ServerMessage,
+    KeywordMatch, Marker, Protocol, ServerMessage,
 };
 use crate::ctcs::version::Version;
 use crate::ctcs::{DEFAULT_INPUT_CAPACITY, DEFAULT_OUTPUT_CAPACITY};
@@ -528,11 +528,12 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
         let v = self.version;
         let mut batch = self.out.batch();
         batch.line(&ClientMessage::CtDetail(*detail), v);
-        batch.line(&ClientMessage::CtFileStart, v);
+        let marker = Marker::for_version(v);
+        batch.line(&ClientMessage::CtFileStart(marker), v);
         for file in files {
             batch.line(&ClientMessage::CtFile(file), v);
         }
-        batch.line(&ClientMessage::CtFilesDone, v);
+        batch.line(&ClientMessage::CtFilesDone(marker), v);
         batch.finish().map(drop)
     }
 
@@ -554,11 +555,12 @@ impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
         self.ready()?;
         let v = self.version;
         let mut batch = self.out.batch();
-        batch.line(&ClientMessage::CtPeerStart, v);
+        let marker = Marker::for_version(v);
+        batch.line(&ClientMessage::CtPeerStart(marker), v);
         for peer in peers {
             batch.line(&ClientMessage::CtPeer(peer), v);
         }
-        batch.line(&ClientMessage::CtPeersDone, v);
+        batch.line(&ClientMessage::CtPeersDone(marker), v);
         batch.finish().map(drop)
     }
 
@@ -839,8 +841,8 @@ mod tests {
         };
         let len = ClientMessage::CtPeer(peer).encoded_len(Version::V3);
         assert_eq!(len, MAX_CTPEER_LINE);
-        let markers = ClientMessage::CtPeerStart.encoded_len(Version::V3)
-            + ClientMessage::CtPeersDone.encoded_len(Version::V3);
+        let markers = ClientMessage::CtPeerStart(Marker::V3).encoded_len(Version::V3)
+            + ClientMessage::CtPeersDone(Marker::V3).encoded_len(Version::V3);
         assert_eq!(markers, 24);
     }
 

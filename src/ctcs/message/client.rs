@@ -278,12 +278,68 @@ impl CtConfig<'_> {
     }
 }
 
+/// How a file- or peer-block marker is spelled: dnh3.3.2 picks the spelling from the
+/// version it holds.
+///
+/// | | [`Marker::V3`] | [`Marker::Legacy`] (versions 0–2) |
+/// |---|---|---|
+/// | [`ClientMessage::CtFileStart`] | `CTFILESTART` | `CTFILES` |
+/// | [`ClientMessage::CtFilesDone`] | `CTFILESDONE` | `CTFDONE` |
+/// | [`ClientMessage::CtPeerStart`] | `CTPEERSTART` | `CTPEERS` |
+/// | [`ClientMessage::CtPeersDone`] | `CTPEERSDONE` | `CTPDONE` |
+///
+/// The marker records the spelling that was on the wire, because it need not be the
+/// spelling of the version a server believes is in force: dnh3.3.2 keeps a negotiated
+/// version across reconnects while announcing `PROTOCOL 0003` again (measured from
+/// dnh3.3.2), so until it reads the server's `PROTOCOL` it may write either. Decoding
+/// therefore accepts both spellings under every version, and encoding writes the
+/// recorded one, so a decoded line re-encodes byte for byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Marker {
+    /// The version-3 spelling (`CTFILESTART`, `CTFILESDONE`, `CTPEERSTART`,
+    /// `CTPEERSDONE`).
+    V3,
+    /// The spelling of versions 0, 1 and 2 (`CTFILES`, `CTFDONE`, `CTPEERS`, `CTPDONE`).
+    Legacy,
+}
+
+impl Marker {
+    /// The spelling dnh3.3.2 uses when it holds `version`.
+    pub const fn for_version(version: Version) -> Marker {
+        if version.is_v3() {
+            Marker::V3
+        } else {
+            Marker::Legacy
+        }
+    }
+
+    /// A version that writes this spelling and the block's items in the matching form:
+    /// 3 for [`Marker::V3`]; for [`Marker::Legacy`], `held` if it is below 3, else 2
+    /// (the item forms of versions 1 and 2 differ only in `CTFILE`, which a decoder
+    /// can try under both).
+    pub const fn version(self, held: Version) -> Version {
+        match self {
+            Marker::V3 => Version::V3,
+            Marker::Legacy if held.is_v3() => Version::V2,
+            Marker::Legacy => held,
+        }
+    }
+
+    fn pick(self, v3: &'static str, legacy: &'static str) -> &'static str {
+        match self {
+            Marker::V3 => v3,
+            Marker::Legacy => legacy,
+        }
+    }
+}
+
 /// A line from the client.
 ///
-/// Block markers have one variant each whatever the version; the version picks the
-/// keyword: v3 `CTFILESTART`/`CTFILESDONE`, `CTPEERSTART`/`CTPEERSDONE`; below 3
-/// (version 0 included) `CTFILES`/`CTFDONE`, `CTPEERS`/`CTPDONE`. Decoding accepts only
-/// the keyword of the version given; the other one is `Unknown`.
+/// Block markers carry their spelling ([`Marker`]); every marker keyword, and
+/// `CTCONFIGSTART`/`CTCONFIGDONE`, is recognised whatever the version given, since a
+/// reconnected dnh3.3.2 may still hold an older version than the one its server
+/// negotiates. Item lines (`CTFILE`, `CTSTATUS`, `CTCONFIG`) are read in the form of the
+/// version given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ClientMessage<'a> {
@@ -302,37 +358,29 @@ pub enum ClientMessage<'a> {
     /// `CTDETAIL …`.
     CtDetail(CtDetail),
     /// `CTFILESTART` (v3) / `CTFILES`.
-    CtFileStart,
+    CtFileStart(Marker),
     /// `CTFILE …`.
     CtFile(CtFile<'a>),
     /// `CTFILESDONE` (v3) / `CTFDONE`.
-    CtFilesDone,
+    CtFilesDone(Marker),
     /// `CTPEERSTART` (v3) / `CTPEERS`.
-    CtPeerStart,
+    CtPeerStart(Marker),
     /// `CTPEER …`.
     CtPeer(CtPeer<'a>),
     /// `CTPEERSDONE` (v3) / `CTPDONE`.
-    CtPeersDone,
-    /// `CTCONFIGSTART` (v3 only).
+    CtPeersDone(Marker),
+    /// `CTCONFIGSTART` (the v3 config block; recognised under every version).
     CtConfigStart,
     /// The v3 self-describing `CTCONFIG` (written in this form whatever the version).
     CtConfig(CtConfig<'a>),
     /// The positional `CTCONFIG` of versions 0–2: 8 fields in version 2, 9 otherwise
     /// (encoding under version 3 writes the 9-field form too).
     CtConfigValues(CtConfigValues<'a>),
-    /// `CTCONFIGDONE` (v3 only).
+    /// `CTCONFIGDONE` (the v3 config block; recognised under every version).
     CtConfigDone,
     /// A line with an unknown keyword, or a continuation line (a CTINFO text with a
     /// newline), kept whole. Encoding writes it back as is.
     Unknown(Text<'a>),
-}
-
-fn v3_or<'k>(v: Version, v3: &'k [u8], old: &'k [u8]) -> &'k [u8] {
-    if v.is_v3() {
-        v3
-    } else {
-        old
-    }
 }
 
 impl<'a> ClientMessage<'a> {
@@ -399,28 +447,24 @@ impl<'a> ClientMessage<'a> {
                 };
                 ClientMessage::CtConfigValues(CtConfigValues::parse(&mut f, layout)?)
             }
-            b"CTCONFIGSTART" if version.is_v3() => no_args(&f, ClientMessage::CtConfigStart)?,
-            b"CTCONFIGDONE" if version.is_v3() => no_args(&f, ClientMessage::CtConfigDone)?,
-            k if k == v3_or(version, b"CTFILESTART", b"CTFILES") => {
-                no_args(&f, ClientMessage::CtFileStart)?
-            }
-            k if k == v3_or(version, b"CTFILESDONE", b"CTFDONE") => {
-                no_args(&f, ClientMessage::CtFilesDone)?
-            }
-            k if k == v3_or(version, b"CTPEERSTART", b"CTPEERS") => {
-                no_args(&f, ClientMessage::CtPeerStart)?
-            }
-            k if k == v3_or(version, b"CTPEERSDONE", b"CTPDONE") => {
-                no_args(&f, ClientMessage::CtPeersDone)?
-            }
+            b"CTCONFIGSTART" => no_args(&f, ClientMessage::CtConfigStart)?,
+            b"CTCONFIGDONE" => no_args(&f, ClientMessage::CtConfigDone)?,
+            b"CTFILESTART" => no_args(&f, ClientMessage::CtFileStart(Marker::V3))?,
+            b"CTFILES" => no_args(&f, ClientMessage::CtFileStart(Marker::Legacy))?,
+            b"CTFILESDONE" => no_args(&f, ClientMessage::CtFilesDone(Marker::V3))?,
+            b"CTFDONE" => no_args(&f, ClientMessage::CtFilesDone(Marker::Legacy))?,
+            b"CTPEERSTART" => no_args(&f, ClientMessage::CtPeerStart(Marker::V3))?,
+            b"CTPEERS" => no_args(&f, ClientMessage::CtPeerStart(Marker::Legacy))?,
+            b"CTPEERSDONE" => no_args(&f, ClientMessage::CtPeersDone(Marker::V3))?,
+            b"CTPDONE" => no_args(&f, ClientMessage::CtPeersDone(Marker::Legacy))?,
             _ => ClientMessage::Unknown(Text::from_line(line)),
         };
         Ok(msg)
     }
 
-    /// The keyword this message has under `version` (`UNKNOWN` for [`Self::Unknown`]).
-    pub fn keyword(&self, version: Version) -> &'static str {
-        let v3 = version.is_v3();
+    /// The keyword of this message (`UNKNOWN` for [`Self::Unknown`]); block markers
+    /// are spelled as their [`Marker`] says.
+    pub fn keyword(&self) -> &'static str {
         match self {
             ClientMessage::Protocol(_) => "PROTOCOL",
             ClientMessage::Auth(_) => "AUTH",
@@ -429,16 +473,12 @@ impl<'a> ClientMessage<'a> {
             ClientMessage::CtBw(_) => "CTBW",
             ClientMessage::CtInfo(_) => "CTINFO",
             ClientMessage::CtDetail(_) => "CTDETAIL",
-            ClientMessage::CtFileStart if v3 => "CTFILESTART",
-            ClientMessage::CtFileStart => "CTFILES",
+            ClientMessage::CtFileStart(m) => m.pick("CTFILESTART", "CTFILES"),
             ClientMessage::CtFile(_) => "CTFILE",
-            ClientMessage::CtFilesDone if v3 => "CTFILESDONE",
-            ClientMessage::CtFilesDone => "CTFDONE",
-            ClientMessage::CtPeerStart if v3 => "CTPEERSTART",
-            ClientMessage::CtPeerStart => "CTPEERS",
+            ClientMessage::CtFilesDone(m) => m.pick("CTFILESDONE", "CTFDONE"),
+            ClientMessage::CtPeerStart(m) => m.pick("CTPEERSTART", "CTPEERS"),
             ClientMessage::CtPeer(_) => "CTPEER",
-            ClientMessage::CtPeersDone if v3 => "CTPEERSDONE",
-            ClientMessage::CtPeersDone => "CTPDONE",
+            ClientMessage::CtPeersDone(m) => m.pick("CTPEERSDONE", "CTPDONE"),
             ClientMessage::CtConfigStart => "CTCONFIGSTART",
             ClientMessage::CtConfig(_) | ClientMessage::CtConfigValues(_) => "CTCONFIG",
             ClientMessage::CtConfigDone => "CTCONFIGDONE",
@@ -516,7 +556,7 @@ impl<'a> ClientMessage<'a> {
                 c.emit(o, layout)
             }
             ClientMessage::Unknown(t) => o.bytes(t.as_bytes()),
-            other => o.bytes(other.keyword(version).as_bytes()),
+            other => o.bytes(other.keyword().as_bytes()),
         }
     }
 

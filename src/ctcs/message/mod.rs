@@ -12,7 +12,7 @@ mod server;
 
 pub use client::{
     Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtDetail, CtFile, CtInfo, CtPeer, CtStatus,
-    CtTorrent, PeerFlags,
+    CtTorrent, Marker, PeerFlags,
 };
 pub use server::{CtConfigSet, ErrorMessage, ServerMessage, SetDlimit, SetUlimit, Spacing};
 
@@ -38,9 +38,15 @@ pub enum KeywordMatch {
     /// The client's prefix match, for tools that must predict what dnh3.3.2 does with a
     /// line. Bytes after a keyword without arguments are ignored, as the client ignores
     /// them; `SETDLIMIT`/`SETULIMIT` take their argument from byte 10 and `PROTOCOL`
-    /// from byte 9 whatever precedes it, and `PROTOCOL` is read with `atoi` (a
-    /// non-number is version 0, a value above 3 is recorded as 3). Such messages do not
-    /// necessarily re-encode to the line they came from.
+    /// from byte 9 whatever precedes it (`SETDLIMIT1000` sets 0: the client reads
+    /// `000`), and `PROTOCOL` is read with `atoi` (a non-number is version 0, a value
+    /// above 3 is recorded as 3). One of these three keywords with nothing after it is
+    /// a [`MissingField`](DecodeErrorKind::MissingField): the client would read past the
+    /// end of the line. A v3 `CTCONFIG` takes its name after the first space anywhere in
+    /// the line; a positional one (versions 0–2) must have its space at byte 8
+    /// ([`InvalidField`](DecodeErrorKind::InvalidField) otherwise: the client reads it
+    /// at fixed offsets whatever byte 8 is). Such messages do not necessarily re-encode
+    /// to the line they came from.
     Prefix,
 }
 

@@ -22,14 +22,18 @@ pub struct ErrorMessage<'a> {
 /// is lower than the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SetDlimit<'a> {
-    /// The argument text (everything after the separator that follows the keyword).
+    /// The number as written: the bytes from offset 10 of the line to its end, where
+    /// dnh3.3.2 starts its `strtod` (it assumes one separator byte after the 9-byte
+    /// keyword). Blanks after the first separator stay here (`SETDLIMIT  5` gives ` 5`,
+    /// which `strtod` still reads as 5).
     pub dl_limit: Text<'a>,
 }
 
 /// `SETULIMIT ul_limit`: set the upload limit, bytes/s; see [`SetDlimit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SetUlimit<'a> {
-    /// The argument text.
+    /// The number as written, from offset 10 of the line, as for
+    /// [`SetDlimit::dl_limit`].
     pub ul_limit: Text<'a>,
 }
 
@@ -160,6 +164,17 @@ pub struct Spacing {
 
 /// The v3 server `CTCONFIG name value`: set one option.
 ///
+/// `name` and `value` are what dnh3.3.2 acts on. Its `Set_Config` finds the first space
+/// of the line, lets `strtok` skip the spaces there and take the name up to the next
+/// space, and skips the spaces after the name; the value is the rest of the line. So
+/// blanks around the name do not matter (`CTCONFIG   max_peers    60  ` set `max_peers`
+/// to 60 and a second blank after the keyword does **not** give an empty name —
+/// measured from dnh3.3.2), and only the space byte separates: a tab belongs to the name
+/// or to the value. Unlike the arguments of `SETDLIMIT`, `SETULIMIT`, `PROTOCOL` and the
+/// positional `CTCONFIG`, nothing here is read at a fixed offset, so there is no second
+/// reading to report; the blanks are kept in [`Spacing`] only to re-encode the line
+/// byte for byte.
+///
 /// The value is the **raw rest of the line** after the blanks that follow the name
 /// (trailing blanks included) — not `len:value`: `CTCONFIG seed_ratio 4:2.50` sets the
 /// ratio to 4. A blank must follow the name even for an empty value
@@ -209,6 +224,9 @@ pub enum ServerMessage<'a> {
     CtConfig(CtConfigSet<'a>),
     /// The positional `CTCONFIG` of versions 0–2 (see [`CtConfigValues`] for the
     /// fields per version; encoding under version 3 writes the version-2 form).
+    /// Decoding refuses a verbose field wider than one byte
+    /// ([`InvalidField`](DecodeErrorKind::InvalidField)): dnh3.3.2 reads the next field
+    /// at offset 11, so every later field would be read shifted.
     CtConfigValues(CtConfigValues<'a>),
     /// Any other line, kept whole (the client ignores it). Encoding writes it back as is.
     Unknown(Text<'a>),
@@ -296,6 +314,14 @@ impl<'a> ServerMessage<'a> {
 
     fn config(f: &mut Fields<'a>, version: Version) -> Result<Self, DecodeError> {
         if !version.is_v3() {
+            // dnh3.3.2 takes the verbose flag from offset 9 and the seed time from offset
+            // 11, then finds the later fields by spaces: a verbose field of another width
+            // would shift every field after it.
+            if let Ok((verbose, at)) = f.clone().raw() {
+                if verbose.len() > 1 {
+                    return Err(DecodeError::new(DecodeErrorKind::InvalidField, at));
+                }
+            }
             let layout = positional_layout(version);
             return CtConfigValues::parse(f, layout).map(ServerMessage::CtConfigValues);
         }
@@ -324,6 +350,11 @@ impl<'a> ServerMessage<'a> {
         let mut r = Reader::new(line);
         // `kw` is a prefix of `line`.
         r.take(kw.len()).unwrap_or_default();
+        if matches!(kw, b"SETDLIMIT" | b"SETULIMIT" | b"PROTOCOL") && r.is_empty() {
+            // The client reads its argument one byte past the end of the line: whatever
+            // stale bytes its buffer holds there.
+            return Err(r.error(DecodeErrorKind::MissingField));
+        }
         let msg = match kw {
             b"SETDLIMIT" | b"SETULIMIT" => {
                 // The client reads from byte 10 whatever byte 9 is.
@@ -340,6 +371,11 @@ impl<'a> ServerMessage<'a> {
                 ServerMessage::Protocol(Protocol {
                     version: u32::from(Version::from_atoi(r.rest()).get()),
                 })
+            }
+            b"CTCONFIG" if !version.is_v3() && line.get(8).is_some_and(|&b| b != b' ') => {
+                // The positional form is read at fixed offsets from byte 9 whatever byte
+                // 8 is; only the canonical separator is modelled here.
+                return Err(r.error(DecodeErrorKind::InvalidField));
             }
             b"CTCONFIG" => {
                 // The client looks for the first space anywhere after the keyword.

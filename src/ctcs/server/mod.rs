@@ -16,8 +16,8 @@ use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Positional, Text, Word};
 use crate::ctcs::line::{InputFull, LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
-    ClientMessage, CtConfigSet, CtConfigValues, ErrorMessage, Protocol, ServerMessage, SetDlimit,
-    SetUlimit, Spacing,
+    ClientMessage, CtConfigSet, CtConfigValues, ErrorMessage, Marker, Protocol, ServerMessage,
+    SetDlimit, SetUlimit, Spacing,
 };
 use crate::ctcs::version::Version;
 use crate::ctcs::{DEFAULT_INPUT_CAPACITY, DEFAULT_OUTPUT_CAPACITY, MAX_PASSWORD_LEN};
@@ -83,13 +83,16 @@ enum LineKind {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Seen {
     Protocol(u32),
-    Auth { matches: bool },
+    Auth {
+        matches: bool,
+    },
     Hello,
     Status(crate::ctcs::message::CtStatus),
     Bandwidth(crate::ctcs::message::CtBw),
     Info,
     Detail(crate::ctcs::message::CtDetail),
-    Start(BlockKind),
+    /// A block starts; a file or peer block says how its markers are spelled.
+    Start(BlockKind, Option<Marker>),
     Item(BlockKind, LineKind),
     End(BlockKind),
     Positional,
@@ -101,6 +104,10 @@ struct OpenBlock {
     kind: BlockKind,
     items: u32,
     deadline: Option<Instant>,
+    /// The version whose item forms the block's start marker implies (a `CTFILES` block
+    /// holds version-2 or version-1 `CTFILE` lines whatever the version in force), tried
+    /// first for the lines that follow; `None` for the config block.
+    items_version: Option<Version>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +256,12 @@ fn at_least_1ms(d: Duration) -> Duration {
 /// `CTORRENT` (the same in every version) and an unsolicited config block (v3 block
 /// markers and items versus one positional line of 9 (v1) or 8 (v2) fields).
 /// [`ServerEvent::Status`] says which form a `CTSTATUS` had.
+///
+/// Block markers of every version are recognised whatever the version in force, and a
+/// file or peer block streams its items as events either way: the start marker's
+/// spelling ([`Marker`]) says which form its items have (`CTFILES` opens a block of
+/// version-2 or version-1 `CTFILE` lines), and those lines are decoded under that form
+/// first.
 ///
 /// # Authentication
 ///
@@ -556,7 +569,10 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     }
 
     /// Queues the version-3 `CTCONFIG name value`: set one option (names as the client
-    /// lists them in its config block). The value is sent raw, not as
+    /// lists them in its config block). The line is `CTCONFIG name value` with single
+    /// spaces, which dnh3.3.2 reads back as exactly this name and value (it takes the
+    /// name after the first space up to the next one, and the value after the spaces
+    /// that follow). The value is sent raw, not as
     /// `len:value`; an empty value is sent as `CTCONFIG name ` (with the blank dnh3.3.2
     /// needs, e.g. to clear `file_list`). dnh3.3.2 acknowledges nothing; it reports a bad
     /// value or an unknown name with a `CTINFO 2`.
@@ -568,8 +584,9 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     /// dnh3.3.2) or has a byte that is not graphic ASCII (a name of blanks — say a tab —
     /// would leave the client's tokenizer with no name, as a bare `CTCONFIG` does; option
     /// names are lower-case words), or if `value` contains NUL, CR or LF or starts with a
-    /// blank (the client skips blanks after the name, so the value would not arrive as
-    /// given); [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would exceed
+    /// blank (the client skips the spaces after the name, so a leading space would not
+    /// arrive; a leading tab would, but is refused as well so that what arrives never
+    /// depends on which blank it is); [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would exceed
     /// [`MAX_COMMAND_LEN`]; otherwise as [`request_status`](Self::request_status).
     pub fn set_config(&mut self, name: &[u8], value: &[u8]) -> Result<(), UsageError> {
         if self.is_finished() {
@@ -816,13 +833,17 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
     fn on_line(&mut self, now: Instant) {
         let (seen, keyword, version) = {
             let line = self.input.line().unwrap_or_default();
-            let (msg, version) = decode_lenient(line, self.version);
+            let primary = self
+                .block
+                .and_then(|b| b.items_version)
+                .unwrap_or(self.version);
+            let (msg, version) = decode_lenient(line, primary);
             let msg = match msg {
                 Ok(m) => m,
                 Err(e) => return self.on_bad_line(e),
             };
             let password = self.password.as_ref().map(Fill::as_slice);
-            (classify(&msg, password), msg.keyword(version), version)
+            (classify(&msg, password), msg.keyword(), version)
         };
         let continues_info = self.after_info;
         self.after_info = false;
@@ -871,11 +892,14 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
                 self.emit_line(LineKind::InfoContinued, version);
             }
             Seen::Unknown => self.emit_line(LineKind::Unknown, version),
-            Seen::Start(kind) => self.start_block(now, kind),
+            Seen::Start(kind, marker) => {
+                let items_version = marker.map(|m| m.version(self.version));
+                self.start_block(now, kind, items_version);
+            }
             Seen::Item(kind, line_kind) => self.block_item(now, kind, line_kind, version),
             Seen::End(kind) => self.end_block(kind),
             Seen::Positional => {
-                self.start_block(now, BlockKind::Config);
+                self.start_block(now, BlockKind::Config, None);
                 self.block_item(now, BlockKind::Config, LineKind::ConfigValues, version);
                 self.end_block(BlockKind::Config);
             }
@@ -920,7 +944,7 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
         self.timers.block.map(|d| now.saturating_add(d))
     }
 
-    fn start_block(&mut self, now: Instant, kind: BlockKind) {
+    fn start_block(&mut self, now: Instant, kind: BlockKind, items_version: Option<Version>) {
         if let Some(open) = self.block.take() {
             self.emit(ServerEvent::Error(InputError::UnterminatedBlock {
                 block: open.kind,
@@ -932,6 +956,7 @@ impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
             kind,
             items: 0,
             deadline: self.block_deadline(now),
+            items_version,
         });
         self.emit(ServerEvent::BlockBegin(kind));
     }
@@ -1058,13 +1083,13 @@ fn classify(msg: &ClientMessage<'_>, password: Option<&[u8]>) -> Seen {
         ClientMessage::CtBw(b) => Seen::Bandwidth(*b),
         ClientMessage::CtInfo(_) => Seen::Info,
         ClientMessage::CtDetail(d) => Seen::Detail(*d),
-        ClientMessage::CtFileStart => Seen::Start(BlockKind::Files),
+        ClientMessage::CtFileStart(m) => Seen::Start(BlockKind::Files, Some(*m)),
         ClientMessage::CtFile(_) => Seen::Item(BlockKind::Files, LineKind::File),
-        ClientMessage::CtFilesDone => Seen::End(BlockKind::Files),
-        ClientMessage::CtPeerStart => Seen::Start(BlockKind::Peers),
+        ClientMessage::CtFilesDone(_) => Seen::End(BlockKind::Files),
+        ClientMessage::CtPeerStart(m) => Seen::Start(BlockKind::Peers, Some(*m)),
         ClientMessage::CtPeer(_) => Seen::Item(BlockKind::Peers, LineKind::Peer),
-        ClientMessage::CtPeersDone => Seen::End(BlockKind::Peers),
-        ClientMessage::CtConfigStart => Seen::Start(BlockKind::Config),
+        ClientMessage::CtPeersDone(_) => Seen::End(BlockKind::Peers),
+        ClientMessage::CtConfigStart => Seen::Start(BlockKind::Config, None),
         ClientMessage::CtConfig(_) => Seen::Item(BlockKind::Config, LineKind::Config),
         ClientMessage::CtConfigDone => Seen::End(BlockKind::Config),
         ClientMessage::CtConfigValues(_) => Seen::Positional,
@@ -1120,8 +1145,13 @@ mod tests {
         assert_eq!(used(v3_status, Version::V2), Some(Version::V2));
         assert_eq!(used(v1_status, Version::V3), Some(Version::V1));
         assert_eq!(used(v1_status, Version::V0), Some(Version::V1));
-        assert_eq!(used(b"CTFILES", Version::V3), Some(Version::V2));
-        assert_eq!(used(b"CTFILESTART", Version::V1), Some(Version::V3));
+        // Block markers of either spelling are known under every version: no fallback.
+        assert_eq!(used(b"CTFILES", Version::V3), Some(Version::V3));
+        assert_eq!(used(b"CTFILESTART", Version::V1), Some(Version::V1));
+        assert_eq!(
+            decode_lenient(b"CTFILES", Version::V3).0,
+            Ok(ClientMessage::CtFileStart(Marker::Legacy))
+        );
         assert_eq!(
             used(b"CTCONFIG 1 72 0.000000 100 1 0 1 0", Version::V3),
             Some(Version::V2)

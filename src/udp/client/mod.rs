@@ -11,7 +11,7 @@ mod tid;
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use crate::error::{EncodeError, UsageError};
+use crate::error::{DecodeError, EncodeError, UsageError};
 use crate::time::Instant;
 use crate::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
 use crate::udp::request::{ConnectRequest, InfoHashes, ScrapeRequest, ANNOUNCE_REQUEST_LEN};
@@ -86,9 +86,9 @@ struct Connection {
 /// 4. Wait for a datagram or the deadline, whichever comes first.
 /// 5. On a datagram, call [`Client::handle_datagram`]`(now, from, bytes)`. `Ok` carries
 ///    what it did ([`Received`]): a completed announce or scrape borrowed from `bytes`,
-///    an error reply, or a refused connect with the exchanges it failed. That is the
-///    only report of these outcomes; the reply does not borrow the client, so new
-///    commands can be issued while it is held. `Err(`[`Rejected`]`)` means the datagram
+///    an error reply or a malformed reply that ended an exchange, or a refused connect
+///    with the exchanges it failed. That is the only report of these outcomes; the
+///    reply does not borrow the client, so new commands can be issued while it is held. `Err(`[`Rejected`]`)` means the datagram
 ///    was ignored and nothing changed (log it).
 /// 6. On the deadline, call [`Client::handle_timeout`]`(now)`. Calling it early, or
 ///    twice, does nothing.
@@ -135,9 +135,9 @@ struct Connection {
 ///        id cached and alive │   │ no id: join a connect sent less than
 ///                            │   │ initial_timeout ago, or queue a new one
 ///                            │   ▼
-///                            │ ┌─────────────────┐  error reply to the connect:
+///                            │ ┌─────────────────┐  error or malformed reply to the connect:
 ///                            │ │ AwaitingConnect │──▶ returned by handle_datagram as
-///                            │ └─────────────────┘    ConnectFailed (naming it) ──▶ Free
+///                            │ └─────────────────┘    ConnectFailed / ConnectMalformed ──▶ Free
 ///                            │          │ connect reply (serves every waiting exchange)
 ///                            ▼          ▼
 ///                          ┌─────────────────┐
@@ -145,7 +145,7 @@ struct Connection {
 ///                          └─────────────────┘   exchanges still Ready with it back up)
 ///                                   │ poll_transmit: the request, with a fresh tid
 ///                                   ▼
-///                          ┌─────────────────┐  announce / scrape / error reply:
+///                          ┌─────────────────┐  announce / scrape / error / malformed reply:
 ///                          │  AwaitingReply  │──▶ returned by handle_datagram ──▶ Free
 ///                          └─────────────────┘    (an error drops the id it used)
 ///
@@ -212,13 +212,21 @@ struct Connection {
 ///   fails exactly the exchanges that waited for that connect, named in
 ///   [`Received::ConnectFailed`]).
 /// * **Spoofed or stray replies change nothing.** webtorrent fails a request on a tid
-///   mismatch; here a foreign tid, a wrong source address or a malformed reply is
-///   reported as [`Rejected`] and the exchange keeps waiting. The source check is
+///   mismatch; here a foreign tid or a wrong source address is reported as
+///   [`Rejected`] and the exchange keeps waiting. The source check is
 ///   configurable ([`ClientConfig::check_source`]), for the NAT and multi-address cases
 ///   of libtorrent PR #7913.
-/// * **Malformed replies are never half-used.** aria2 reads peers past the end of a
-///   ragged announce reply; libtorrent fails the announce. Here the datagram is rejected
-///   as [`Rejected::Malformed`] and the exchange retransmits on schedule.
+/// * **Malformed replies are never half-used, and end their exchange.** aria2 reads
+///   peers past the end of a ragged announce reply. Here nothing of such a datagram is
+///   used. If it carries an awaited transaction id (bytes 4..8) and passed the source
+///   check, it is the tracker's answer: it ends that exchange at once as
+///   [`Received::Malformed`] (or, answering the connect, [`Received::ConnectMalformed`]),
+///   with the decode error's kind and offset, as libtorrent does. Debian's opentracker
+///   answers an announce for a hash outside its whitelist with 8 bytes (action 1 and the
+///   transaction id); waiting for a reply that decodes would turn that answer into a
+///   60 s timeout. A spoofer who can guess the transaction id could as well forge an
+///   error reply, so this costs no security. A malformed datagram with a transaction id
+///   that is not awaited is [`Rejected::Malformed`] and changes nothing.
 /// * **Scrapes are batched.** libtorrent sends one hash per scrape; here a scrape carries
 ///   as many as fit the payload budget (72 over IPv4, 71 over IPv6 at MTU 1500) and the
 ///   rows come back paired with their hashes ([`ScrapeReply::iter`]).
@@ -428,9 +436,11 @@ impl<const N: usize> Client<N> {
     ///
     /// # Errors
     ///
-    /// [`Rejected`] if the datagram was ignored: from an unexpected address, malformed,
-    /// with a transaction id that is not awaited, or of the wrong kind for the request it
-    /// names. Nothing in the client changed.
+    /// [`Rejected`] if the datagram was ignored: from an unexpected address, with a
+    /// transaction id that is not awaited (malformed or not), or of the wrong kind for
+    /// the request it names. Nothing in the client changed. A malformed datagram that
+    /// carries an awaited transaction id is not rejected: it ends its exchange
+    /// ([`Received::Malformed`], [`Received::ConnectMalformed`]).
     pub fn handle_datagram<'a>(
         &mut self,
         now: Instant,
@@ -440,8 +450,10 @@ impl<const N: usize> Client<N> {
         if self.check_source && !same_endpoint(from, self.tracker) {
             return Err(Rejected::UnexpectedSource(from));
         }
-        let response =
-            Response::decode(datagram, AddressFamily::of(from)).map_err(Rejected::Malformed)?;
+        let response = match Response::decode(datagram, AddressFamily::of(from)) {
+            Ok(response) => response,
+            Err(error) => return self.on_malformed(datagram, error),
+        };
         let tid = response.transaction_id();
         let unexpected = |action| Rejected::UnexpectedAction {
             transaction_id: tid,
@@ -732,6 +744,41 @@ impl<const N: usize> Client<N> {
             }
         }
         Received::ConnectFailed { error, failed }
+    }
+
+    /// A datagram that does not decode. If it carries an awaited transaction id (bytes
+    /// 4..8, once it has 8 bytes) it came from the tracker's address with the one number
+    /// only the tracker knew, so it ends that exchange (or the connect and every exchange
+    /// waiting for it) at once, as libtorrent does: waiting would only turn the tracker's
+    /// answer into a timeout. Otherwise nothing changes.
+    fn on_malformed<'a>(
+        &mut self,
+        datagram: &[u8],
+        error: DecodeError,
+    ) -> Result<Received<'a, N>, Rejected> {
+        let tid = match datagram.get(4..8).map(<[u8; 4]>::try_from) {
+            Some(Ok(bytes)) => TransactionId(u32::from_be_bytes(bytes)),
+            _ => return Err(Rejected::Malformed(error)),
+        };
+        if matches!(self.conn.awaited, Some((t, _)) if t == tid) {
+            self.conn.awaited = None;
+            self.conn.connect_queued = false;
+            let mut failed = ExchangeIds::EMPTY;
+            for slot in &mut self.slots {
+                if slot.phase == Phase::AwaitingConnect {
+                    slot.phase = Phase::Free;
+                    failed.push(slot.id);
+                }
+            }
+            return Ok(Received::ConnectMalformed { error, failed });
+        }
+        let slot = self
+            .slots
+            .iter_mut()
+            .find(|s| s.awaited_tid() == Some(tid))
+            .ok_or(Rejected::Malformed(error))?;
+        slot.phase = Phase::Free;
+        Ok(Received::Malformed { id: slot.id, error })
     }
 
     /// An error answered a request sent with `used`: if that is the cached id, drop it,

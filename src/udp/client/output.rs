@@ -68,6 +68,26 @@ pub enum Received<'a, const N: usize = 8> {
         /// The error, with its message exactly as received.
         error: ErrorResponse<'a>,
     },
+    /// A reply to an announce or scrape (from the tracker's address, with the awaited
+    /// transaction id) that does not decode: that exchange ended, and its handle is
+    /// retired. Debian's opentracker sends such a reply, 8 bytes (action 1 and the
+    /// transaction id), for an info hash outside its whitelist. The connection id is
+    /// kept: the tracker did not say it was wrong.
+    Malformed {
+        /// The exchange.
+        id: ExchangeId,
+        /// What is wrong with the datagram, and at which byte.
+        error: DecodeError,
+    },
+    /// A reply to the connect (from the tracker's address, with the awaited transaction
+    /// id) that does not decode: every exchange that waited for it failed, and their
+    /// handles are retired. This is the only report of it.
+    ConnectMalformed {
+        /// What is wrong with the datagram, and at which byte.
+        error: DecodeError,
+        /// The exchanges that failed, in slot order.
+        failed: ExchangeIds<N>,
+    },
     /// The tracker answered the connect with an error: every exchange that waited for it
     /// failed, and their handles are retired. This is the only report of it (no
     /// [`ClientEvent`] follows).
@@ -218,15 +238,17 @@ impl fmt::Debug for ScrapeReply<'_> {
 }
 
 /// A datagram that was ignored. Nothing in the client changed: the exchanges keep
-/// waiting and retransmitting on their schedule, so a spoofer cannot end one.
+/// waiting and retransmitting on their schedule, so a spoofer who does not know an
+/// awaited transaction id cannot end one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Rejected {
     /// It did not come from the tracker's address, and
     /// [`check_source`](super::ClientConfig::check_source) is on.
     UnexpectedSource(SocketAddr),
-    /// It is not a valid response (too short, unknown action, a partial peer or row).
-    /// Among these: opentracker's 8-byte announce reply for a hash it does not track.
+    /// It is not a valid response (too short, unknown action, a partial peer or row), and
+    /// it carries no awaited transaction id (one that does ends its exchange:
+    /// [`Received::Malformed`](super::Received::Malformed)).
     Malformed(DecodeError),
     /// Its transaction id is not awaited: forged, a duplicate, an answer to a request
     /// that was since retransmitted or cancelled, or torrust's tid 0.
