@@ -39,7 +39,10 @@ pub(crate) fn run(a: &DecodeCtcsArgs) -> Result<ExitCode, Failure> {
     let text = String::from_utf8_lossy(&input);
 
     let mut out = Buffered::new();
+    // Messages that did not decode (their JSON says why), and transcript lines that are
+    // not transcript lines (stderr said so, one line each).
     let mut failed = 0usize;
+    let mut bad_lines = 0usize;
     let mut streams: HashMap<(u32, char), Stream> = HashMap::new();
     let mut versions: HashMap<u32, Version> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
@@ -51,7 +54,7 @@ pub(crate) fn run(a: &DecodeCtcsArgs) -> Result<ExitCode, Failure> {
                     "trackwire: stdin line {}: not a transcript line (`C> t cN bytes` or `S> t cN bytes`)",
                     n + 1
                 );
-                failed += 1;
+                bad_lines += 1;
             }
             continue;
         };
@@ -95,6 +98,8 @@ pub(crate) fn run(a: &DecodeCtcsArgs) -> Result<ExitCode, Failure> {
             std::io::stderr(),
             "trackwire: {failed} line(s) did not decode"
         );
+    }
+    if failed > 0 || bad_lines > 0 {
         return Ok(ExitCode::from(FAILED));
     }
     Ok(ExitCode::SUCCESS)
