@@ -718,7 +718,7 @@ impl Client {
             let now = self.now();
             match self.session.send_bw(now, &bw) {
                 Ok(()) => log(&format!(
-                    "ctcs_client: CTBW {},{} {},{}",
+                    "simulate: CTBW {},{} {},{}",
                     bw.dl_rate, bw.ul_rate, bw.dl_limit, bw.ul_limit
                 )),
                 Err(e) => log(&format!("simulate: CTBW not sent: {e}")),
@@ -755,7 +755,7 @@ impl Client {
             }
             Act::Config => {
                 log(&format!(
-                    "ctcs_client: SENDCONF (version {})",
+                    "simulate: SENDCONF (version {})",
                     self.session.version().get()
                 ));
                 self.send_config(now)
@@ -767,7 +767,7 @@ impl Client {
                     self.sim.dl_limit = limit;
                 } else {
                     log(&format!(
-                        "ctcs_client: SETDLIMIT {limit}: ignored (seeding, not below {})",
+                        "simulate: SETDLIMIT {limit}: ignored (seeding, not below {})",
                         self.sim.dl_limit
                     ));
                 }
@@ -783,7 +783,7 @@ impl Client {
                     log(&format!("simulate: CTCONFIG {name} {value}: applied"));
                     if moved {
                         log(&format!(
-                            "ctcs_client: moving to CTCS server {}",
+                            "simulate: moving to CTCS server {}",
                             self.sim.settings.ctcs_server
                         ));
                         if let Some(s) = self.stream.take() {
@@ -854,7 +854,7 @@ impl Client {
             }
             Act::Protocol(v, previous) => {
                 log(&format!(
-                    "ctcs_client: server PROTOCOL: version {} (was {})",
+                    "simulate: server PROTOCOL: version {} (was {})",
                     v.get(),
                     previous.get()
                 ));

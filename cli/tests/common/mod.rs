@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub(crate) mod driver;
 pub(crate) mod procs;
 mod udp;
 
