@@ -732,11 +732,11 @@ impl Client {
         let r = match act {
             Act::Connected => self.session.send_status(now, &self.sim.status()),
             Act::Reconnect => {
-                log(&format!("simulate: reconnecting"));
+                log("simulate: reconnecting");
                 Ok(())
             }
             Act::Status => {
-                log(&format!("simulate: SENDSTATUS"));
+                log("simulate: SENDSTATUS");
                 self.session.send_status(now, &self.sim.status())
             }
             Act::Detail => {
@@ -832,9 +832,7 @@ impl Client {
                 Ok(())
             }
             Act::Quit => {
-                log(&format!(
-                    "simulate: CTQUIT: sending the final CTSTATUS and exiting"
-                ));
+                log("simulate: CTQUIT: sending the final CTSTATUS and exiting");
                 let r = self.session.send_status(now, &self.sim.status());
                 let _ = self.flush();
                 if let Some(s) = self.stream.take() {
@@ -845,11 +843,11 @@ impl Client {
                 r
             }
             Act::Restart => {
-                log(&format!("simulate: CTRESTART (tracker session restarted)"));
+                log("simulate: CTRESTART (tracker session restarted)");
                 Ok(())
             }
             Act::Update => {
-                log(&format!("simulate: CTUPDATE (tracker update requested)"));
+                log("simulate: CTUPDATE (tracker update requested)");
                 Ok(())
             }
             Act::Protocol(v, previous) => {

@@ -23,7 +23,7 @@ pub(crate) fn line(text: &str) {
     }
 }
 
-/// [`line`] for a JSON value.
+/// [`line()`] for a JSON value.
 pub(crate) fn json(v: &Value) {
     line(&v.to_string());
 }

@@ -499,8 +499,8 @@ fn check_catches_a_bad_server() {
                     .unwrap();
             }
             let mut buf = [0u8; 8192];
-            let end = std::time::Instant::now() + Duration::from_secs(20);
-            while std::time::Instant::now() < end {
+            let end = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < end {
                 match s.read(&mut buf) {
                     Ok(0) => break,
                     _ => continue,
