@@ -32,7 +32,7 @@ pub(crate) enum Command {
         #[command(subcommand)]
         what: DecodeCommand,
     },
-    /// Announce to (or scrape) UDP trackers and print the reply as JSON
+    /// Announce to (or scrape) UDP trackers, all at once, and print each reply as it arrives
     #[command(after_help = EXIT_CODES)]
     Announce(AnnounceArgs),
     /// Run a conformance battery against a live UDP tracker (PASS / WARN / FAIL rows)
