@@ -12,11 +12,11 @@ use std::path::PathBuf;
 
 use criterion::{criterion_main, BatchSize, Criterion};
 use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
-use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, MAX_DATAGRAM_LEN};
 use trackwire::udp::{
     AddressFamily, ConnectionIdScheme, InfoHash, PeerId, Request, Response, Server, ServerAction,
     ServerConfig,
 };
+use trackwire::udp::{AnnounceParams, Client, ClientConfig};
 use trackwire::Instant;
 
 fn vectors() -> PathBuf {
@@ -331,8 +331,8 @@ fn machines(c: &mut Criterion) {
 
     // Client: an announce reply with 50 peers arrives for an exchange awaiting it.
     let tracker: SocketAddr = "192.0.2.1:6969".parse().unwrap();
-    let mut client = Client::<4>::new(ClientConfig::new(tracker), 42).unwrap();
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
+    let mut client = Client::<4>::new_sized(ClientConfig::new(tracker), 42).unwrap();
+    let mut buf = [0u8; Client::<4>::MAX_TRANSMIT_LEN];
     let params = AnnounceParams::new(InfoHash([1; 20]), PeerId([2; 20]), 6881);
     client.announce(now, params).unwrap();
     let t = client.poll_transmit(now, &mut buf).unwrap().unwrap();

@@ -15,21 +15,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{
     BlockKind, ClientEvent as CtcsClientEvent, ClientSession, ClientSessionConfig, CtBw, CtPeer,
     PeerFlags, ServerConfig as CtcsServerConfig, ServerEvent, ServerSession, Word,
 };
-use trackwire::time::Instant;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ExchangeId, Received, RetryPolicy, MAX_DATAGRAM_LEN,
+use trackwire::udp::{
+    AnnounceEvent, AnnounceParams, Client, ClientConfig, ExchangeId, InfoHash, PeerId, Received,
+    Request, RetryPolicy, ScrapeRow, Server, ServerAction, ServerConfig,
 };
-use trackwire::udp::server::ServerAction;
-use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::{Instant, StdClock};
 
 fn clock() -> impl Fn() -> Instant {
-    let start = std::time::Instant::now();
-    move || Instant::from_millis(start.elapsed().as_millis() as u64)
+    let clock = StdClock::new();
+    move || clock.now()
 }
 
 // ---- UDP ----------------------------------------------------------------------------------
@@ -40,8 +38,8 @@ fn spawn_tracker(stop: Arc<AtomicBool>) -> std::io::Result<SocketAddr> {
     let addr = socket.local_addr()?;
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     std::thread::spawn(move || {
-        let server = Server::new(ServerConfig::default(), *b"demo secret: use");
-        let now = clock();
+        let server = Server::new(ServerConfig::new(), *b"demo secret: use");
+        let clock = StdClock::new();
         let swarms: Mutex<HashMap<InfoHash, HashMap<SocketAddr, bool>>> = Mutex::default();
         let (mut buf, mut reply) = ([0u8; 2048], [0u8; 1500]);
         while !stop.load(Ordering::Relaxed) {
@@ -49,7 +47,7 @@ fn spawn_tracker(stop: Arc<AtomicBool>) -> std::io::Result<SocketAddr> {
                 continue;
             };
             let mut swarms = swarms.lock().unwrap_or_else(|e| e.into_inner());
-            let len = match server.handle_datagram(now(), from, &buf[..n], &mut reply) {
+            let len = match server.handle_datagram(clock.now(), from, &buf[..n], &mut reply) {
                 ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => len,
                 ServerAction::Announce(a) => {
                     let me = SocketAddr::new(a.from.ip(), a.request.port);
@@ -88,20 +86,21 @@ fn spawn_tracker(stop: Arc<AtomicBool>) -> std::io::Result<SocketAddr> {
 }
 
 /// Runs a client's loop until exchange `id` ends; prints what it sends and receives.
+/// `clock` is the one the client has been driven with since it was made.
 fn finish(
     who: &str,
     client: &mut Client<2>,
+    clock: &StdClock,
     socket: &UdpSocket,
     id: ExchangeId,
 ) -> Result<String, String> {
-    let now = clock();
-    let (mut out, mut inbuf) = ([0u8; MAX_DATAGRAM_LEN], [0u8; 2048]);
+    let (mut out, mut inbuf) = ([0u8; Client::<2>::MAX_TRANSMIT_LEN], [0u8; 2048]);
     for _ in 0..200 {
-        while let Ok(Some(t)) = client.poll_transmit(now(), &mut out) {
-            let kind = match trackwire::udp::Request::decode(&out[..t.len]) {
-                Ok(trackwire::udp::Request::Connect(_)) => "connect",
-                Ok(trackwire::udp::Request::Announce(_)) => "announce",
-                Ok(trackwire::udp::Request::Scrape(_)) => "scrape",
+        while let Ok(Some(t)) = client.poll_transmit(clock.now(), &mut out) {
+            let kind = match Request::decode(&out[..t.len]) {
+                Ok(Request::Connect(_)) => "connect",
+                Ok(Request::Announce(_)) => "announce",
+                Ok(Request::Scrape(_)) => "scrape",
                 Err(_) => "?",
             };
             println!("  {who} → tracker  {kind} ({} bytes)", t.len);
@@ -116,10 +115,10 @@ fn finish(
             .set_read_timeout(Some(Duration::from_millis(100)))
             .map_err(|e| e.to_string())?;
         let Ok((n, from)) = socket.recv_from(&mut inbuf) else {
-            client.handle_timeout(now());
+            client.handle_timeout(clock.now());
             continue;
         };
-        match client.handle_datagram(now(), from, &inbuf[..n]) {
+        match client.handle_datagram(clock.now(), from, &inbuf[..n]) {
             Ok(Received::Connected { connection_id, .. }) => {
                 println!("  tracker → {who}  connect reply: connection id {connection_id}")
             }
@@ -144,7 +143,7 @@ fn finish(
                     .collect();
                 return Ok(format!("scrape reply: {rows:?}"));
             }
-            Ok(Received::Failed { error, .. }) => {
+            Ok(Received::Failed { error, .. } | Received::ConnectFailed { error, .. }) => {
                 return Err(String::from_utf8_lossy(error.text()).into())
             }
             other => println!("  ({who} ignored {other:?})"),
@@ -164,27 +163,31 @@ fn udp_part() -> Result<(), String> {
         backoff: 2,
         max_sends: 4,
     };
-    let now = clock();
+    let clock = StdClock::new();
     for (who, port, left, seed) in [
         ("seeder", 6881u16, 0i64, 0x1111),
         ("leecher", 6882, 5000, 0x2222),
     ] {
         let socket = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        let mut client = Client::<2>::new(ClientConfig::new(tracker).with_retry(quick), seed)
-            .map_err(|e| e.to_string())?;
+        let config = ClientConfig::new(tracker).with_retry(quick);
+        let mut client = Client::<2>::new_sized(config, seed).map_err(|e| e.to_string())?;
         let mut params = AnnounceParams::new(hash, PeerId(*b"-TW0001-demo-peer-00"), port);
         params.left = left;
-        params.event = trackwire::udp::AnnounceEvent::Started;
-        let id = client.announce(now(), params).map_err(|e| e.to_string())?;
+        params.event = AnnounceEvent::Started;
+        let id = client
+            .announce(clock.now(), params)
+            .map_err(|e| e.to_string())?;
         println!(
             "  tracker → {who}  {}",
-            finish(who, &mut client, &socket, id)?
+            finish(who, &mut client, &clock, &socket, id)?
         );
         if who == "leecher" {
-            let id = client.scrape(now(), &[hash]).map_err(|e| e.to_string())?;
+            let id = client
+                .scrape(clock.now(), &[hash])
+                .map_err(|e| e.to_string())?;
             println!(
                 "  tracker → {who}  {}",
-                finish(who, &mut client, &socket, id)?
+                finish(who, &mut client, &clock, &socket, id)?
             );
         }
     }
@@ -209,16 +212,17 @@ fn ctcs_part() -> Result<(), String> {
     for s in [&c_sock, &s_sock] {
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
     }
-    let now = clock();
+    let clock = trackwire::StdClock::new();
+    let now = || clock.now();
     let mut server =
-        ServerSession::new(now(), CtcsServerConfig::new()).map_err(|e| e.to_string())?;
+        ServerSession::new(CtcsServerConfig::new(), now()).map_err(|e| e.to_string())?;
     let config = ClientSessionConfig::new(
         *b"-CD0303-\x8c\xa1\x1d\x17\xdd\x63\x46\x6a\x75\x9f\x01\x02",
         1_795_312_213,
         b"demo.torrent",
-        1_795_312_213_000,
-    );
-    let mut ctorrent: ClientSession = ClientSession::new(&config).map_err(|e| e.to_string())?;
+    )
+    .with_unix_time_at_zero_ms(1_795_312_213_000);
+    let mut ctorrent = ClientSession::new(config).map_err(|e| e.to_string())?;
     ctorrent.handle_connected(now());
     let mut status = trackwire::ctcs::CtStatus {
         n_have: 13,
@@ -230,24 +234,20 @@ fn ctcs_part() -> Result<(), String> {
         b"-CD0303-0x8CA11D17DD63466A759F".as_slice(),
         b"-LT2080-0x0102030405060708090A0B0C".as_slice(),
     ];
-    let (mut buf, mut inbuf) = ([0u8; MAX_TRANSMIT_LEN], [0u8; 8192]);
-    let (mut c_pending, mut s_pending): (Vec<u8>, Vec<u8>) = (Vec::new(), Vec::new());
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
     let (mut quit_sent, mut statuses) = (false, 0);
     let end = std::time::Instant::now() + Duration::from_secs(5);
     while std::time::Instant::now() < end {
-        let t = now();
         // ctorrent's outputs and events.
-        while let Ok(Some(n)) = ctorrent.poll_transmit(t, &mut buf) {
-            for line in buf[..n].split_inclusive(|b| *b == b'\n') {
-                show("ctorrent", "server  ", line);
-            }
+        while let Ok(Some(n)) = ctorrent.poll_transmit(&mut buf) {
+            show("ctorrent", "server  ", &buf[..n]);
             c_sock.write_all(&buf[..n]).map_err(|e| e.to_string())?;
         }
         let mut closing = false;
         while let Some(e) = ctorrent.poll_event() {
             let r = match e {
                 CtcsClientEvent::Connected | CtcsClientEvent::StatusRequested => {
-                    ctorrent.send_status(t, &status)
+                    ctorrent.send_status(&status)
                 }
                 CtcsClientEvent::PeersRequested => {
                     let peers = peer_ids.iter().enumerate().map(|(i, id)| CtPeer {
@@ -265,33 +265,28 @@ fn ctcs_part() -> Result<(), String> {
                         ul_total: 0,
                         n_pieces: 13,
                     });
-                    ctorrent.send_peers(t, peers)
+                    ctorrent.send_peers(peers)
                 }
                 CtcsClientEvent::DownloadLimit { limit, .. } => {
                     status.dl_limit = limit;
                     // dnh3.3.2 reports the new limit with its next once-a-second CTBW.
-                    ctorrent.send_bw(
-                        t,
-                        &CtBw {
-                            dl_rate: 0,
-                            ul_rate: 0,
-                            dl_limit: status.dl_limit,
-                            ul_limit: status.ul_limit,
-                        },
-                    )
+                    ctorrent.send_bw(&CtBw {
+                        dl_rate: 0,
+                        ul_rate: 0,
+                        dl_limit: status.dl_limit,
+                        ul_limit: status.ul_limit,
+                    })
                 }
                 CtcsClientEvent::Quit => {
                     closing = true;
-                    ctorrent.send_status(t, &status)
+                    ctorrent.send_status(&status)
                 }
                 _ => Ok(()),
             };
             r.map_err(|e| e.to_string())?;
         }
-        while let Ok(Some(n)) = ctorrent.poll_transmit(t, &mut buf) {
-            for line in buf[..n].split_inclusive(|b| *b == b'\n') {
-                show("ctorrent", "server  ", line);
-            }
+        while let Ok(Some(n)) = ctorrent.poll_transmit(&mut buf) {
+            show("ctorrent", "server  ", &buf[..n]);
             c_sock.write_all(&buf[..n]).map_err(|e| e.to_string())?;
         }
         if closing {
@@ -302,14 +297,15 @@ fn ctcs_part() -> Result<(), String> {
             ctorrent.stop();
         }
         // The server's outputs.
-        while let Ok(Some(n)) = server.poll_transmit(t, &mut buf) {
+        while let Ok(Some(n)) = server.poll_transmit(&mut buf) {
             show("server  ", "ctorrent", &buf[..n]);
             s_sock.write_all(&buf[..n]).map_err(|e| e.to_string())?;
         }
-        // Bytes arriving at each side.
-        match s_sock.read(&mut inbuf) {
+        // Bytes arriving at each side, read straight into the sessions' input buffers:
+        // every event was polled, so there is room.
+        match s_sock.read(server.input_buf()) {
             Ok(0) => {
-                server.handle_closed(now());
+                server.handle_closed();
                 while let Some(e) = server.poll_event() {
                     if matches!(e, ServerEvent::Closed) {
                         println!("  server: the client closed the connection");
@@ -317,67 +313,55 @@ fn ctcs_part() -> Result<(), String> {
                     }
                 }
             }
-            Ok(n) => s_pending.extend_from_slice(&inbuf[..n]),
+            Ok(n) => server.commit_input(now(), n).map_err(|e| e.to_string())?,
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
             Err(e) => return Err(e.to_string()),
         }
-        loop {
-            let used = server.handle_input(now(), &s_pending);
-            s_pending.drain(..used);
-            let mut any = false;
-            while let Some(e) = server.poll_event() {
-                any = true;
-                // The script: status, peers, a limit, quit — each once.
-                let cmd = match e {
-                    ServerEvent::Hello(h) => {
-                        println!("  server: hello from {} ({})", h.peer_id, h.filename);
-                        Some(server.request_status())
-                    }
-                    ServerEvent::Status { status, .. } => {
-                        statuses += 1;
-                        println!(
-                            "  server: status {}/{} pieces, limits {} / {} bytes/s",
-                            status.n_have, status.n_total, status.dl_limit, status.ul_limit
-                        );
-                        // The first CTSTATUS is unsolicited (sent on connect); the second answers ours.
-                        (statuses == 2).then(|| server.request_peers())
-                    }
-                    ServerEvent::Peer(p) => {
-                        println!("  server: peer {} at {}", p.peer_id, p.address);
-                        None
-                    }
-                    ServerEvent::BlockEnd {
-                        block: BlockKind::Peers,
-                        items,
-                    } => {
-                        println!("  server: {items} peers");
-                        Some(server.set_download_limit(20480))
-                    }
-                    ServerEvent::Bandwidth(bw) if bw.dl_limit == 20480 && !quit_sent => {
-                        println!(
-                            "  server: the client now downloads at most {} bytes/s",
-                            bw.dl_limit
-                        );
-                        quit_sent = true;
-                        Some(server.quit())
-                    }
-                    _ => None,
-                };
-                if let Some(r) = cmd {
-                    r.map_err(|e| e.to_string())?;
+        while let Some(e) = server.poll_event() {
+            // The script: status, peers, a limit, quit — each once.
+            let cmd = match e {
+                ServerEvent::Hello(h) => {
+                    println!("  server: hello from {} ({})", h.peer_id, h.filename);
+                    Some(server.request_status())
                 }
-            }
-            if used == 0 && !any {
-                break;
+                ServerEvent::Status { status, .. } => {
+                    statuses += 1;
+                    println!(
+                        "  server: status {}/{} pieces, limits {} / {} bytes/s",
+                        status.n_have, status.n_total, status.dl_limit, status.ul_limit
+                    );
+                    // The first CTSTATUS is unsolicited (sent on connect); the second answers ours.
+                    (statuses == 2).then(|| server.request_peers())
+                }
+                ServerEvent::Peer(p) => {
+                    println!("  server: peer {} at {}", p.peer_id, p.address);
+                    None
+                }
+                ServerEvent::BlockEnd {
+                    block: BlockKind::Peers,
+                    items,
+                } => {
+                    println!("  server: {items} peers");
+                    Some(server.set_download_limit(20480))
+                }
+                ServerEvent::Bandwidth(bw) if bw.dl_limit == 20480 && !quit_sent => {
+                    println!(
+                        "  server: the client now downloads at most {} bytes/s",
+                        bw.dl_limit
+                    );
+                    quit_sent = true;
+                    Some(server.quit())
+                }
+                _ => None,
+            };
+            if let Some(r) = cmd {
+                r.map_err(|e| e.to_string())?;
             }
         }
-        match c_sock.read(&mut inbuf) {
-            Ok(n) if n > 0 => c_pending.extend_from_slice(&inbuf[..n]),
+        match c_sock.read(ctorrent.input_buf()) {
+            Ok(n) if n > 0 => ctorrent.commit_input(n).map_err(|e| e.to_string())?,
             _ => {}
         }
-        // One line per turn: its event is answered at the top of the loop.
-        let used = ctorrent.handle_input(now(), &c_pending);
-        c_pending.drain(..used);
         std::thread::sleep(Duration::from_millis(2));
     }
     Err("the CTCS exchange did not finish within 5 s".into())

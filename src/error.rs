@@ -7,7 +7,6 @@
 //!   slice's length when the input ended too early).
 //! * [`EncodeError`] — the caller's output buffer is too small. The buffer was left
 //!   untouched; retry with at least [`EncodeError::required`] bytes.
-//!
 //! * [`UsageError`] — the caller asked for something the API cannot do in its current
 //!   state (a full table, a value too long for its field, an unknown handle).
 //!
@@ -18,8 +17,9 @@ use core::fmt;
 
 /// What is wrong with a malformed input.
 ///
-/// Each kind has a stable snake_case [`name`](DecodeErrorKind::name), used by the
-/// examples' JSON output and by conformance tests in other languages.
+/// Each kind has a stable snake_case [`name`](DecodeErrorKind::name), for
+/// machine-readable output and for conformance tests in other languages (the published
+/// test corpus names the kind each malformed input must produce).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DecodeErrorKind {

@@ -54,8 +54,28 @@ impl Instant {
     }
 }
 
-/// A bridge from `std::time::Instant` to [`Instant`], with a fixed origin.
+/// A bridge between `std::time::Instant` and [`Instant`], with a fixed origin.
+///
+/// A std or tokio driver makes one at start-up and reads every `now` from it, then turns
+/// the machine's deadline back into a `std::time::Instant` to sleep until:
+///
+/// ```
+/// use std::time::Duration;
+/// use trackwire::{Instant, StdClock};
+///
+/// let clock = StdClock::new();
+/// let now: Instant = clock.now(); // pass to handle_timeout, handle_datagram, …
+/// let deadline = now.saturating_add(Duration::from_secs(15)); // as from poll_timeout()
+/// let wake = clock.to_std(deadline); // for thread::sleep, tokio::time::sleep_until, …
+/// assert!(wake > std::time::Instant::now());
+/// assert_eq!(clock.at(wake), deadline);
+/// ```
+///
+/// Milliseconds are the machines' resolution: [`at`](StdClock::at) and
+/// [`now`](StdClock::now) round down, so a driver that sleeps until
+/// [`to_std`](StdClock::to_std) of a deadline wakes at or after it, never before.
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 #[derive(Debug, Clone, Copy)]
 pub struct StdClock {
     origin: std::time::Instant,
@@ -86,14 +106,40 @@ impl StdClock {
         Instant(u64::try_from(ms).unwrap_or(u64::MAX))
     }
 
-    /// `t` as a `std::time::Instant` (saturating at the far future).
+    /// The origin: the `std::time::Instant` that is [`Instant::ZERO`] on this clock.
+    pub const fn origin(&self) -> std::time::Instant {
+        self.origin
+    }
+
+    /// `t` as a `std::time::Instant`, for sleeping until a deadline.
+    ///
+    /// An instant the platform cannot represent becomes the latest one it can, not an
+    /// earlier one: a deadline that came back in the past would make a driver spin.
     pub fn to_std(&self, t: Instant) -> std::time::Instant {
-        let d = Duration::from_millis(t.0);
-        self.origin.checked_add(d).unwrap_or(self.origin)
+        let want = Duration::from_millis(t.0);
+        if let Some(exact) = self.origin.checked_add(want) {
+            return exact;
+        }
+        // Out of range (far beyond any real deadline): add what fits, halving the step
+        // on each refusal. Every pass either halves `step` or shrinks `rest`, so this
+        // ends within a few hundred passes.
+        let (mut at, mut rest, mut step) = (self.origin, want, want);
+        while !rest.is_zero() && !step.is_zero() {
+            let s = step.min(rest);
+            match at.checked_add(s) {
+                Some(later) => {
+                    at = later;
+                    rest = rest.saturating_sub(s);
+                }
+                None => step = step.checked_div(2).unwrap_or(Duration::ZERO),
+            }
+        }
+        at
     }
 }
 
 #[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl Default for StdClock {
     fn default() -> Self {
         Self::new()
@@ -141,5 +187,53 @@ mod tests {
         let t = clock.at(later);
         assert!(t.as_millis() >= 2500);
         assert_eq!(clock.at(clock.to_std(t)), t);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn std_bridge_counts_from_its_origin() {
+        let origin = std::time::Instant::now();
+        let clock = StdClock::with_origin(origin);
+        assert_eq!(clock.origin(), origin);
+        assert_eq!(clock.at(origin), Instant::ZERO);
+        // Before the origin reads as the origin: time never runs backwards into a panic.
+        if let Some(before) = origin.checked_sub(Duration::from_secs(1)) {
+            assert_eq!(clock.at(before), Instant::ZERO);
+        }
+        // Sub-millisecond parts round down, so sleeping until to_std(deadline) is never early.
+        let t = origin + Duration::from_micros(2_999);
+        assert_eq!(clock.at(t), Instant::from_millis(2));
+        assert_eq!(
+            clock.to_std(Instant::from_millis(1500)),
+            origin + Duration::from_millis(1500)
+        );
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn std_clock_now_follows_the_std_clock() {
+        let clock = StdClock::new();
+        let first = clock.now();
+        std::thread::sleep(Duration::from_millis(20));
+        let second = clock.now();
+        assert!(second.saturating_duration_since(first) >= Duration::from_millis(20));
+        // A deadline read back is where the std clock will reach it, not before now.
+        let deadline = second.saturating_add(Duration::from_secs(15));
+        let wake = clock.to_std(deadline);
+        assert_eq!(
+            wake,
+            clock.origin() + Duration::from_millis(deadline.as_millis())
+        );
+        assert!(wake > std::time::Instant::now());
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn unrepresentable_deadline_saturates_late_not_early() {
+        let clock = StdClock::new();
+        let end = clock.to_std(Instant::from_millis(u64::MAX));
+        // Whatever the platform's range, the far future never comes back as the past.
+        assert!(end >= clock.to_std(Instant::from_secs(3600)));
+        assert!(end > clock.origin());
     }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{frame_transcript, parse_transcript, transcripts};
-use trackwire::ctcs::{ClientMessage, Framer, LineBuffer, ServerMessage, Status, Version};
+use trackwire::ctcs::{ClientMessage, Framer, LineBuffer, ServerMessage, Version};
 use trackwire_alloc_count::{count as allocations, Counting};
 
 #[global_allocator]
@@ -39,27 +39,16 @@ fn codec_calls_do_not_allocate() {
         }
     }
     let mut out = vec![0u8; 8192];
-    let mut lb = Box::new(LineBuffer::<4294>::new());
+    let mut lb = Box::new(LineBuffer::<4295>::new());
 
     let (framed, allocs) = allocations(|| {
         let mut framed = 0usize;
         for bytes in &streams {
             let mut framer = Framer::default();
-            let mut rest = &bytes[..];
-            while let Status::Complete(_) = {
-                let s = framer.split(rest);
-                rest = &rest[s.consumed..];
-                s.status
-            } {
-                framed += 1;
-            }
+            framed += framer.lines(bytes).count();
             for chunk in bytes.chunks(7) {
-                let mut input = chunk;
-                while !input.is_empty() {
-                    let f = lb.feed(input);
-                    framed += usize::from(f.line.is_some());
-                    input = &input[f.consumed..];
-                }
+                lb.push(chunk).unwrap();
+                framed += lb.lines().count();
             }
         }
         framed

@@ -9,9 +9,9 @@ use std::time::Duration;
 use common::{transcripts, unescape};
 use proptest::prelude::*;
 use trackwire::ctcs::{
-    peer_id, ClientEvent, ClientMessage, ClientSession, ClientSessionConfig, ClientState, CtBw,
-    CtConfig, CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch,
-    PeerFlags, Positional, Status, Text, Version, Word,
+    ClientEvent, ClientMessage, ClientSession, ClientSessionConfig, ClientState, CtBw, CtConfig,
+    CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, Framer, KeywordMatch, PeerFlags,
+    PeerIdText, Positional, Text, Version, Word,
 };
 use trackwire::{Instant, UsageErrorKind};
 
@@ -65,16 +65,8 @@ fn parse_timed(text: &str) -> (Vec<Item>, u64) {
 
 fn frame_all(bytes: &[u8]) -> Vec<Vec<u8>> {
     let mut framer = Framer::default();
-    let mut rest = bytes;
-    let mut out = Vec::new();
-    loop {
-        let s = framer.split(rest);
-        rest = &rest[s.consumed..];
-        match s.status {
-            Status::Complete(line) => out.push(line.unwrap().to_vec()),
-            Status::Partial => return out,
-        }
-    }
+    let out = framer.lines(bytes).map(|l| l.unwrap().to_vec()).collect();
+    out
 }
 
 /// The session configuration the transcript's client had: its first `CTORRENT` and
@@ -96,7 +88,7 @@ fn config_from(items: &[Item], wall_ms: u64) -> (ClientSessionConfig<'static>, O
             ClientMessage::Auth(a) => password = Some(a.password.as_bytes().to_vec()),
             ClientMessage::CtTorrent(t) => {
                 torrent = Some((
-                    peer_id::parse(t.peer_id.as_bytes()).expect("a peer id text"),
+                    PeerIdText::parse(t.peer_id.as_bytes()).expect("a peer id text"),
                     t.start_timestamp,
                     t.filename.as_bytes().to_vec(),
                 ));
@@ -107,7 +99,10 @@ fn config_from(items: &[Item], wall_ms: u64) -> (ClientSessionConfig<'static>, O
     }
     let (id, start, path) = torrent.expect("a CTORRENT line");
     let path: &'static [u8] = Box::leak(path.into_boxed_slice());
-    (ClientSessionConfig::new(id, start, path, wall_ms), password)
+    (
+        ClientSessionConfig::new(id, start, path).with_unix_time_at_zero_ms(wall_ms),
+        password,
+    )
 }
 
 /// What an event asks the replay to do, owned.
@@ -217,9 +212,9 @@ struct Replay {
 }
 
 impl Replay {
-    fn drain_output(&mut self, now: Instant) {
-        let mut buf = [0u8; 4295];
-        while let Some(n) = self.session.poll_transmit(now, &mut buf).unwrap() {
+    fn drain_output(&mut self) {
+        let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
+        while let Some(n) = self.session.poll_transmit(&mut buf).unwrap() {
             self.conn.produced.extend_from_slice(&buf[..n]);
         }
         assert!(
@@ -231,9 +226,9 @@ impl Replay {
     }
 
     /// Polls every event, answering requests from the transcript's next client lines.
-    fn drain_events(&mut self, now: Instant) {
+    fn drain_events(&mut self) {
         loop {
-            self.drain_output(now);
+            self.drain_output();
             let Some(ev) = self.session.poll_event() else {
                 return;
             };
@@ -250,12 +245,12 @@ impl Replay {
                             String::from_utf8_lossy(&line)
                         )
                     };
-                    self.session.send_status(now, &s).unwrap();
+                    self.session.send_status(&s).unwrap();
                     self.notes.push("status".into());
                 }
-                Todo::Detail => self.answer_detail(now, v),
-                Todo::Peers => self.answer_peers(now, v),
-                Todo::Config => self.answer_config(now, v),
+                Todo::Detail => self.answer_detail(v),
+                Todo::Peers => self.answer_peers(v),
+                Todo::Config => self.answer_config(v),
             }
         }
     }
@@ -273,7 +268,7 @@ impl Replay {
         }
     }
 
-    fn answer_detail(&mut self, now: Instant, v: Version) {
+    fn answer_detail(&mut self, v: Version) {
         let lines = self.block(v, |m| matches!(m, ClientMessage::CtFilesDone));
         let msgs: Vec<_> = lines
             .iter()
@@ -287,11 +282,11 @@ impl Replay {
             ClientMessage::CtFile(f) => Some(*f),
             _ => None,
         });
-        self.session.send_detail(now, &d, files).unwrap();
+        self.session.send_detail(&d, files).unwrap();
         self.notes.push(format!("detail {} files", msgs.len() - 3));
     }
 
-    fn answer_peers(&mut self, now: Instant, v: Version) {
+    fn answer_peers(&mut self, v: Version) {
         let lines = self.block(v, |m| matches!(m, ClientMessage::CtPeersDone));
         let msgs: Vec<_> = lines
             .iter()
@@ -302,11 +297,11 @@ impl Replay {
             ClientMessage::CtPeer(p) => Some(*p),
             _ => None,
         });
-        self.session.send_peers(now, peers).unwrap();
+        self.session.send_peers(peers).unwrap();
         self.notes.push(format!("peers {}", msgs.len() - 2));
     }
 
-    fn answer_config(&mut self, now: Instant, v: Version) {
+    fn answer_config(&mut self, v: Version) {
         if !v.is_v3() {
             let line = self.conn.take().to_vec();
             let ClientMessage::CtConfigValues(values) = ClientMessage::decode(&line, v).unwrap()
@@ -314,7 +309,7 @@ impl Replay {
                 panic!("expected a positional CTCONFIG")
             };
             self.session
-                .send_config(now, &values, std::iter::empty())
+                .send_config(&values, std::iter::empty())
                 .unwrap();
             self.notes.push("config positional".into());
             return;
@@ -330,7 +325,7 @@ impl Replay {
             _ => None,
         });
         self.session
-            .send_config(now, &CtConfigValues::default(), options)
+            .send_config(&CtConfigValues::default(), options)
             .unwrap();
         self.notes
             .push(format!("config {} options", msgs.len() - 2));
@@ -338,19 +333,14 @@ impl Replay {
 
     /// Client bytes that appeared in the transcript: lines not produced yet are
     /// unsolicited, and the replay issues the matching command.
-    fn client_bytes(&mut self, now: Instant, bytes: &[u8]) {
+    fn client_bytes(&mut self, bytes: &[u8]) {
         self.conn.seen_buf.extend_from_slice(bytes);
         let appeared = {
-            let mut n = 0;
-            loop {
-                let s = self.conn.seen_framer.split(&self.conn.seen_buf);
-                let (consumed, complete) = (s.consumed, !s.status.is_partial());
-                self.conn.seen_buf.drain(..consumed);
-                if !complete {
-                    break n;
-                }
-                n += 1;
-            }
+            let mut lines = self.conn.seen_framer.lines(&self.conn.seen_buf);
+            let n = lines.by_ref().count();
+            let consumed = lines.consumed();
+            self.conn.seen_buf.drain(..consumed);
+            n
         };
         for _ in 0..appeared {
             let index = self.conn.seen;
@@ -362,32 +352,29 @@ impl Replay {
             let line = self.conn.take().to_vec();
             match ClientMessage::decode(&line, v).unwrap() {
                 ClientMessage::CtStatus(s) => {
-                    self.session.send_status(now, &s).unwrap();
+                    self.session.send_status(&s).unwrap();
                     self.notes.push("unsolicited status".into());
                 }
                 ClientMessage::CtBw(b) => {
-                    self.session.send_bw(now, &b).unwrap();
+                    self.session.send_bw(&b).unwrap();
                 }
                 ClientMessage::CtInfo(i) => {
                     self.session
-                        .send_info(now, i.severity, i.message.as_bytes())
+                        .send_info(i.severity, i.message.as_bytes())
                         .unwrap();
                     self.notes
                         .push(format!("info {} {}", i.severity, i.message));
                 }
                 other => panic!("unexpected unsolicited client line {other:?}"),
             }
-            self.drain_output(now);
+            self.drain_output();
         }
     }
 
-    fn server_bytes(&mut self, now: Instant, bytes: &[u8]) {
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let n = self.session.handle_input(now, rest);
-            rest = &rest[n..];
-            self.drain_events(now);
-            assert!(n > 0 || rest.is_empty(), "no progress");
+    fn server_bytes(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(self.session.input_capacity() / 2) {
+            self.session.handle_input(chunk).unwrap();
+            self.drain_events();
         }
     }
 }
@@ -398,7 +385,7 @@ fn replay(name: &str, text: &str) -> Vec<String> {
     let (mut config, password) = config_from(&items, wall);
     let password: Option<&'static [u8]> = password.map(|p| &*Box::leak(p.into_boxed_slice()));
     config.password = password;
-    let session = ClientSession::new(&config).unwrap();
+    let session = ClientSession::new(config).unwrap();
     assert_eq!(session.state(), ClientState::Connecting);
     let mut r = Replay {
         session,
@@ -448,11 +435,11 @@ fn replay(name: &str, text: &str) -> Vec<String> {
                     // PROTOCOL, [AUTH], CTORRENT are the session's own.
                     let opening = if config.password.is_some() { 3 } else { 2 };
                     r.conn.next = opening;
-                    r.drain_events(now);
+                    r.drain_events();
                 }
                 match dir {
-                    'C' => r.client_bytes(now, bytes),
-                    _ => r.server_bytes(now, bytes),
+                    'C' => r.client_bytes(bytes),
+                    _ => r.server_bytes(bytes),
                 }
             }
         }
@@ -667,23 +654,23 @@ const ID_TEXT: &str = "-CD0303-abcdefghijkl";
 
 fn config() -> ClientSessionConfig<'static> {
     // Unix time 1000 s at the clock's zero.
-    ClientSessionConfig::new(ID, 999, b"my file.torrent", 1_000_000)
+    ClientSessionConfig::new(ID, 999, b"my file.torrent").with_unix_time_at_zero_ms(1_000_000)
 }
 
 fn at(s: u64) -> Instant {
     Instant::from_secs(s)
 }
 
-fn output(s: &mut ClientSession, now: Instant) -> String {
-    let mut buf = [0u8; 4295];
+fn output(s: &mut ClientSession) -> String {
+    let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
     let mut out = Vec::new();
-    while let Some(n) = s.poll_transmit(now, &mut buf).unwrap() {
+    while let Some(n) = s.poll_transmit(&mut buf).unwrap() {
         out.extend_from_slice(&buf[..n]);
     }
     String::from_utf8(out).unwrap()
 }
 
-fn notes(s: &mut ClientSession) -> Vec<String> {
+fn notes<const IN: usize, const OUT: usize>(s: &mut ClientSession<IN, OUT>) -> Vec<String> {
     let mut v = Vec::new();
     while let Some(ev) = s.poll_event() {
         v.push(note(ev));
@@ -692,23 +679,16 @@ fn notes(s: &mut ClientSession) -> Vec<String> {
 }
 
 /// Feeds `bytes` whole, collecting the notes of every event.
-fn feed(s: &mut ClientSession, now: Instant, bytes: &[u8]) -> Vec<String> {
-    let mut rest = bytes;
-    let mut v = Vec::new();
-    while !rest.is_empty() {
-        let n = s.handle_input(now, rest);
-        rest = &rest[n..];
-        v.extend(notes(s));
-        assert!(n > 0 || rest.is_empty());
-    }
-    v
+fn feed(s: &mut ClientSession, bytes: &[u8]) -> Vec<String> {
+    s.handle_input(bytes).unwrap();
+    notes(s)
 }
 
 fn connected(cfg: &ClientSessionConfig<'_>) -> ClientSession {
-    let mut s = ClientSession::new(cfg).unwrap();
+    let mut s = ClientSession::new(*cfg).unwrap();
     s.handle_connected(at(0));
     assert_eq!(s.poll_event(), Some(ClientEvent::Connected));
-    output(&mut s, at(0));
+    output(&mut s);
     s
 }
 
@@ -790,29 +770,28 @@ fn option() -> CtConfig<'static> {
 
 /// Every reply in the version in force.
 fn all_replies(s: &mut ClientSession, now: Instant) -> String {
-    s.send_status(now, &status()).unwrap();
+    s.send_status(&status()).unwrap();
     let detail = CtDetail {
         torrent_size: 100,
         piece_size: 10,
         current_timestamp: s.unix_time(now),
         seed_timestamp: 0,
     };
-    s.send_detail(now, &detail, [file("a b"), file("c")])
-        .unwrap();
-    s.send_peers(now, [peer()]).unwrap();
-    s.send_config(now, &values(), [option()]).unwrap();
-    output(s, now)
+    s.send_detail(&detail, [file("a b"), file("c")]).unwrap();
+    s.send_peers([peer()]).unwrap();
+    s.send_config(&values(), [option()]).unwrap();
+    output(s)
 }
 
 #[test]
 fn opening_lines_with_and_without_password() {
-    let mut s = ClientSession::new(&config()).unwrap();
+    let mut s = ClientSession::new(config()).unwrap();
     assert_eq!(s.state(), ClientState::Connecting);
     assert_eq!(s.poll_timeout(), None);
     s.handle_connected(at(5));
     assert_eq!(s.state(), ClientState::Ready);
     assert_eq!(
-        output(&mut s, at(5)),
+        output(&mut s),
         format!("PROTOCOL 0003\nCTORRENT {ID_TEXT} 999 1005 my file.torrent\n")
     );
     assert_eq!(s.poll_event(), Some(ClientEvent::Connected));
@@ -821,28 +800,28 @@ fn opening_lines_with_and_without_password() {
     // A short password: AUTH, then the empty line dnh3.3.2 sends.
     let mut cfg = config();
     cfg.password = Some(b"s3cret pw");
-    let mut s = ClientSession::new(&cfg).unwrap();
+    let mut s = ClientSession::new(cfg).unwrap();
     s.handle_connected(at(0));
     assert_eq!(
-        output(&mut s, at(0)),
+        output(&mut s),
         format!("PROTOCOL 0003\nAUTH s3cret pw\n\nCTORRENT {ID_TEXT} 999 1000 my file.torrent\n")
     );
     // The option turns the empty line off.
     cfg.auth_empty_line = false;
-    let mut s = ClientSession::new(&cfg).unwrap();
+    let mut s = ClientSession::new(cfg).unwrap();
     s.handle_connected(at(0));
-    assert!(output(&mut s, at(0)).contains("AUTH s3cret pw\nCTORRENT"));
+    assert!(output(&mut s).contains("AUTH s3cret pw\nCTORRENT"));
     // 25 bytes are cut to 20, and a 20-byte password has no empty line after it.
     cfg.auth_empty_line = true;
     cfg.password = Some(b"ABCDEFGHIJKLMNOPQRSTUVWXY");
-    let mut s = ClientSession::new(&cfg).unwrap();
+    let mut s = ClientSession::new(cfg).unwrap();
     s.handle_connected(at(0));
-    assert!(output(&mut s, at(0)).contains("\nAUTH ABCDEFGHIJKLMNOPQRST\nCTORRENT "));
+    assert!(output(&mut s).contains("\nAUTH ABCDEFGHIJKLMNOPQRST\nCTORRENT "));
     // 19 bytes: fgets keeps the newline.
     cfg.password = Some(b"ABCDEFGHIJKLMNOPQRS");
-    let mut s = ClientSession::new(&cfg).unwrap();
+    let mut s = ClientSession::new(cfg).unwrap();
     s.handle_connected(at(0));
-    assert!(output(&mut s, at(0)).contains("\nAUTH ABCDEFGHIJKLMNOPQRS\n\nCTORRENT "));
+    assert!(output(&mut s).contains("\nAUTH ABCDEFGHIJKLMNOPQRS\n\nCTORRENT "));
 }
 
 #[test]
@@ -850,37 +829,47 @@ fn configuration_refusals() {
     let mut cfg = config();
     cfg.torrent = b"";
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        ClientSession::<8192, 16384>::new_sized(cfg)
+            .err()
+            .map(|e| e.kind()),
         Some(UsageErrorKind::InvalidValue)
     );
     cfg.torrent = b"a\nb";
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        ClientSession::<8192, 16384>::new_sized(cfg)
+            .err()
+            .map(|e| e.kind()),
         Some(UsageErrorKind::InvalidValue)
     );
     let long = vec![b'x'; 4097];
     let long: &'static [u8] = Box::leak(long.into_boxed_slice());
     cfg.torrent = long;
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        ClientSession::<8192, 16384>::new_sized(cfg)
+            .err()
+            .map(|e| e.kind()),
         Some(UsageErrorKind::TooLong)
     );
     cfg.torrent = &long[..4096];
-    assert!(ClientSession::<16384>::new(&cfg).is_ok());
+    assert!(ClientSession::<8192, 16384>::new_sized(cfg).is_ok());
     // The opening must fit the output queue.
     assert_eq!(
-        ClientSession::<1024>::new(&cfg).err().map(|e| e.kind()),
+        ClientSession::<8192, 1024>::new_sized(cfg)
+            .err()
+            .map(|e| e.kind()),
         Some(UsageErrorKind::TooLong)
     );
     cfg = config();
     cfg.password = Some(b"pw\0");
     assert_eq!(
-        ClientSession::<16384>::new(&cfg).err().map(|e| e.kind()),
+        ClientSession::<8192, 16384>::new_sized(cfg)
+            .err()
+            .map(|e| e.kind()),
         Some(UsageErrorKind::InvalidValue)
     );
     // A NUL beyond the 20 bytes kept is never sent.
     cfg.password = Some(b"ABCDEFGHIJKLMNOPQRST\0");
-    assert!(ClientSession::<16384>::new(&cfg).is_ok());
+    assert!(ClientSession::<8192, 16384>::new_sized(cfg).is_ok());
 }
 
 #[test]
@@ -928,15 +917,11 @@ fn every_request_in_every_version() {
     ];
     for (protocol, version, want) in cases {
         let mut s = connected(&config());
-        let n = feed(&mut s, at(0), protocol);
+        let n = feed(&mut s, protocol);
         assert_eq!(n, [format!("protocol 3->{version}")]);
         assert_eq!(s.version(), version);
         assert_eq!(
-            feed(
-                &mut s,
-                at(0),
-                b"SENDSTATUS\nSENDDETAIL\r\nSENDPEERS\rSENDCONF\n"
-            ),
+            feed(&mut s, b"SENDSTATUS\nSENDDETAIL\r\nSENDPEERS\rSENDCONF\n"),
             [
                 "StatusRequested",
                 "DetailRequested",
@@ -952,51 +937,42 @@ fn every_request_in_every_version() {
 fn version_follows_the_server_like_dnh332() {
     let mut s = connected(&config());
     assert_eq!(s.version(), Version::V3);
-    assert_eq!(feed(&mut s, at(0), b"PROTOCOL 0004\n"), ["protocol 3->3"]);
-    assert_eq!(feed(&mut s, at(0), b"PROTOCOL 2\n"), ["protocol 3->2"]);
-    assert_eq!(
-        feed(&mut s, at(0), b"PROTOCOL garbage\n"),
-        ["protocol 2->0"]
-    );
-    assert_eq!(
-        feed(&mut s, at(0), b"PROTOCOL 0001 trailing\n"),
-        ["protocol 0->1"]
-    );
-    assert_eq!(feed(&mut s, at(0), b"PROTOCOL 0000\n"), ["protocol 1->0"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL 0004\n"), ["protocol 3->3"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL 2\n"), ["protocol 3->2"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL garbage\n"), ["protocol 2->0"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL 0001 trailing\n"), ["protocol 0->1"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL 0000\n"), ["protocol 1->0"]);
     // Exact matching: PROTOCOLX is some other word.
-    assert_eq!(
-        feed(&mut s, at(0), b"PROTOCOLX 2\n"),
-        ["unknown PROTOCOLX 2"]
-    );
+    assert_eq!(feed(&mut s, b"PROTOCOLX 2\n"), ["unknown PROTOCOLX 2"]);
     assert_eq!(s.version(), Version::V0);
     // Version 0 mixes forms.
-    s.send_status(at(0), &status()).unwrap();
-    s.send_peers(at(0), []).unwrap();
+    s.send_status(&status()).unwrap();
+    s.send_peers([]).unwrap();
     assert_eq!(
-        output(&mut s, at(0)),
+        output(&mut s),
         "CTSTATUS 1:2/3:4/5 6/13/13 7,8 9,10 11,12 14\nCTPEERS\nCTPDONE\n"
     );
 
     // Sticky across a reconnect, while still announcing 0003.
-    assert_eq!(feed(&mut s, at(0), b"PROTOCOL 0002\n"), ["protocol 0->2"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL 0002\n"), ["protocol 0->2"]);
     s.handle_closed(at(1));
     s.handle_timeout(at(6));
     assert_eq!(notes(&mut s), ["reconnect"]);
     s.handle_connected(at(7));
     assert_eq!(s.version(), Version::V2);
-    assert!(output(&mut s, at(7)).starts_with("PROTOCOL 0003\n"));
+    assert!(output(&mut s).starts_with("PROTOCOL 0003\n"));
     assert_eq!(s.poll_event(), Some(ClientEvent::Connected));
-    s.send_peers(at(7), []).unwrap();
-    assert_eq!(output(&mut s, at(7)), "CTPEERS\nCTPDONE\n");
-    assert_eq!(feed(&mut s, at(7), b"PROTOCOL 0003\n"), ["protocol 2->3"]);
-    s.send_peers(at(7), []).unwrap();
-    assert_eq!(output(&mut s, at(7)), "CTPEERSTART\nCTPEERSDONE\n");
+    s.send_peers([]).unwrap();
+    assert_eq!(output(&mut s), "CTPEERS\nCTPDONE\n");
+    assert_eq!(feed(&mut s, b"PROTOCOL 0003\n"), ["protocol 2->3"]);
+    s.send_peers([]).unwrap();
+    assert_eq!(output(&mut s), "CTPEERSTART\nCTPEERSDONE\n");
 
     // Prefix matching reads from byte 9 whatever byte 8 is.
     let mut cfg = config();
     cfg.keyword_match = KeywordMatch::Prefix;
     let mut s = connected(&cfg);
-    assert_eq!(feed(&mut s, at(0), b"PROTOCOLX2\n"), ["protocol 3->2"]);
+    assert_eq!(feed(&mut s, b"PROTOCOLX2\n"), ["protocol 3->2"]);
 }
 
 #[test]
@@ -1006,7 +982,7 @@ fn server_lines_become_events() {
         ERROR Authentication failed\nCTCONFIG max_peers 60\nCTCONFIG\nCTCONFIG max_peers\n\
         sendstatus\n SENDSTATUS\nSENDSTATUS please\nCTQUITTER\nAB\0C\n";
     assert_eq!(
-        feed(&mut s, at(0), lines),
+        feed(&mut s, lines),
         [
             "dlimit 2048 (2048.9)",
             "ulimit 0 (abc)",
@@ -1027,12 +1003,12 @@ fn server_lines_become_events() {
         ]
     );
     // Still alive after the NUL.
-    assert_eq!(feed(&mut s, at(0), b"SENDSTATUS\n"), ["StatusRequested"]);
+    assert_eq!(feed(&mut s, b"SENDSTATUS\n"), ["StatusRequested"]);
 
     // Positional CTCONFIG below version 3 (dnh3.3.2 aborts on it).
-    assert_eq!(feed(&mut s, at(0), b"PROTOCOL 0002\n"), ["protocol 3->2"]);
+    assert_eq!(feed(&mut s, b"PROTOCOL 0002\n"), ["protocol 3->2"]);
     assert_eq!(
-        feed(&mut s, at(0), b"CTCONFIG . . 1.5 60 . . . 1\n"),
+        feed(&mut s, b"CTCONFIG . . 1.5 60 . . . 1\n"),
         ["values . . 1.5 60 . . . . 1 ."]
     );
 }
@@ -1046,7 +1022,6 @@ fn prefix_matching_is_an_option() {
     assert_eq!(
         feed(
             &mut s,
-            at(0),
             b"CTQUITTER\nSENDSTATUSXYZ\nSENDDETAIL please\nSETDLIMIT1000\nsendstatus\n"
         ),
         [
@@ -1060,29 +1035,29 @@ fn prefix_matching_is_an_option() {
 }
 
 #[test]
-fn one_line_per_call_and_any_chunking() {
+fn one_event_per_line_and_any_chunking() {
     let mut s = connected(&config());
     let stream = b"SENDPEERS\nSENDSTATUS\nSENDCONF\n";
-    // One line per call; nothing more until the event is polled.
-    assert_eq!(s.handle_input(at(0), stream), 10);
-    assert_eq!(s.handle_input(at(0), &stream[10..]), 0);
+    // All bytes are taken; each line becomes an event when polled, in order.
+    let spare = s.input_spare();
+    s.handle_input(stream).unwrap();
+    assert_eq!(s.input_spare(), spare - stream.len());
     assert_eq!(s.poll_event(), Some(ClientEvent::PeersRequested));
-    assert_eq!(s.handle_input(at(0), &stream[10..]), 11);
     assert_eq!(s.poll_event(), Some(ClientEvent::StatusRequested));
     // Split over calls, CR-only ends, empty lines.
-    assert_eq!(s.handle_input(at(0), b"SENDST"), 6);
+    s.handle_input(b"SENDST").unwrap();
+    assert_eq!(s.poll_event(), Some(ClientEvent::ConfigRequested));
     assert_eq!(s.poll_event(), None);
-    assert_eq!(s.handle_input(at(0), b"ATUS\r"), 5);
+    s.handle_input(b"ATUS\r").unwrap();
     assert_eq!(s.poll_event(), Some(ClientEvent::StatusRequested));
-    assert_eq!(
-        feed(&mut s, at(0), b"\n\r\n\nSENDCONF\r\n"),
-        ["ConfigRequested"]
-    );
+    assert_eq!(s.poll_event(), None);
+    assert_eq!(s.input_spare(), spare);
+    assert_eq!(feed(&mut s, b"\n\r\n\nSENDCONF\r\n"), ["ConfigRequested"]);
     // An over-long line is one malformed event, and the stream resynchronizes.
     let mut long = vec![b'A'; 5000];
     long.extend_from_slice(b"\nCTQUIT\n");
     assert_eq!(
-        feed(&mut s, at(0), &long),
+        feed(&mut s, &long),
         ["malformed line_too_long at 4294 ()", "quit"]
     );
 }
@@ -1090,21 +1065,18 @@ fn one_line_per_call_and_any_chunking() {
 #[test]
 fn unsolicited_messages_and_refusals() {
     let mut s = connected(&config());
-    s.send_bw(
-        at(1),
-        &CtBw {
-            dl_rate: 8190,
-            ul_rate: 0,
-            dl_limit: 4096,
-            ul_limit: 2048,
-        },
-    )
+    s.send_bw(&CtBw {
+        dl_rate: 8190,
+        ul_rate: 0,
+        dl_limit: 4096,
+        ul_limit: 2048,
+    })
     .unwrap();
-    s.send_info(at(1), 2, b"TRACKER WARNING: x").unwrap();
-    s.send_status(at(1), &status()).unwrap();
-    s.send_config(at(1), &values(), [option()]).unwrap();
+    s.send_info(2, b"TRACKER WARNING: x").unwrap();
+    s.send_status(&status()).unwrap();
+    s.send_config(&values(), [option()]).unwrap();
     assert_eq!(
-        output(&mut s, at(1)),
+        output(&mut s),
         "CTBW 8190,0 4096,2048\nCTINFO 2 TRACKER WARNING: x\n\
          CTSTATUS 1:2/3:4/5 6/13/13 7,8 9,10 11,12 14\nCTCONFIGSTART\n\
          CTCONFIG max_peers I 20-1000 3:100 14:Max peers [-M] 16:Current peers: 0\n\
@@ -1113,64 +1085,62 @@ fn unsolicited_messages_and_refusals() {
     // CTINFO text with a line break or NUL, or a severity the client never sends.
     for bad in [&b"a\nb"[..], b"a\rb", b"a\0b"] {
         assert_eq!(
-            s.send_info(at(1), 1, bad).map_err(|e| e.kind()),
+            s.send_info(1, bad).map_err(|e| e.kind()),
             Err(UsageErrorKind::InvalidValue)
         );
     }
     assert_eq!(
-        s.send_info(at(1), 0, b"x").map_err(|e| e.kind()),
+        s.send_info(0, b"x").map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidValue)
     );
     assert_eq!(
-        s.send_info(at(1), 4, b"x").map_err(|e| e.kind()),
+        s.send_info(4, b"x").map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidValue)
     );
     // Over-long lines are refused, not cut.
     let long = vec![b'x'; 4294 - 9 + 1];
     assert_eq!(
-        s.send_info(at(1), 1, &long).map_err(|e| e.kind()),
+        s.send_info(1, &long).map_err(|e| e.kind()),
         Err(UsageErrorKind::TooLong)
     );
-    s.send_info(at(1), 1, &long[1..]).unwrap();
-    let out = output(&mut s, at(1));
+    s.send_info(1, &long[1..]).unwrap();
+    let out = output(&mut s);
     assert_eq!(out.len(), 4295);
     // A "." in a positional reply is refused; exitzero and soft_quit default to 0.
-    feed(&mut s, at(1), b"PROTOCOL 0002\n");
+    feed(&mut s, b"PROTOCOL 0002\n");
     let mut v = values();
     v.maxpeers = Positional::Keep;
     assert_eq!(
-        s.send_config(at(1), &v, []).map_err(|e| e.kind()),
+        s.send_config(&v, []).map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidValue)
     );
     v = values();
     v.cache_size = Positional::Keep;
     assert_eq!(
-        s.send_config(at(1), &v, []).map_err(|e| e.kind()),
+        s.send_config(&v, []).map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidValue)
     );
-    feed(&mut s, at(1), b"PROTOCOL 0001\n");
-    s.send_config(at(1), &v, []).unwrap();
-    assert_eq!(
-        output(&mut s, at(1)),
-        "CTCONFIG 1 72 0.000000 100 1 0 0 0 0\n"
-    );
+    feed(&mut s, b"PROTOCOL 0001\n");
+    s.send_config(&v, []).unwrap();
+    assert_eq!(output(&mut s), "CTCONFIG 1 72 0.000000 100 1 0 0 0 0\n");
     // Nothing is sent while disconnected.
     s.handle_closed(at(2));
     assert_eq!(
-        s.send_status(at(2), &status()).map_err(|e| e.kind()),
+        s.send_status(&status()).map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidState)
     );
     assert_eq!(
-        s.send_peers(at(2), []).map_err(|e| e.kind()),
+        s.send_peers([]).map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidState)
     );
-    assert_eq!(s.handle_input(at(2), b"SENDSTATUS\n"), 11);
+    s.handle_input(b"SENDSTATUS\n").unwrap();
     assert_eq!(s.poll_event(), None);
+    assert_eq!(s.input_spare(), s.input_capacity());
 }
 
 #[test]
 fn replies_are_all_or_nothing_in_fixed_storage() {
-    let mut s = ClientSession::<256>::new(&config()).unwrap();
+    let mut s = ClientSession::<8192, 256>::new_sized(config()).unwrap();
     s.handle_connected(at(0));
     assert_eq!(s.output_capacity(), 256);
     let queued = s.pending_output();
@@ -1178,34 +1148,44 @@ fn replies_are_all_or_nothing_in_fixed_storage() {
     // Too big for the whole queue: TooLong; nothing queued.
     let many = std::iter::repeat(peer()).take(10);
     assert_eq!(
-        s.send_peers(at(0), many).map_err(|e| e.kind()),
+        s.send_peers(many).map_err(|e| e.kind()),
         Err(UsageErrorKind::TooLong)
     );
     assert_eq!(s.pending_output(), queued);
     // Fits only after draining: Full, then fine.
     let three = || std::iter::repeat(peer()).take(3);
-    let mut buf = [0u8; 4295];
-    s.send_peers(at(0), three()).unwrap_or(());
-    let _ = s.poll_transmit(at(0), &mut buf);
-    s.send_peers(at(0), three()).unwrap();
+    let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
+    s.send_peers(three()).unwrap();
     assert_eq!(
-        s.send_peers(at(0), three()).map_err(|e| e.kind()),
+        s.send_peers(three()).map_err(|e| e.kind()),
         Err(UsageErrorKind::Full)
     );
-    let n = s.poll_transmit(at(0), &mut buf).unwrap().unwrap();
-    assert!(buf[..n].ends_with(b"CTPEERSDONE\n"));
-    s.send_peers(at(0), three()).unwrap();
+    while s.poll_transmit(&mut buf).unwrap().is_some() {}
+    s.send_peers(three()).unwrap();
+    assert_eq!(
+        s.send_peers(three()).map_err(|e| e.kind()),
+        Err(UsageErrorKind::Full)
+    );
+    // One line per call: the first reply's five lines free its room.
+    let mut first = Vec::new();
+    for _ in 0..5 {
+        let n = s.poll_transmit(&mut buf).unwrap().unwrap();
+        first.push(buf[..n].to_vec());
+    }
+    assert_eq!(first[0], b"CTPEERSTART\n");
+    assert_eq!(first[4], b"CTPEERSDONE\n");
+    s.send_peers(three()).unwrap();
     // A small buffer gets whole lines only, or says how much the next line needs.
     let mut small = [0u8; 12];
-    assert_eq!(s.poll_transmit(at(0), &mut small).unwrap(), Some(12));
+    assert_eq!(s.poll_transmit(&mut small).unwrap(), Some(12));
     assert_eq!(&small, b"CTPEERSTART\n");
-    let err = s.poll_transmit(at(0), &mut small).unwrap_err();
+    let err = s.poll_transmit(&mut small).unwrap_err();
     assert!(err.required() > 12);
 }
 
 #[test]
 fn reconnect_timers_are_exact() {
-    let mut s = ClientSession::new(&config()).unwrap();
+    let mut s = ClientSession::new(config()).unwrap();
     // A refused connect: 15 s.
     s.handle_connect_failed(at(10));
     assert_eq!(s.state(), ClientState::BackOff);
@@ -1236,14 +1216,14 @@ fn reconnect_timers_are_exact() {
     // A new connection resends the same identity with the new time.
     s.handle_connected(at(41));
     assert_eq!(
-        output(&mut s, at(41)),
+        output(&mut s),
         format!("PROTOCOL 0003\nCTORRENT {ID_TEXT} 999 1041 my file.torrent\n")
     );
     // Configurable delays; the ctcs_server switch; stop.
     let mut cfg = config();
     cfg.close_delay = Duration::from_millis(1500);
     cfg.refused_delay = Duration::ZERO;
-    let mut s = ClientSession::new(&cfg).unwrap();
+    let mut s = ClientSession::new(cfg).unwrap();
     s.handle_connect_failed(at(1));
     assert_eq!(s.poll_timeout(), Some(at(1)));
     s.handle_timeout(at(1));
@@ -1265,7 +1245,7 @@ fn reconnect_timers_are_exact() {
 
 #[test]
 fn time_going_backwards_is_harmless() {
-    let mut s = ClientSession::new(&config()).unwrap();
+    let mut s = ClientSession::new(config()).unwrap();
     s.handle_connect_failed(at(100));
     s.handle_timeout(at(50));
     assert_eq!(s.poll_event(), None);
@@ -1275,7 +1255,7 @@ fn time_going_backwards_is_harmless() {
     // Connected "before" the last close: the clock origin makes Unix time saturate
     // sensibly, nothing panics.
     s.handle_connected(Instant::ZERO);
-    assert!(output(&mut s, Instant::ZERO).contains(" 999 1000 "));
+    assert!(output(&mut s).contains(" 999 1000 "));
     s.handle_closed(Instant::from_millis(u64::MAX));
     assert_eq!(s.poll_timeout(), Some(Instant::from_millis(u64::MAX)));
     s.handle_timeout(Instant::from_millis(u64::MAX));
@@ -1285,20 +1265,21 @@ fn time_going_backwards_is_harmless() {
 #[test]
 fn stale_events_do_not_cross_connections() {
     let mut s = connected(&config());
-    assert_eq!(s.handle_input(at(0), b"CTQUIT\nSENDSTATUS\n"), 7);
-    // The server closes before the event was polled: it stays readable.
+    s.handle_input(b"CTQUIT\nSENDSTATUS\n").unwrap();
+    // The server closes before the events were polled: they stay readable.
     s.handle_closed(at(1));
     assert_eq!(s.poll_event(), Some(ClientEvent::Quit));
     s.handle_timeout(at(6));
+    assert_eq!(s.poll_event(), Some(ClientEvent::StatusRequested));
     assert_eq!(s.poll_event(), Some(ClientEvent::Reconnect));
-    // A pending line is dropped by a new connection, and so is a partial one.
+    // Pending lines are dropped by a new connection, and so is a partial one.
     s.handle_connected(at(7));
-    assert_eq!(s.handle_input(at(7), b"SENDSTATUS\nSENDP"), 11);
+    s.handle_input(b"SENDSTATUS\nSENDP").unwrap();
     s.handle_connected(at(8));
     assert_eq!(s.poll_event(), Some(ClientEvent::Connected));
     assert_eq!(s.poll_event(), None);
     assert_eq!(
-        feed(&mut s, at(8), b"EERS\nSENDPEERS\n"),
+        feed(&mut s, b"EERS\nSENDPEERS\n"),
         ["unknown EERS", "PeersRequested"]
     );
 }
@@ -1367,12 +1348,12 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn check_chunk(chunk: &[u8]) {
-    assert!(chunk.ends_with(b"\n"), "a chunk of whole lines");
+    assert!(chunk.ends_with(b"\n"), "a whole line");
     assert!(!chunk.contains(&0), "no NUL");
-    for line in chunk[..chunk.len() - 1].split(|&b| b == b'\n') {
-        assert!(line.len() <= 4294, "line of {} bytes", line.len());
-        assert!(!line.contains(&b'\r'));
-    }
+    let line = &chunk[..chunk.len() - 1];
+    assert!(!line.contains(&b'\n'), "one line per poll_transmit");
+    assert!(line.len() <= 4294, "line of {} bytes", line.len());
+    assert!(!line.contains(&b'\r'));
 }
 
 proptest! {
@@ -1380,15 +1361,24 @@ proptest! {
 
     #[test]
     fn arbitrary_scripts_keep_the_invariants(ops in prop::collection::vec(op(), 0..80)) {
-        let mut s = ClientSession::<8192>::new(&config()).unwrap();
+        let mut s = ClientSession::<8192, 8192>::new_sized(config()).unwrap();
         let mut now = 0u64;
-        let mut buf = vec![0u8; 4295];
+        let mut buf = vec![0u8; ClientSession::MAX_TRANSMIT_LEN];
         for op in ops {
             let t = Instant::from_millis(now);
             match op {
                 Op::Input(bytes) => {
-                    let n = s.handle_input(t, &bytes);
-                    prop_assert!(n <= bytes.len());
+                    let spare = s.input_spare();
+                    match s.handle_input(&bytes) {
+                        Ok(()) => prop_assert!(
+                            s.state() != ClientState::Ready
+                                || s.input_spare() == spare - bytes.len()
+                        ),
+                        Err(full) => {
+                            prop_assert_eq!((full.offered(), full.spare()), (bytes.len(), spare));
+                            prop_assert_eq!(s.input_spare(), spare, "nothing taken");
+                        }
+                    }
                 }
                 Op::Advance(ms) => now = now.saturating_add(ms),
                 Op::Back(ms) => now = now.saturating_sub(ms),
@@ -1408,7 +1398,7 @@ proptest! {
                 }
                 Op::Transmit(len) => {
                     let len = len.min(buf.len());
-                    match s.poll_transmit(t, &mut buf[..len]) {
+                    match s.poll_transmit(&mut buf[..len]) {
                         Ok(Some(n)) => {
                             prop_assert!(n <= len);
                             check_chunk(&buf[..n]);
@@ -1417,25 +1407,25 @@ proptest! {
                         Err(e) => prop_assert!(e.required() > len && e.required() <= 4295),
                     }
                 }
-                Op::Status => { let _ = s.send_status(t, &status()); }
+                Op::Status => { let _ = s.send_status(&status()); }
                 Op::Bw(x) => {
-                    let _ = s.send_bw(t, &CtBw { dl_rate: x, ul_rate: x, dl_limit: x, ul_limit: x });
+                    let _ = s.send_bw(&CtBw { dl_rate: x, ul_rate: x, dl_limit: x, ul_limit: x });
                 }
-                Op::Info(sev, text) => { let _ = s.send_info(t, sev, &text); }
+                Op::Info(sev, text) => { let _ = s.send_info(sev, &text); }
                 Op::Peers(n, id) => {
                     let word = Word::new(&id).unwrap_or(Word::new(b"x").unwrap());
                     let p = CtPeer { peer_id: word, ..peer() };
-                    let _ = s.send_peers(t, std::iter::repeat(p).take(n));
+                    let _ = s.send_peers(std::iter::repeat(p).take(n));
                 }
                 Op::Detail(name) => {
                     let name = Text::new(&name).unwrap_or(Text::EMPTY);
                     let f = CtFile { filename: name, ..file("f") };
-                    let _ = s.send_detail(t, &CtDetail::default(), [f, f]);
+                    let _ = s.send_detail(&CtDetail::default(), [f, f]);
                 }
                 Op::Config(k) => {
                     let mut v = values();
                     if k % 3 == 0 { v.pause = Positional::Keep; }
-                    let _ = s.send_config(t, &v, std::iter::repeat(option()).take(usize::from(k)));
+                    let _ = s.send_config(&v, std::iter::repeat(option()).take(usize::from(k)));
                 }
                 Op::Stop => s.stop(),
                 Op::ReconnectAfter(ms) => s.reconnect_after(t, Duration::from_millis(ms)),
@@ -1443,8 +1433,137 @@ proptest! {
             prop_assert!(s.pending_output() <= 8192);
         }
         // Whatever is left drains as whole lines.
-        while let Some(n) = s.poll_transmit(Instant::from_millis(now), &mut buf).unwrap() {
+        while let Some(n) = s.poll_transmit(&mut buf).unwrap() {
             check_chunk(&buf[..n]);
         }
     }
+}
+
+// ---- input buffer and transmit contract -------------------------------------------------
+
+#[test]
+fn byte_by_byte_and_one_chunk_give_the_same_events() {
+    let stream: &[u8] =
+        b"PROTOCOL 0002\nSENDSTATUS\r\nSETDLIMIT 2048.9\n\0x\nCTCONFIG . . 1.5 60 . . . 1\n\
+        SENDPEERS\rERROR nope\nSENDCONF\nSENDST";
+    let mut whole = connected(&config());
+    let at_once = feed(&mut whole, stream);
+    assert_eq!(at_once.len(), 8, "{at_once:?}");
+    assert_eq!(whole.version(), Version::V2);
+    let mut bytes = connected(&config());
+    let mut one_by_one = Vec::new();
+    for b in stream {
+        one_by_one.extend(feed(&mut bytes, std::slice::from_ref(b)));
+    }
+    assert_eq!(one_by_one, at_once);
+    // Read straight into the session: the same again.
+    let mut direct = connected(&config());
+    direct.input_buf()[..stream.len()].copy_from_slice(stream);
+    direct.commit_input(stream.len()).unwrap();
+    assert_eq!(notes(&mut direct), at_once);
+    // "SENDST" waits for its end in all three.
+    for s in [&whole, &bytes, &direct] {
+        assert_eq!(s.input_spare(), s.input_capacity() - 6);
+    }
+}
+
+#[test]
+fn a_full_input_buffer_loses_nothing_and_resumes_after_polling() {
+    let mut s = ClientSession::<24, 4096>::new_sized(config()).unwrap();
+    s.handle_connected(at(0));
+    assert_eq!(s.poll_event(), Some(ClientEvent::Connected));
+    s.handle_input(b"SENDSTATUS\nSENDPEERS\n").unwrap();
+    assert_eq!(s.input_spare(), 24 - 21);
+    let full = s.handle_input(b"CTQUIT\n").unwrap_err();
+    assert_eq!((full.offered(), full.spare()), (7, 3));
+    assert_eq!(s.commit_input(4).unwrap_err().spare(), 3);
+    assert_eq!(s.input_spare(), 3);
+    assert_eq!(notes(&mut s), ["StatusRequested", "PeersRequested"]);
+    assert_eq!(s.input_spare(), 24);
+    s.handle_input(b"CTQUIT\n").unwrap();
+    assert_eq!(notes(&mut s), ["quit"]);
+    // Lines are at most IN - 1 bytes here; a longer one is an error for itself only.
+    s.handle_input(&[b'A'; 24]).unwrap();
+    assert_eq!(notes(&mut s), ["malformed line_too_long at 23 ()"]);
+    s.handle_input(b"AAA\nSENDCONF\n").unwrap();
+    assert_eq!(notes(&mut s), ["ConfigRequested"]);
+    // Outside Ready every byte is dropped, however many.
+    s.handle_closed(at(1));
+    s.handle_input(&[b'x'; 100]).unwrap();
+    assert_eq!(s.input_spare(), 24);
+    assert_eq!(
+        ClientSession::<1, 4096>::new_sized(config())
+            .err()
+            .map(|e| e.kind()),
+        Some(UsageErrorKind::TooLong)
+    );
+}
+
+#[test]
+fn one_line_per_poll_transmit_and_max_transmit_len_suffices() {
+    let mut s = connected(&config());
+    s.send_status(&status()).unwrap();
+    s.send_peers([peer(), peer()]).unwrap();
+    let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
+    let mut lines = Vec::new();
+    while let Some(n) = s.poll_transmit(&mut buf).unwrap() {
+        check_chunk(&buf[..n]);
+        lines.push(buf[..n].to_vec());
+    }
+    assert_eq!(lines.len(), 5);
+    assert!(lines[0].starts_with(b"CTSTATUS "));
+    assert_eq!(lines[1], b"CTPEERSTART\n");
+    // The longest line the session writes: 4294 bytes and its LF.
+    let text = vec![b'w'; 4294 - b"CTINFO 3 ".len()];
+    s.send_info(3, &text).unwrap();
+    let mut short = vec![0u8; ClientSession::MAX_TRANSMIT_LEN - 1];
+    assert_eq!(
+        s.poll_transmit(&mut short).unwrap_err().required(),
+        ClientSession::MAX_TRANSMIT_LEN
+    );
+    assert_eq!(
+        s.poll_transmit(&mut buf).unwrap(),
+        Some(ClientSession::MAX_TRANSMIT_LEN)
+    );
+    let longer = vec![b'w'; text.len() + 1];
+    assert_eq!(
+        s.send_info(3, &longer).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
+}
+
+/// With `heapless`, text an event lends from the session's input buffer can be kept past
+/// the next `poll_event`, which reuses that buffer.
+#[cfg(feature = "heapless")]
+#[test]
+fn event_text_outlives_the_input_buffer_as_an_owned_copy() {
+    use trackwire::ctcs::{OwnedText, OwnedWord};
+    let mut s = connected(&config());
+    s.handle_input(b"ERROR Authentication failed\nCTCONFIG max_peers 60\nSENDSTATUS\n")
+        .unwrap();
+    let kept: OwnedText<64> = match s.poll_event() {
+        Some(ClientEvent::Unknown(text)) => text.to_heapless().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (name, value): (OwnedWord, OwnedText) = match s.poll_event() {
+        Some(ClientEvent::ConfigSet(c)) => (
+            c.name.to_heapless().unwrap(),
+            c.value.to_heapless().unwrap(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(s.poll_event(), Some(ClientEvent::StatusRequested));
+    // The buffer has been reused; the copies are intact and lend back as fields.
+    s.handle_input(b"CTQUIT\n").unwrap();
+    assert_eq!(s.poll_event(), Some(ClientEvent::Quit));
+    assert_eq!(kept, "ERROR Authentication failed");
+    assert_eq!(
+        (name.as_word(), value.as_text()),
+        (Word::new(b"max_peers").unwrap(), Text::new(b"60").unwrap())
+    );
+    let too_small: Result<OwnedText<4>, _> = kept.as_text().to_heapless();
+    assert_eq!(
+        too_small.map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
 }

@@ -390,8 +390,38 @@ proptest! {
             chunks.push(&stream[start..c]);
             start = c;
         }
-        prop_assert_eq!(&feed_line_buffer::<MAX>(&chunks), &whole);
+        // Reading a stream into a LineBuffer with room for one line (N = MAX + 1) or
+        // for many gives the same lines.
+        prop_assert_eq!(&feed_line_buffer::<{ MAX + 1 }>(&chunks, MAX), &whole);
+        prop_assert_eq!(&feed_line_buffer::<64>(&chunks, MAX), &whole);
         prop_assert_eq!(&frame_incrementally(&chunks, MAX), &whole);
+    }
+
+    /// `Framer::lines` and `LineBuffer::lines` give what the step-by-step loop over
+    /// `Framer::split` gave before them, for any bytes, chunking and maximum.
+    #[test]
+    fn lines_iterators_match_the_split_loop(
+        stream in prop::collection::vec(prop::sample::select(b"AB \r\n\0".to_vec()), 0..300),
+        cuts in prop::collection::vec(0usize..300, 0..12),
+        max in 0usize..24,
+    ) {
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(stream.len())).collect();
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for c in cuts.into_iter().chain([stream.len()]) {
+            chunks.push(&stream[start..c]);
+            start = c;
+        }
+        let reference = split_loop(&chunks, max);
+        prop_assert_eq!(&frame_incrementally(&chunks, max), &reference);
+        prop_assert_eq!(&feed_line_buffer::<32>(&chunks, max), &reference);
+        // What is left over is the same partial line too.
+        let mut f = Framer::new(max);
+        let mut lines = f.lines(&stream);
+        let n = lines.by_ref().count();
+        prop_assert_eq!(n, frame_whole(&stream, max).len());
+        prop_assert!(lines.consumed() + lines.rest().len() == stream.len());
     }
 }
 
@@ -403,6 +433,22 @@ fn frame_whole(stream: &[u8], max: usize) -> Lines {
 
 /// A caller keeping its own receive buffer and a [`Framer`].
 fn frame_incrementally(chunks: &[&[u8]], max: usize) -> Lines {
+    let mut f = Framer::new(max);
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        let mut lines = f.lines(&buf);
+        out.extend(lines.by_ref().map(|l| l.map(<[u8]>::to_vec)));
+        let consumed = lines.consumed();
+        buf.drain(..consumed);
+    }
+    out
+}
+
+/// The reference: the step-by-step loop over `Framer::split` that callers wrote before
+/// `lines()` existed.
+fn split_loop(chunks: &[&[u8]], max: usize) -> Lines {
     let mut f = Framer::new(max);
     let mut buf = Vec::new();
     let mut out = Vec::new();
@@ -425,17 +471,20 @@ fn frame_incrementally(chunks: &[&[u8]], max: usize) -> Lines {
     out
 }
 
-fn feed_line_buffer<const N: usize>(chunks: &[&[u8]]) -> Lines {
-    let mut lb = LineBuffer::<N>::new();
+/// A driver over a session-style buffer: offer what fits, take every line out, repeat.
+fn feed_line_buffer<const N: usize>(chunks: &[&[u8]], max: usize) -> Lines {
+    let mut lb = LineBuffer::<N>::with_max_len(max);
+    assert_eq!(lb.max_len(), max.min(N - 1));
     let mut out = Vec::new();
     for chunk in chunks {
         let mut input = *chunk;
         while !input.is_empty() {
-            let f = lb.feed(input);
-            if let Some(l) = f.line {
-                out.push(l.map(<[u8]>::to_vec));
-            }
-            input = &input[f.consumed..];
+            let n = lb.spare().min(input.len());
+            assert!(n > 0, "no room after taking every line out");
+            lb.push(&input[..n]).unwrap();
+            input = &input[n..];
+            out.extend(lb.lines().map(|l| l.map(<[u8]>::to_vec)));
+            assert!(lb.len() <= lb.max_len(), "only a partial line is left");
         }
     }
     out

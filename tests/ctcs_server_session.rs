@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use common::{frame_transcript, parse_transcript, server_protocol, transcripts, Entry};
 use proptest::prelude::*;
-use trackwire::ctcs::server::{MAX_COMMAND_LEN, MAX_QUEUED_LINES, MAX_TRANSMIT_LEN};
 use trackwire::ctcs::{
     AuthFailure, BlockKind, ClientMessage, CtConfigValues, Float, InputError, Positional,
     ServerConfig, ServerEvent, ServerMessage, ServerSession, ServerState, Unterminated, Version,
+    MAX_COMMAND_LEN, MAX_PASSWORD_LEN, MAX_QUEUED_LINES,
 };
 use trackwire::{DecodeErrorKind, Instant, UsageErrorKind};
 
@@ -81,11 +81,11 @@ fn drain_events<const L: usize, const O: usize>(s: &mut ServerSession<L, O>) -> 
 
 fn drain_transmit<const L: usize, const O: usize>(
     s: &mut ServerSession<L, O>,
-    now: Instant,
+    _now: Instant,
 ) -> Vec<Vec<u8>> {
-    let mut buf = [0u8; MAX_TRANSMIT_LEN];
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
     let mut out = Vec::new();
-    while let Some(n) = s.poll_transmit(now, &mut buf).unwrap() {
+    while let Some(n) = s.poll_transmit(&mut buf).unwrap() {
         out.push(buf[..n].to_vec());
     }
     out
@@ -108,12 +108,20 @@ fn feed_chunked<const L: usize, const O: usize>(
         let mut chunk = &rest[..n];
         rest = &rest[n..];
         while !chunk.is_empty() {
-            let used = s.handle_input(now, chunk);
-            assert!(used <= chunk.len());
+            // Offer the whole chunk; when it does not fit, nothing is taken and the
+            // driver offers what fits (it would have read only that much).
+            let spare = s.input_spare();
+            let used = match s.handle_input(now, chunk) {
+                Ok(()) => chunk.len(),
+                Err(full) => {
+                    assert_eq!((full.offered(), full.spare()), (chunk.len(), spare));
+                    assert!(spare > 0, "no room after draining every event");
+                    s.handle_input(now, &chunk[..spare]).unwrap();
+                    spare
+                }
+            };
             chunk = &chunk[used..];
-            let new = drain_events(s);
-            assert!(used > 0 || !new.is_empty(), "no progress");
-            events.extend(new);
+            events.extend(drain_events(s));
         }
     }
     events
@@ -128,7 +136,7 @@ fn feed<const L: usize, const O: usize>(
 }
 
 fn session(config: ServerConfig<'_>) -> ServerSession {
-    ServerSession::new(Instant::ZERO, config).unwrap()
+    ServerSession::new(config, Instant::ZERO).unwrap()
 }
 
 /// A session that has sent PROTOCOL and seen the client's handshake.
@@ -373,7 +381,7 @@ fn replay(
             let cfg = ServerConfig::new()
                 .with_max_version(*first_protocol.get(&e.conn).unwrap_or(&Version::V3))
                 .with_password(password(e.conn));
-            ServerSession::new(now, cfg).unwrap()
+            ServerSession::new(cfg, now).unwrap()
         });
         let r = result.entry(e.conn).or_default();
         r.1.extend(drain_transmit(s, now));
@@ -400,7 +408,7 @@ fn replay(
     for (conn, s) in sessions.iter_mut() {
         let r = result.get_mut(conn).unwrap();
         flush(s, r, last, pending.entry(*conn).or_default(), sizes);
-        s.handle_closed(last);
+        s.handle_closed();
         r.0.extend(drain_events(s));
         assert_eq!(s.poll_timeout(), None);
     }
@@ -640,12 +648,18 @@ fn auth_wrong_password_rejects_and_ignores_the_rest() {
     let mut s = session(ServerConfig::new().with_password(Some(b"s3cret pw")));
     let input =
         b"PROTOCOL 0003\nAUTH s3cret px\n\nCTORRENT x 1 2 f\nCTSTATUS 0/0 1/1/1 0,0 0,0 0,0\n";
-    let used = s.handle_input(ms(1), input);
-    assert!(used < input.len());
-    assert_eq!(drain_events(&mut s), ["protocol 3 v3"]);
+    s.handle_input(ms(1), input).unwrap();
+    assert_eq!(
+        s.poll_event(),
+        Some(ServerEvent::Protocol {
+            announced: 3,
+            version: Version::V3
+        })
+    );
+    assert_eq!(s.state(), ServerState::AwaitingAuth);
     // Rejection swallows the rest of the input.
-    assert_eq!(s.handle_input(ms(1), &input[used..]), input.len() - used);
     assert_eq!(drain_events(&mut s), ["auth_failed WrongPassword"]);
+    assert_eq!(s.input_spare(), s.input_capacity());
     assert_eq!(s.state(), ServerState::Rejected);
     assert_eq!(s.poll_timeout(), None);
     assert_eq!(
@@ -656,8 +670,9 @@ fn auth_wrong_password_rejects_and_ignores_the_rest() {
         s.set_config(b"a", b"b").map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidState)
     );
-    assert_eq!(s.handle_input(ms(2), b"CTBW 1,1 1,1\n"), 13);
+    s.handle_input(ms(2), b"CTBW 1,1 1,1\n").unwrap();
     assert!(drain_events(&mut s).is_empty());
+    assert_eq!(s.input_spare(), s.input_capacity());
     assert_eq!(
         drain_transmit(&mut s, ms(2)),
         [&b"PROTOCOL 0003\n"[..], b"ERROR Authentication failed\n"]
@@ -707,25 +722,27 @@ fn auth_without_a_configured_password_is_ignored() {
 
 #[test]
 fn password_configuration_is_checked() {
-    let long = [b'a'; 65];
+    // dnh3.3.2 sends at most 20 bytes: a longer password could never match.
+    let long = [b'a'; MAX_PASSWORD_LEN + 1];
+    assert_eq!(MAX_PASSWORD_LEN, 20);
     assert_eq!(
         ServerSession::new(
-            Instant::ZERO,
-            ServerConfig::new().with_password(Some(&long))
+            ServerConfig::new().with_password(Some(&long)),
+            Instant::ZERO
         )
         .err()
         .map(|e| e.kind()),
         Some(UsageErrorKind::TooLong)
     );
     assert!(ServerSession::new(
-        Instant::ZERO,
-        ServerConfig::new().with_password(Some(&long[..64]))
+        ServerConfig::new().with_password(Some(&long[..MAX_PASSWORD_LEN])),
+        Instant::ZERO
     )
     .is_ok());
     assert_eq!(
         ServerSession::new(
-            Instant::ZERO,
-            ServerConfig::new().with_password(Some(b"a\nb"))
+            ServerConfig::new().with_password(Some(b"a\nb")),
+            Instant::ZERO
         )
         .err()
         .map(|e| e.kind()),
@@ -823,7 +840,7 @@ fn negotiation_down_to_2() {
 #[test]
 fn a_sticky_client_is_read_in_its_old_version_until_our_protocol_arrives() {
     // dnh3.3.2 negotiated 1 on its previous connection, reconnects, announces 3 and
-    // sends a v1 CTSTATUS (spec §1, protocol_sticky.txt); we allow 3.
+    // sends a v1 CTSTATUS (measured from dnh3.3.2: tests/vectors/ctcs/protocol_sticky.txt); we allow 3.
     let mut s = session(ServerConfig::new());
     let ev = feed(
         &mut s,
@@ -1028,35 +1045,37 @@ fn the_transmit_queue_is_bounded() {
     assert_eq!(drain_transmit(&mut s, ms(1)).len(), MAX_QUEUED_LINES);
     s.request_status().unwrap();
     drain_transmit(&mut s, ms(1));
-    // Bytes: two longest lines do not fit 8 KiB at once.
+    // Bytes: three longest lines (3 × 4295) fit 16 KiB, a fourth does not.
     let long = vec![b'x'; MAX_COMMAND_LEN - b"CTCONFIG user_exit ".len()];
-    s.set_config(b"user_exit", &long).unwrap();
+    for _ in 0..3 {
+        s.set_config(b"user_exit", &long).unwrap();
+    }
     assert_eq!(
         s.set_config(b"user_exit", &long).map_err(|e| e.kind()),
         Err(UsageErrorKind::Full)
     );
-    assert_eq!(drain_transmit(&mut s, ms(1)).len(), 1);
+    assert_eq!(drain_transmit(&mut s, ms(1)).len(), 3);
     s.set_config(b"user_exit", &long).unwrap();
     // A small queue refuses what can never fit as TooLong.
     let mut small =
-        ServerSession::<64, 100>::with_capacity(Instant::ZERO, ServerConfig::new()).unwrap();
+        ServerSession::<64, 100>::new_sized(ServerConfig::new(), Instant::ZERO).unwrap();
     assert_eq!(
         small.set_config(b"user_exit", &long).map_err(|e| e.kind()),
         Err(UsageErrorKind::TooLong)
     );
-    assert_eq!(
-        ServerSession::<64, 8>::with_capacity(Instant::ZERO, ServerConfig::new())
-            .err()
-            .map(|e| e.kind()),
-        Some(UsageErrorKind::TooLong)
-    );
+    for e in [
+        ServerSession::<64, 8>::new_sized(ServerConfig::new(), Instant::ZERO).err(),
+        ServerSession::<1, 100>::new_sized(ServerConfig::new(), Instant::ZERO).err(),
+    ] {
+        assert_eq!(e.map(|e| e.kind()), Some(UsageErrorKind::TooLong));
+    }
 }
 
 #[test]
 fn poll_transmit_keeps_a_line_that_does_not_fit() {
     let mut s = session(ServerConfig::new());
     let mut tiny = [0u8; 4];
-    let e = s.poll_transmit(ms(1), &mut tiny).unwrap_err();
+    let e = s.poll_transmit(&mut tiny).unwrap_err();
     assert_eq!(e.required(), 14);
     assert_eq!(tiny, [0; 4]);
     assert_eq!(drain_transmit(&mut s, ms(1)), [b"PROTOCOL 0003\n"]);
@@ -1158,7 +1177,7 @@ fn an_unterminated_block_times_out_exactly() {
     );
     // Closing with a block open.
     feed(&mut s, secs(41), b"CTPEERSTART\n");
-    s.handle_closed(secs(42));
+    s.handle_closed();
     assert_eq!(
         drain_events(&mut s),
         [
@@ -1226,7 +1245,7 @@ fn line_errors_say_what_and_where() {
     let mut s = ready(ServerConfig::new());
     feed(&mut s, ms(1), b"CTBW 9,9 x\n");
     let mut s2 = ready(ServerConfig::new());
-    s2.handle_input(ms(1), b"AB\0C\n");
+    s2.handle_input(ms(1), b"AB\0C\n").unwrap();
     match s2.poll_event() {
         Some(ServerEvent::Error(InputError::Line(e))) => {
             assert_eq!((e.kind(), e.offset()), (DecodeErrorKind::NulByte, 2));
@@ -1246,20 +1265,114 @@ fn line_errors_say_what_and_where() {
 }
 
 #[test]
-fn input_waits_while_events_wait() {
+fn input_is_taken_whole_and_lines_wait_to_be_polled() {
     let mut s = ready(ServerConfig::new());
-    let input = b"CTBW 1,1 1,1\nCTBW 2,2 2,2\n";
-    assert_eq!(s.handle_input(ms(1), input), 13);
-    assert_eq!(s.handle_input(ms(1), &input[13..]), 0);
-    assert_eq!(drain_events(&mut s), ["bw 1,1 1,1"]);
-    assert_eq!(s.handle_input(ms(1), &input[13..]), 13);
+    let spare = s.input_spare();
+    s.handle_input(ms(1), b"CTBW 1,1 1,1\nCTBW 2,2 2,2\n")
+        .unwrap();
+    assert_eq!(s.input_spare(), spare - 26);
+    assert_eq!(
+        s.poll_event().map(|e| render(&e)).as_deref(),
+        Some("bw 1,1 1,1")
+    );
+    // The second line waits in the session while more arrives.
+    s.handle_input(ms(1), b"CTBW 3,3").unwrap();
     assert_eq!(drain_events(&mut s), ["bw 2,2 2,2"]);
     // A partial line is kept inside.
-    assert_eq!(s.handle_input(ms(1), b"CTBW 3,3"), 8);
     assert!(drain_events(&mut s).is_empty());
-    assert_eq!(s.handle_input(ms(1), b" 3,3\n"), 5);
+    assert_eq!(s.input_spare(), spare - 8);
+    s.handle_input(ms(1), b" 3,3\n").unwrap();
     assert_eq!(drain_events(&mut s), ["bw 3,3 3,3"]);
-    assert_eq!(s.handle_input(ms(1), b""), 0);
+    s.handle_input(ms(1), b"").unwrap();
+    assert_eq!(s.input_spare(), spare);
+}
+
+#[test]
+fn byte_by_byte_and_one_chunk_give_the_same_events() {
+    let mut stream = HANDSHAKE.to_vec();
+    stream.extend_from_slice(
+        b"CTPEERSTART\nCTPEER -CD0303-UQT0x83 127.0.0.1 UiCn 8157 0 16384 0 13\nCTPEERSDONE\n\
+          CTBW 1,2 3,4\r\n\0bad\nCTINFO 2 a warning\nwith a newline\nCTBW",
+    );
+    let mut whole = session(ServerConfig::new());
+    whole.handle_input(ms(1), &stream).unwrap();
+    let at_once = drain_events(&mut whole);
+    assert_eq!(at_once.len(), 9, "{at_once:?}");
+    assert_eq!(at_once[3], "peer -CD0303-UQT0x83 127.0.0.1");
+    assert!(at_once[6].contains("NulByte"), "{}", at_once[6]);
+    assert_eq!(at_once[8], "info+ with a newline");
+    // The partial "CTBW" at the end waits for its line end.
+    assert_eq!(whole.input_spare(), whole.input_capacity() - 4);
+    let mut bytes = session(ServerConfig::new());
+    let mut one_by_one = Vec::new();
+    for b in &stream {
+        bytes.handle_input(ms(1), std::slice::from_ref(b)).unwrap();
+        one_by_one.extend(drain_events(&mut bytes));
+    }
+    assert_eq!(one_by_one, at_once);
+    // Read straight into the session: the same again.
+    let mut direct = session(ServerConfig::new());
+    let room = direct.input_buf();
+    room[..stream.len()].copy_from_slice(&stream);
+    direct.commit_input(ms(1), stream.len()).unwrap();
+    assert_eq!(drain_events(&mut direct), at_once);
+}
+
+#[test]
+fn a_full_input_buffer_loses_nothing_and_resumes_after_polling() {
+    let mut s = ServerSession::<80, 1024>::new_sized(ServerConfig::new(), Instant::ZERO).unwrap();
+    feed(&mut s, ms(1), HANDSHAKE);
+    assert_eq!(s.state(), ServerState::Ready);
+    let six =
+        b"CTBW 1,1 1,1\nCTBW 2,2 2,2\nCTBW 3,3 3,3\nCTBW 4,4 4,4\nCTBW 5,5 5,5\nCTBW 6,6 6,6\n";
+    s.handle_input(ms(2), six).unwrap();
+    assert_eq!(s.input_spare(), 80 - 78);
+    // Too much for the room left: refused whole, nothing taken, nothing lost.
+    let next = b"CTBW 7,7 7,7\n";
+    let full = s.handle_input(ms(2), next).unwrap_err();
+    assert_eq!((full.offered(), full.spare()), (13, 2));
+    assert_eq!(s.input_spare(), 2);
+    assert_eq!(s.commit_input(ms(2), 3).unwrap_err().offered(), 3);
+    // Polling frees the room of the lines acted on.
+    assert_eq!(
+        drain_events(&mut s),
+        [
+            "bw 1,1 1,1",
+            "bw 2,2 2,2",
+            "bw 3,3 3,3",
+            "bw 4,4 4,4",
+            "bw 5,5 5,5",
+            "bw 6,6 6,6"
+        ]
+    );
+    assert_eq!(s.input_spare(), 80);
+    s.handle_input(ms(3), next).unwrap();
+    assert_eq!(drain_events(&mut s), ["bw 7,7 7,7"]);
+    // Lines are at most IN - 1 bytes here; a longer one is an error for itself only.
+    let mut long = vec![b'x'; 100];
+    long.extend_from_slice(b"\nCTBW 8,8 8,8\n");
+    let ev = feed_chunked(&mut s, ms(4), &long, &[usize::MAX]);
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert!(
+        ev[0].contains("LineTooLong") && ev[0].contains("79"),
+        "{}",
+        ev[0]
+    );
+    assert_eq!(ev[1], "bw 8,8 8,8");
+}
+
+#[test]
+fn one_line_per_poll_transmit() {
+    let mut s = ready(ServerConfig::new());
+    s.request_status().unwrap();
+    s.request_peers().unwrap();
+    s.quit().unwrap();
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+    let mut lines = Vec::new();
+    while let Some(n) = s.poll_transmit(&mut buf).unwrap() {
+        lines.push(buf[..n].to_vec());
+    }
+    assert_eq!(lines, [&b"SENDSTATUS\n"[..], b"SENDPEERS\n", b"CTQUIT\n"]);
 }
 
 // ---- timers -------------------------------------------------------------------------
@@ -1309,7 +1422,7 @@ fn idle_timer_is_exact_in_virtual_time() {
     s.handle_timeout(secs(200));
     assert!(drain_events(&mut s).is_empty());
     // Any bytes re-arm it, even a partial line.
-    s.handle_input(secs(300), b"CTORR");
+    s.handle_input(secs(300), b"CTORR").unwrap();
     assert_eq!(s.poll_timeout(), Some(secs(360)));
 }
 
@@ -1351,7 +1464,7 @@ fn closing_ends_everything() {
             .with_poll_interval(Some(Duration::from_secs(1))),
     );
     s.request_status().unwrap();
-    s.handle_closed(secs(1));
+    s.handle_closed();
     assert_eq!(s.state(), ServerState::Closed);
     assert_eq!(drain_events(&mut s), ["closed"]);
     assert!(drain_transmit(&mut s, secs(1)).is_empty());
@@ -1360,8 +1473,9 @@ fn closing_ends_everything() {
         s.quit().map_err(|e| e.kind()),
         Err(UsageErrorKind::InvalidState)
     );
-    assert_eq!(s.handle_input(secs(2), b"CTBW 1,1 1,1\n"), 13);
-    s.handle_closed(secs(3));
+    s.handle_input(secs(2), b"CTBW 1,1 1,1\n").unwrap();
+    assert_eq!(s.input_spare(), s.input_capacity());
+    s.handle_closed();
     s.handle_timeout(secs(9));
     assert!(drain_events(&mut s).is_empty());
 }
@@ -1463,10 +1577,10 @@ proptest! {
             .with_poll_interval(poll.map(Duration::from_millis))
             .with_idle_timeout(idle.map(Duration::from_millis))
             .with_block_timeout(block.map(Duration::from_millis));
-        let mut s = ServerSession::new(Instant::from_millis(1_000), cfg).unwrap();
+        let mut s = ServerSession::new(cfg, Instant::from_millis(1_000)).unwrap();
         let mut now: u64 = 1_000;
         let mut latest: u64 = 1_000;
-        let mut buf = [0u8; MAX_TRANSMIT_LEN];
+        let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
         for op in ops {
             match op {
                 Op::Input(bytes, sizes) => {
@@ -1478,12 +1592,19 @@ proptest! {
                         let mut chunk = &rest[..n];
                         rest = &rest[n..];
                         while !chunk.is_empty() {
-                            let used = s.handle_input(Instant::from_millis(now), chunk);
-                            prop_assert!(used <= chunk.len());
+                            let spare = s.input_spare();
+                            let used = match s.handle_input(Instant::from_millis(now), chunk) {
+                                Ok(()) => chunk.len(),
+                                Err(full) => {
+                                    prop_assert_eq!(full.spare(), spare);
+                                    prop_assert!(spare > 0, "no progress");
+                                    s.handle_input(Instant::from_millis(now), &chunk[..spare]).unwrap();
+                                    spare
+                                }
+                            };
                             chunk = &chunk[used..];
-                            let mut got = 0;
-                            while s.poll_event().is_some() { got += 1; }
-                            prop_assert!(used > 0 || got > 0, "no progress");
+                            while s.poll_event().is_some() {}
+                            prop_assert!(s.input_spare() >= s.input_capacity() - 4294, "a drained session holds at most a partial line");
                         }
                     }
                 }
@@ -1517,12 +1638,34 @@ proptest! {
                         _ => s.quit(),
                     };
                 }
-                Op::Close => s.handle_closed(Instant::from_millis(now)),
+                Op::Close => s.handle_closed(),
             }
-            while let Some(n) = s.poll_transmit(Instant::from_millis(now), &mut buf).unwrap() {
+            while let Some(n) = s.poll_transmit(&mut buf).unwrap() {
                 check_line(&buf[..n]);
             }
             while s.poll_event().is_some() {}
         }
     }
+}
+
+#[test]
+fn max_transmit_len_suffices_for_the_longest_command() {
+    let mut s = ready(ServerConfig::new());
+    let value = vec![b'v'; MAX_COMMAND_LEN - b"CTCONFIG user_exit ".len()];
+    s.set_config(b"user_exit", &value).unwrap();
+    let mut short = vec![0u8; ServerSession::MAX_TRANSMIT_LEN - 1];
+    assert_eq!(
+        s.poll_transmit(&mut short).unwrap_err().required(),
+        ServerSession::MAX_TRANSMIT_LEN
+    );
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+    assert_eq!(
+        s.poll_transmit(&mut buf).unwrap(),
+        Some(ServerSession::MAX_TRANSMIT_LEN)
+    );
+    let longer = vec![b'v'; value.len() + 1];
+    assert_eq!(
+        s.set_config(b"user_exit", &longer).map_err(|e| e.kind()),
+        Err(UsageErrorKind::TooLong)
+    );
 }

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use common::{frame_transcript, parse_transcript, transcripts, Framed};
 use trackwire::ctcs::{
-    peer_id, ClientMessage, ConfigType, CtConfigSet, Positional, ServerMessage, Spacing, Version,
+    ClientMessage, ConfigType, CtConfigSet, PeerIdText, Positional, ServerMessage, Spacing, Version,
 };
 use trackwire::DecodeErrorKind;
 
@@ -143,7 +143,7 @@ fn auth_and_torrent_fields() {
     assert_eq!(t.start_timestamp, 1795312318);
     assert_eq!(t.current_timestamp, 1795312318);
     assert_eq!(t.filename, "single.torrent");
-    let id = peer_id::parse(t.peer_id.as_bytes()).unwrap();
+    let id = PeerIdText::parse(t.peer_id.as_bytes()).unwrap();
     assert_eq!(&id[..8], b"-CD0303-");
     assert_eq!(&id[8..], b"\xabfRq\xde+mi\xa9\xfd\xda\xff");
 
@@ -163,7 +163,7 @@ fn auth_and_torrent_fields() {
     };
     assert_eq!(t.filename, "multi dir.torrent");
     assert_eq!(
-        &peer_id::parse(t.peer_id.as_bytes()).unwrap()[..6],
+        &PeerIdText::parse(t.peer_id.as_bytes()).unwrap()[..6],
         b"-XY 1-"
     );
 }

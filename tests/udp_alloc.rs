@@ -14,16 +14,16 @@ use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use trackwire_alloc_count::{count, Counting};
 
-use trackwire::hash::sha1::{sha1, Sha1};
-use trackwire::udp::legacy::{passwd_hash, verify_datagram};
-use trackwire::udp::options::{encode_url_data, url_data_encoded_len};
+use trackwire::udp;
+use trackwire::udp::password_digest as sha1;
 use trackwire::udp::{
-    announce_ip, canonical_addr, effective_num_want, limits, Action, AddressFamily, AnnounceEvent,
+    announce_ip, canonical_addr, effective_num_want, Action, AddressFamily, AnnounceEvent,
     AnnounceOption, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
     ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions, InfoHash, InfoHashes,
     Options, PasswdHash, PeerId, Peers, Request, Response, ScrapeRequest, ScrapeResponse,
     ScrapeRow, ScrapeRows, ShortBytes, TailGrammar, TransactionId,
 };
+use trackwire::udp::{encode_url_data, passwd_hash, url_data_encoded_len, verify_datagram};
 use trackwire::{DecodeError, EncodeError};
 
 #[global_allocator]
@@ -546,30 +546,27 @@ impl Work<'_> {
         self.encode(e.encoded_len(), |b| Response::Error(e).encode(b));
 
         // The hash helpers behind legacy authentication.
-        let mut h = Sha1::new();
-        h.update(b"packet");
-        h.update(&sha1(b"pw"));
-        black_box((h.finalize(), passwd_hash(b"packet", &sha1(b"pw"))));
+        black_box(passwd_hash(b"packet", &sha1(b"pw")));
     }
 
     /// The helpers of `limits` and `types`.
     fn helpers(&mut self) {
         for family in FAMILIES {
-            for mtu in [0, limits::MTU_IPV6_MIN, limits::MTU_ETHERNET, 9000] {
-                let p = limits::payload_budget(mtu, family);
+            for mtu in [0, udp::MTU_IPV6_MIN, udp::MTU_ETHERNET, 9000] {
+                let p = udp::payload_budget(mtu, family);
                 black_box((
-                    limits::max_scrape_hashes(p),
-                    limits::max_scrape_rows(p),
-                    limits::max_peers(p, family),
+                    udp::max_scrape_hashes(p),
+                    udp::max_scrape_rows(p),
+                    udp::max_peers(p, family),
                     family.peer_len(),
                 ));
             }
         }
         black_box((
-            limits::BEP15_MAX_SCRAPE_HASHES,
-            limits::OPENTRACKER_REPLY_BUDGET,
-            limits::MAX_UDP_PAYLOAD,
-            limits::IPV4_HEADER_LEN + limits::IPV6_HEADER_LEN + limits::UDP_HEADER_LEN,
+            udp::BEP15_MAX_SCRAPE_HASHES,
+            udp::OPENTRACKER_REPLY_BUDGET,
+            udp::MAX_UDP_PAYLOAD,
+            udp::IPV4_HEADER_LEN + udp::IPV6_HEADER_LEN + udp::UDP_HEADER_LEN,
         ));
         for v in [0, 1, 2, 3, 4, 5, u32::MAX] {
             let a = Action::from_u32(v);

@@ -6,12 +6,11 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use trackwire::time::Instant;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, MAX_DATAGRAM_LEN,
+use trackwire::udp::{
+    AnnounceParams, Client, ClientConfig, ClientEvent, InfoHash, PeerId, Received, RetryPolicy,
+    ScrapeRow, Server, ServerAction, ServerConfig, MSG_BAD_CONNECTION_ID, PROTOCOL_ID,
 };
-use trackwire::udp::server::ServerAction;
-use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 
 const CLIENT: &str = "192.0.2.10:40000";
 const TRACKER: &str = "192.0.2.1:6969";
@@ -38,14 +37,13 @@ struct Net {
 
 impl Net {
     fn new(client_id_lifetime: Duration, server_age: Duration) -> Net {
-        let mut sc = ServerConfig::default();
-        sc.max_connection_age = server_age;
+        let sc = ServerConfig::new().with_max_connection_age(server_age);
         let cfg = ClientConfig::new(TRACKER.parse().unwrap())
             .with_connection_id_lifetime(client_id_lifetime)
             .with_retry(RetryPolicy::BEP15);
         Net {
             now: Instant::ZERO,
-            client: Client::new(cfg, 42).unwrap(),
+            client: Client::new_sized(cfg, 42).unwrap(),
             server: Server::new(sc, [3; 16]),
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
@@ -59,10 +57,10 @@ impl Net {
     /// what happens to the n-th datagram the client sends: 0 deliver, 1 drop, 2 deliver
     /// twice, 3 deliver after the next one.
     fn step(&mut self, fault: &mut dyn FnMut(usize) -> u8) {
-        let mut buf = [0u8; MAX_DATAGRAM_LEN];
+        let mut buf = [0u8; Client::<4>::MAX_TRANSMIT_LEN];
         while let Some(t) = self.client.poll_transmit(self.now, &mut buf).unwrap() {
             let d = buf[..t.len].to_vec();
-            if d.len() == 16 && d[..8] == trackwire::udp::PROTOCOL_ID.to_be_bytes() {
+            if d.len() == 16 && d[..8] == PROTOCOL_ID.to_be_bytes() {
                 self.connects += 1;
             }
             self.sent += 1;
@@ -172,10 +170,7 @@ fn server_expiry_before_client_expiry_reconnects_sim() {
     net.now = Instant::from_secs(300);
     net.client.announce(net.now, params(1)).unwrap();
     net.run(2, &mut |_| 0);
-    assert_eq!(
-        net.ends[1],
-        End::Failed(trackwire::udp::server::MSG_BAD_CONNECTION_ID.to_vec())
-    );
+    assert_eq!(net.ends[1], End::Failed(MSG_BAD_CONNECTION_ID.to_vec()));
     assert!(net.client.connection_id().is_none());
     net.client.announce(net.now, params(1)).unwrap();
     net.run(3, &mut |_| 0);

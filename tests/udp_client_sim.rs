@@ -4,20 +4,38 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use trackwire::hash::sha1::sha1;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ClientEvent, ConnectionState, ExchangeId, ExchangePhase,
-    Received, Rejected, RetryPolicy, TailConfig, MAX_DATAGRAM_LEN, MAX_URL_DATA_LEN,
-};
-use trackwire::udp::legacy::verify_datagram;
 use trackwire::udp::{
-    AddressFamily, AnnounceRequest, AnnounceResponse, ConnectResponse, ConnectionId, ErrorResponse,
-    InfoHash, PeerId, Peers, Request, ScrapeResponse, ScrapeRow, ScrapeRows, TailGrammar,
-    TransactionId,
+    verify_datagram, AddressFamily, AnnounceParams, AnnounceRequest, AnnounceResponse, Client,
+    ClientConfig, ClientEvent, ConnectResponse, ConnectionId, ConnectionState, ErrorResponse,
+    ExchangeId, ExchangePhase, InfoHash, PeerId, Peers, Received, Rejected, Request, RetryPolicy,
+    ScrapeResponse, ScrapeRow, ScrapeRows, TailConfig, TailGrammar, TransactionId,
+    MAX_URL_DATA_LEN,
 };
 use trackwire::{Instant, UsageErrorKind};
 
 const SEED: u64 = 0x5eed_1234_abcd_0001;
+
+/// `sha1(b"s3cret")` and `sha1(b"wrong")`, from coreutils' `sha1sum`: the password digests
+/// the legacy authentication is checked against.
+const SHA1_S3CRET: [u8; 20] = hex20("fef341f85d87439e7d91a2d465b9871ef66b5e98");
+const SHA1_WRONG: [u8; 20] = hex20("a4b48a81cdab1e1a5dd37907d6c85ca1c61ddc7c");
+
+const fn hex20(s: &str) -> [u8; 20] {
+    const fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c - b'a' + 10,
+        }
+    }
+    let b = s.as_bytes();
+    let mut out = [0u8; 20];
+    let mut i = 0;
+    while i < 20 {
+        out[i] = nibble(b[2 * i]) << 4 | nibble(b[2 * i + 1]);
+        i += 1;
+    }
+    out
+}
 
 fn v4() -> SocketAddr {
     "192.0.2.1:6969".parse().unwrap()
@@ -170,7 +188,7 @@ enum Outcome {
     Failed(Vec<u8>),
 }
 
-fn owned(r: &Received<'_, '_>) -> Option<(ExchangeId, Outcome)> {
+fn owned<const N: usize>(r: &Received<'_, N>) -> Option<(ExchangeId, Outcome)> {
     match r {
         Received::Announced { id, response } => Some((
             *id,
@@ -184,6 +202,17 @@ fn owned(r: &Received<'_, '_>) -> Option<(ExchangeId, Outcome)> {
         }
         Received::Failed { id, error } => Some((*id, Outcome::Failed(error.message.to_vec()))),
         _ => None,
+    }
+}
+
+/// The exchanges a reply ended.
+fn ended_by<const N: usize>(r: &Received<'_, N>) -> Vec<ExchangeId> {
+    match r {
+        Received::Announced { id, .. }
+        | Received::Scraped { id, .. }
+        | Received::Failed { id, .. } => vec![*id],
+        Received::ConnectFailed { failed, .. } => failed.iter().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -201,7 +230,7 @@ impl<const N: usize> Sim<N> {
     fn new(config: ClientConfig<'_>) -> Self {
         let tracker = Tracker::new(config.tracker);
         Sim {
-            client: Client::new(config, SEED).unwrap(),
+            client: Client::new_sized(config, SEED).unwrap(),
             tracker,
             now: Instant::ZERO,
             sent: Vec::new(),
@@ -217,10 +246,10 @@ impl<const N: usize> Sim<N> {
     /// Drains transmits, delivering each to the tracker and its reply (zero latency) back
     /// to the client, then drains events.
     fn pump(&mut self) {
-        let mut buf = [0u8; MAX_DATAGRAM_LEN];
+        let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
         while let Some(t) = self.client.poll_transmit(self.now, &mut buf).unwrap() {
             assert_eq!(t.destination, self.tracker.addr);
-            assert!(t.len <= MAX_DATAGRAM_LEN);
+            assert!(t.len <= <Client>::MAX_TRANSMIT_LEN);
             let d = buf[..t.len].to_vec();
             self.sent.push((self.now, kind(&d), d.clone()));
             if let Some(reply) = self.tracker.reply(&d) {
@@ -672,16 +701,104 @@ fn error_answering_the_connect_fails_the_waiting_exchanges_sim() {
     let Received::ConnectFailed { error, failed } = r else {
         panic!("{r:?}")
     };
-    assert_eq!((error.message, failed), (&b"banned"[..], 3));
-    let events: Vec<_> = std::iter::from_fn(|| sim.client.poll_event()).collect();
-    assert_eq!(
-        events,
-        ids.iter()
-            .map(|&id| ClientEvent::ConnectFailed { id })
-            .collect::<Vec<_>>()
-    );
+    // One report, naming every exchange that waited, in the order they were issued.
+    assert_eq!(error.message, b"banned");
+    assert_eq!(failed.as_slice(), &ids[..]);
+    assert_eq!(failed.iter().collect::<Vec<_>>(), ids);
+    assert_eq!(failed.len(), 3);
+    // ... and nothing else: no event repeats it, and the handles are retired.
+    assert_eq!(sim.client.poll_event(), None);
+    assert!(ids.iter().all(|&id| sim.client.exchange(id).is_none()));
     assert_eq!(sim.client.poll_timeout(), None);
     assert_eq!(sim.client.in_flight(), 0);
+    // Time passing afterwards does not bring the refused exchanges back as timeouts.
+    sim.now = secs(3600);
+    sim.client.handle_timeout(sim.now);
+    assert_eq!(sim.client.poll_event(), None);
+}
+
+#[test]
+fn a_refused_connect_names_only_the_exchanges_that_waited_for_it_sim() {
+    // A is sent with a 1 s connection id and waits for its reply; the id has expired
+    // when B and C start, so they wait for a second connect, which is refused.
+    let config = ClientConfig::new(v4()).with_connection_id_lifetime(Duration::from_secs(1));
+    let mut sim = Sim::<4>::new(config);
+    sim.tracker.requests = false;
+    let a = sim.client.announce(sim.now, params(1)).unwrap();
+    sim.pump();
+    assert_eq!(
+        sim.client.exchange(a).unwrap().phase,
+        ExchangePhase::AwaitingReply
+    );
+    sim.now = secs(2);
+    sim.tracker.connects = false;
+    let b = sim.client.announce(sim.now, params(2)).unwrap();
+    let c = sim.client.scrape(sim.now, &hashes(2)).unwrap();
+    sim.pump();
+    let connect = sim
+        .sent
+        .iter()
+        .rev()
+        .find(|s| s.1 == Kind::Connect)
+        .unwrap();
+    assert_eq!(connect.0, secs(2));
+    let mut out = [0u8; 64];
+    let n = error_reply(tid_of(&connect.2), b"go away", &mut out);
+    let r = sim
+        .client
+        .handle_datagram(sim.now, v4(), &out[..n])
+        .unwrap();
+    let Received::ConnectFailed { failed, .. } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(failed.as_slice(), [b, c]);
+    assert!(!failed.contains(a));
+    assert_eq!(sim.client.poll_event(), None);
+    assert_eq!(
+        sim.client.exchange(a).unwrap().phase,
+        ExchangePhase::AwaitingReply
+    );
+    assert_eq!(sim.client.in_flight(), 1);
+}
+
+#[test]
+fn a_reply_can_be_held_while_the_client_is_used_sim() {
+    // The reply borrows the datagram, not the client: re-announce, scrape and read the
+    // client's state while the first reply is still in use.
+    let mut sim = Sim::<4>::with_policy(v4(), RetryPolicy::SEED);
+    let hs = hashes(2);
+    let first = sim.client.scrape(sim.now, &hs).unwrap();
+    let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
+    let mut reply = Vec::new();
+    while let Some(t) = sim.client.poll_transmit(sim.now, &mut buf).unwrap() {
+        reply = sim.tracker.reply(&buf[..t.len]).unwrap();
+        if kind(&buf[..t.len]) == Kind::Connect {
+            let r = sim.client.handle_datagram(sim.now, v4(), &reply).unwrap();
+            assert!(matches!(r, Received::Connected { waiting: 1, .. }));
+        }
+    }
+    let held = sim.client.handle_datagram(sim.now, v4(), &reply).unwrap();
+    let again = sim.client.announce(sim.now, params(9)).unwrap();
+    let more = sim.client.scrape(sim.now, &hs[..1]).unwrap();
+    assert_eq!(sim.client.in_flight(), 2);
+    let Received::Scraped { id, response } = &held else {
+        panic!("{held:?}")
+    };
+    assert_eq!(*id, first);
+    assert_eq!(response.hashes(), &hs[..]);
+    assert_eq!(
+        response.iter().collect::<Vec<_>>(),
+        hs.iter().map(|&h| (h, row_for(h))).collect::<Vec<_>>()
+    );
+    // The new exchanges use the cached id: their requests go out at once.
+    let t = sim
+        .client
+        .poll_transmit(sim.now, &mut buf)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kind(&buf[..t.len]), Kind::Announce);
+    drop(held);
+    assert_ne!(again, more);
 }
 
 // ---- loss, duplication, reordering -----------------------------------------------------
@@ -756,7 +873,7 @@ fn lossy_network_every_exchange_ends_exactly_once_sim() {
             rng % n
         };
         let config = ClientConfig::new(v4()).with_retry(RetryPolicy::SEED);
-        let mut client = Client::<4>::new(config, seed).unwrap();
+        let mut client = Client::<4>::new_sized(config, seed).unwrap();
         let mut tracker = Tracker::new(v4());
         let mut ids = Vec::new();
         for n in 0..4 {
@@ -766,7 +883,7 @@ fn lossy_network_every_exchange_ends_exactly_once_sim() {
         let mut wire: Vec<(Instant, Vec<u8>)> = Vec::new();
         let mut ended: Vec<ExchangeId> = Vec::new();
         let mut now = Instant::ZERO;
-        let mut buf = [0u8; MAX_DATAGRAM_LEN];
+        let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
         for _ in 0..10_000 {
             while let Some(t) = client.poll_transmit(now, &mut buf).unwrap() {
                 if rand(4) == 0 {
@@ -917,23 +1034,78 @@ fn scrape_batching_and_row_mapping_ipv4_sim() {
 
 #[test]
 fn scrape_limits_follow_the_family_and_budget_sim() {
-    let c6 = Client::<1>::new(ClientConfig::new(v6()), SEED).unwrap();
+    let c6 = Client::<1>::new_sized(ClientConfig::new(v6()), SEED).unwrap();
     assert_eq!(c6.max_scrape_hashes(), 71);
     let small = ClientConfig::new(v6()).with_payload_budget(1232);
     assert_eq!(
-        Client::<1>::new(small, SEED).unwrap().max_scrape_hashes(),
+        Client::<1>::new_sized(small, SEED)
+            .unwrap()
+            .max_scrape_hashes(),
         60
     );
     let huge = ClientConfig::new(v4()).with_payload_budget(65_000);
     assert_eq!(
-        Client::<1>::new(huge, SEED).unwrap().max_scrape_hashes(),
+        Client::<1>::new_sized(huge, SEED)
+            .unwrap()
+            .max_scrape_hashes(),
         72
     );
     let tiny = ClientConfig::new(v4()).with_payload_budget(97);
+    let err = Client::<1>::new_sized(tiny, SEED).unwrap_err();
     assert_eq!(
-        Client::<1>::new(tiny, SEED).unwrap_err().kind(),
-        UsageErrorKind::TooLong
+        (err.kind(), err.argument()),
+        (UsageErrorKind::TooLong, "config.tail")
     );
+}
+
+#[test]
+fn max_transmit_len_suffices_for_every_datagram_sim() {
+    // The largest datagram of each kind, with the payload budget raised past the cap:
+    // a full scrape, and an announce with the longest tail of each grammar.
+    assert_eq!(<Client>::MAX_TRANSMIT_LEN, 1472);
+    assert_eq!(Client::<1>::MAX_TRANSMIT_LEN, <Client>::MAX_TRANSMIT_LEN);
+    let url = vec![b'u'; MAX_URL_DATA_LEN];
+    let (name, request) = ([b'n'; 255], [b'r'; 255]);
+    let tails = [
+        TailConfig::None,
+        TailConfig::UrlData(&url),
+        TailConfig::LegacyAuth {
+            username: &name,
+            password: b"pw",
+            request_string: Some(&request),
+        },
+    ];
+    let mut largest = 0;
+    for tail in tails {
+        for tracker in [v4(), v6()] {
+            let config = ClientConfig::new(tracker)
+                .with_tail(tail)
+                .with_payload_budget(65_507);
+            let mut client = Client::new(config, SEED).unwrap();
+            client.announce(Instant::ZERO, params(1)).unwrap();
+            let all = hashes(client.max_scrape_hashes());
+            client.scrape(Instant::ZERO, &all).unwrap();
+            let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
+            let t = client
+                .poll_transmit(Instant::ZERO, &mut buf)
+                .unwrap()
+                .unwrap();
+            assert_eq!(kind(&buf[..t.len]), Kind::Connect);
+            let reply = Tracker::new(tracker).reply(&buf[..t.len]).unwrap();
+            let _ = client
+                .handle_datagram(Instant::ZERO, tracker, &reply)
+                .unwrap();
+            let mut kinds = Vec::new();
+            while let Some(t) = client.poll_transmit(Instant::ZERO, &mut buf).unwrap() {
+                assert!(t.len <= <Client>::MAX_TRANSMIT_LEN);
+                kinds.push(kind(&buf[..t.len]));
+                largest = largest.max(t.len);
+            }
+            assert_eq!(kinds, [Kind::Announce, Kind::Scrape]);
+        }
+    }
+    // 72 hashes: 16 + 72 × 20 bytes, the largest datagram a client writes.
+    assert_eq!(largest, 1456);
 }
 
 #[test]
@@ -1016,9 +1188,10 @@ fn url_data_tail_is_split_at_255_bytes_sim() {
     assert!(d.len() <= 1232);
     let too_long = vec![b'x'; MAX_URL_DATA_LEN + 1];
     let config = ClientConfig::new(v4()).with_tail(TailConfig::UrlData(&too_long));
+    let err = Client::<1>::new_sized(config, SEED).unwrap_err();
     assert_eq!(
-        Client::<1>::new(config, SEED).unwrap_err().kind(),
-        UsageErrorKind::TooLong
+        (err.kind(), err.argument()),
+        (UsageErrorKind::TooLong, "config.tail.url")
     );
 }
 
@@ -1035,8 +1208,8 @@ fn legacy_auth_tail_verifies_sim() {
     assert_eq!(e.bits, 3);
     assert_eq!(e.auth.unwrap().username.as_bytes(), b"alice");
     assert_eq!(e.request_string.unwrap().as_bytes(), b"/announce?x=1");
-    assert!(verify_datagram(&d, &sha1(b"s3cret")));
-    assert!(!verify_datagram(&d, &sha1(b"wrong")));
+    assert!(verify_datagram(&d, &SHA1_S3CRET));
+    assert!(!verify_datagram(&d, &SHA1_WRONG));
 
     // Every retransmission is re-hashed over its own (new) transaction id.
     let mut sim = Sim::<1>::new(ClientConfig::new(v4()).with_tail(tail));
@@ -1046,7 +1219,7 @@ fn legacy_auth_tail_verifies_sim() {
     let announces: Vec<_> = sim.sent.iter().filter(|s| s.1 == Kind::Announce).collect();
     assert_eq!(announces.len(), 4);
     for (_, _, d) in announces {
-        assert!(verify_datagram(d, &sha1(b"s3cret")));
+        assert!(verify_datagram(d, &SHA1_S3CRET));
     }
 
     let long_name = [b'u'; 256];
@@ -1056,9 +1229,10 @@ fn legacy_auth_tail_verifies_sim() {
         request_string: None,
     };
     let config = ClientConfig::new(v4()).with_tail(bad);
+    let err = Client::<1>::new_sized(config, SEED).unwrap_err();
     assert_eq!(
-        Client::<1>::new(config, SEED).unwrap_err().kind(),
-        UsageErrorKind::TooLong
+        (err.kind(), err.argument()),
+        (UsageErrorKind::TooLong, "config.tail.username")
     );
 }
 
@@ -1110,7 +1284,7 @@ fn handle_timeout_before_the_deadline_is_a_no_op_sim() {
         sim.client.handle_timeout(Instant::from_millis(t));
     }
     assert_eq!(format!("{:?}", sim.client), before);
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
+    let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
     assert_eq!(sim.client.poll_transmit(secs(14), &mut buf), Ok(None));
     assert_eq!(sim.client.poll_event(), None);
 }
@@ -1146,7 +1320,7 @@ fn time_going_backwards_never_panics_sim() {
 #[test]
 fn poll_transmit_with_a_small_buffer_changes_nothing_sim() {
     let config = ClientConfig::new(v4()).with_tail(TailConfig::UrlData(b"/announce"));
-    let mut a = Client::<1>::new(config, SEED).unwrap();
+    let mut a = Client::<1>::new_sized(config, SEED).unwrap();
     let mut b = a.clone();
     for c in [&mut a, &mut b] {
         c.announce(Instant::ZERO, params(1)).unwrap();
@@ -1156,8 +1330,8 @@ fn poll_transmit_with_a_small_buffer_changes_nothing_sim() {
     let err = a.poll_transmit(Instant::ZERO, &mut small).unwrap_err();
     assert_eq!(err.required(), 16);
     assert_eq!(small, [0xee; 15]);
-    let mut buf = [0u8; MAX_DATAGRAM_LEN];
-    let mut twin = [0u8; MAX_DATAGRAM_LEN];
+    let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
+    let mut twin = [0u8; <Client>::MAX_TRANSMIT_LEN];
     let t = a.poll_transmit(Instant::ZERO, &mut buf).unwrap().unwrap();
     let u = b.poll_transmit(Instant::ZERO, &mut twin).unwrap().unwrap();
     assert_eq!(
@@ -1190,7 +1364,7 @@ fn poll_transmit_with_a_small_buffer_changes_nothing_sim() {
 #[test]
 fn transaction_ids_depend_on_the_seed_sim() {
     let first = |seed| {
-        let mut c = Client::<1>::new(ClientConfig::new(v4()), seed).unwrap();
+        let mut c = Client::<1>::new_sized(ClientConfig::new(v4()), seed).unwrap();
         c.announce(Instant::ZERO, params(1)).unwrap();
         let mut buf = [0u8; 16];
         let _ = c.poll_transmit(Instant::ZERO, &mut buf).unwrap().unwrap();
@@ -1275,18 +1449,32 @@ mod prop {
                 .with_check_source(check_source)
                 .with_connection_id_lifetime(Duration::from_secs(lifetime))
                 .with_tail(tail);
-            let mut client = Client::<4>::new(config, seed).unwrap();
+            let mut client = Client::<4>::new_sized(config, seed).unwrap();
             let mut tracker = Tracker::new(addr);
             let mut now = Instant::ZERO;
             let mut sent: Vec<Vec<u8>> = Vec::new();
             let mut issued: Vec<ExchangeId> = Vec::new();
+            // Every exchange ends at most once, on one channel: a report from
+            // handle_datagram, an event from poll_event, or a cancel.
+            let mut ended: Vec<ExchangeId> = Vec::new();
+            let end = |ids: Vec<ExchangeId>, ended: &mut Vec<ExchangeId>| {
+                for id in ids {
+                    if ended.contains(&id) {
+                        return Err(format!("{id} ended twice"));
+                    }
+                    ended.push(id);
+                }
+                Ok(())
+            };
             let stranger: SocketAddr = "198.51.100.7:1".parse().unwrap();
 
             for op in script {
                 match op {
                     Op::Garbage { from_tracker, bytes } => {
                         let from = if from_tracker { addr } else { stranger };
-                        let _ = client.handle_datagram(now, from, &bytes);
+                        if let Ok(r) = client.handle_datagram(now, from, &bytes) {
+                            prop_assert!(end(ended_by(&r), &mut ended).is_ok());
+                        }
                     }
                     Op::Reply { which, mangle } => {
                         if sent.is_empty() {
@@ -1305,7 +1493,10 @@ mod prop {
                                 reply = out[..n].to_vec();
                             }
                         }
-                        let _ = client.handle_datagram(now, addr, &reply);
+                        if let Ok(r) = client.handle_datagram(now, addr, &reply) {
+                            let r = end(ended_by(&r), &mut ended);
+                            prop_assert!(r.is_ok(), "{:?}", r);
+                        }
                     }
                     Op::Advance(ms) => now = now.saturating_add(Duration::from_millis(ms)),
                     Op::Back(ms) => now = now.saturating_sub(Duration::from_millis(ms)),
@@ -1342,7 +1533,9 @@ mod prop {
                     }
                     Op::Cancel(k) => {
                         if let Some(&id) = issued.get(k as usize) {
-                            let _ = client.cancel(id);
+                            if client.cancel(id).is_ok() {
+                                prop_assert!(end(vec![id], &mut ended).is_ok());
+                            }
                         }
                     }
                     Op::Transmit(size) => {
@@ -1350,7 +1543,7 @@ mod prop {
                         loop {
                             match client.poll_transmit(now, &mut buf) {
                                 Ok(Some(t)) => {
-                                    prop_assert!(t.len <= MAX_DATAGRAM_LEN);
+                                    prop_assert!(t.len <= <Client>::MAX_TRANSMIT_LEN);
                                     prop_assert!(t.len <= size);
                                     prop_assert_eq!(t.destination, addr);
                                     let d = buf[..t.len].to_vec();
@@ -1362,7 +1555,7 @@ mod prop {
                                 Ok(None) => break,
                                 Err(e) => {
                                     prop_assert!(e.required() > size);
-                                    prop_assert!(e.required() <= MAX_DATAGRAM_LEN);
+                                    prop_assert!(e.required() <= <Client>::MAX_TRANSMIT_LEN);
                                     prop_assert!(buf.iter().all(|&b| b == 0x5a), "buffer touched");
                                     break;
                                 }
@@ -1373,6 +1566,8 @@ mod prop {
                 prop_assert!(client.in_flight() <= 4);
                 while let Some(e) = client.poll_event() {
                     prop_assert!(issued.contains(&e.id()));
+                    let r = end(vec![e.id()], &mut ended);
+                    prop_assert!(r.is_ok(), "{:?}", r);
                 }
             }
         }

@@ -4,7 +4,7 @@
 use core::net::{SocketAddrV4, SocketAddrV6};
 use core::ops::Range;
 
-use trackwire::udp::legacy::{verify_datagram, EXT_AUTHENTICATION, EXT_REQUEST_STRING};
+use trackwire::udp::{verify_datagram, EXT_AUTHENTICATION, EXT_REQUEST_STRING};
 use trackwire::udp::{
     AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceResponse, AnnounceTail, Authentication,
     ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions, InfoHash, InfoHashes,
@@ -133,7 +133,7 @@ fn announce_request_with_bep41_options() {
     let mut bytes = announce_bytes();
     let mut opts = [0u8; 300];
     let url = b"/announce?passkey=0123456789";
-    let n = trackwire::udp::options::encode_url_data(url, true, &mut opts).unwrap();
+    let n = trackwire::udp::encode_url_data(url, true, &mut opts).unwrap();
     bytes.extend(&opts[..n]);
     let a = AnnounceRequest::decode(&bytes).unwrap();
     let o = a.options().unwrap();
@@ -183,7 +183,7 @@ fn announce_request_with_legacy_auth_and_request_string() {
     assert_eq!(wire[100], 5);
     assert_eq!(&wire[101..106], b"alice");
     // The hash: first 8 bytes of sha1(packet-before-hash ‖ sha1(password)).
-    let sha1 = trackwire::hash::sha1::sha1;
+    let sha1 = trackwire::udp::password_digest; // SHA-1 of any bytes
     let mut covered = wire[..106].to_vec();
     covered.extend(sha1(b"s3cret"));
     assert_eq!(&wire[106..114], &sha1(&covered)[..8]);

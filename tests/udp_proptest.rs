@@ -18,9 +18,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, TestCaseError};
-use trackwire::hash::sha1::sha1;
-use trackwire::udp::legacy::{verify_datagram, PASSWD_HASH_LEN};
-use trackwire::udp::options::{encode_url_data, url_data_encoded_len};
+use trackwire::udp::password_digest as sha1;
+use trackwire::udp::{encode_url_data, url_data_encoded_len, verify_datagram, PASSWD_HASH_LEN};
 use trackwire::udp::{
     AddressFamily, AnnounceEvent, AnnounceOption, AnnounceRequest, AnnounceResponse, AnnounceTail,
     Authentication, ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, Extensions,

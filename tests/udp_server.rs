@@ -7,18 +7,18 @@ use core::net::SocketAddr;
 use core::time::Duration;
 
 use proptest::prelude::*;
-use trackwire::time::Instant;
-use trackwire::udp::server::{Dropped, Rejection, ServerAction, MSG_BAD_CONNECTION_ID};
 use trackwire::udp::{
-    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectResponse,
-    ConnectionId, InfoHash, InfoHashes, PeerId, Request, Response, ScrapeRequest, ScrapeRow,
-    Server, ServerConfig, TransactionId,
+    payload_budget, AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest,
+    ConnectResponse, ConnectionId, Dropped, InfoHash, InfoHashes, PeerId, Rejection, Request,
+    Response, ScrapeRequest, ScrapeRow, Server, ServerAction, ServerConfig, TailGrammar,
+    TransactionId, MSG_BAD_CONNECTION_ID, MSG_MALFORMED, PROTOCOL_ID,
 };
+use trackwire::Instant;
 
 const SECRET: [u8; 16] = *b"0123456789abcdef";
 
 fn server() -> Server {
-    Server::new(ServerConfig::default(), SECRET)
+    Server::new(ServerConfig::new(), SECRET)
 }
 
 fn addr(s: &str) -> SocketAddr {
@@ -140,8 +140,7 @@ fn connect_then_announce_then_scrape() {
 fn connection_ids_expire_after_the_configured_age() {
     let from = addr("192.0.2.1:5000");
     for age in [120u64, 300, 3600] {
-        let mut cfg = ServerConfig::default();
-        cfg.max_connection_age = Duration::from_secs(age);
+        let cfg = ServerConfig::new().with_max_connection_age(Duration::from_secs(age));
         let s = Server::new(cfg, SECRET);
         let t0 = Instant::from_millis(50_000);
         let cid = connect(&s, t0, from);
@@ -176,8 +175,7 @@ fn connection_ids_expire_after_the_configured_age() {
         assert_eq!(e.message, MSG_BAD_CONNECTION_ID);
     }
     // Below BEP 15's two minutes is raised to two minutes.
-    let mut cfg = ServerConfig::default();
-    cfg.max_connection_age = Duration::from_secs(5);
+    let cfg = ServerConfig::new().with_max_connection_age(Duration::from_secs(5));
     let s = Server::new(cfg, SECRET);
     let cid = connect(&s, Instant::ZERO, from);
     let mut reply = [0u8; 1500];
@@ -200,7 +198,7 @@ fn forged_and_foreign_ids_are_rejected() {
     let attempts = [
         (addr("192.0.2.2:5000"), cid),
         (me, connect(&other, t, me)),
-        (me, ConnectionId(trackwire::udp::PROTOCOL_ID)),
+        (me, ConnectionId(PROTOCOL_ID)),
         (me, ConnectionId(cid.0 ^ 1)),
         (me, connect(&s, Instant::from_secs(10_100), me)),
     ];
@@ -353,7 +351,7 @@ fn reply_caps_follow_num_want_and_the_mtu() {
             let n = inc
                 .respond(1800, 0, 0, swarm.iter().copied(), &mut reply)
                 .unwrap();
-            assert!(n <= trackwire::udp::limits::payload_budget(1500, family));
+            assert!(n <= payload_budget(1500, family));
             let Response::Announce(a) = Response::decode(&reply[..n], family).unwrap() else {
                 panic!()
             };
@@ -377,6 +375,127 @@ fn reply_caps_follow_num_want_and_the_mtu() {
     assert_eq!(inc.row_limit(), 74);
     let n = inc.respond(|_| ScrapeRow::default(), &mut reply).unwrap();
     assert_eq!(n, 8 + 74 * 12);
+}
+
+#[test]
+fn config_setters_reach_the_triage() {
+    // Every default, then every setter, seen through the fields and the triage.
+    let d = ServerConfig::new();
+    assert_eq!(d, ServerConfig::default());
+    assert_eq!(
+        (
+            d.max_connection_age,
+            d.include_port,
+            d.tail_grammar,
+            d.strict_tails
+        ),
+        (Duration::from_secs(120), false, TailGrammar::Bep41, false)
+    );
+    assert_eq!(
+        (
+            d.mtu,
+            d.default_num_want,
+            d.max_num_want,
+            d.max_scrape_hashes
+        ),
+        (1500, 50, 200, 74)
+    );
+    let c = ServerConfig::new()
+        .with_max_connection_age(Duration::from_secs(600))
+        .with_include_port(true)
+        .with_tail_grammar(TailGrammar::Legacy)
+        .with_strict_tails(true)
+        .with_mtu(576)
+        .with_default_num_want(7)
+        .with_max_num_want(9)
+        .with_max_scrape_hashes(3);
+    assert_eq!(
+        (
+            c.max_connection_age,
+            c.include_port,
+            c.tail_grammar,
+            c.strict_tails
+        ),
+        (Duration::from_secs(600), true, TailGrammar::Legacy, true)
+    );
+    assert_eq!(
+        (
+            c.mtu,
+            c.default_num_want,
+            c.max_num_want,
+            c.max_scrape_hashes
+        ),
+        (576, 7, 9, 3)
+    );
+    let s = Server::new(c, SECRET);
+    let t = Instant::from_secs(1);
+    let from = addr("192.0.2.1:1");
+    let cid = connect(&s, t, from);
+    let mut reply = [0u8; 1500];
+    for (num_want, want) in [(-1, 7), (100, 9)] {
+        let request = announce(cid, num_want);
+        let ServerAction::Announce(inc) = s.handle_datagram(t, from, &request, &mut reply) else {
+            panic!()
+        };
+        assert_eq!(inc.peer_limit(), want);
+    }
+    // include_port: the id does not work from another port of the same host.
+    let other_port = addr("192.0.2.1:2");
+    assert!(matches!(
+        s.handle_datagram(t, other_port, &announce(cid, -1), &mut reply),
+        ServerAction::Rejected {
+            reason: Rejection::BadConnectionId,
+            ..
+        }
+    ));
+    // The id lives for the configured 600 s.
+    let later = Instant::from_secs(500);
+    assert!(matches!(
+        s.handle_datagram(later, from, &announce(cid, -1), &mut reply),
+        ServerAction::Announce(_)
+    ));
+    // Scrapes are capped at 3 rows (576-byte MTU would allow more).
+    let mut scrape = [0u8; 16 + 5 * 20];
+    let hashes = [InfoHash([1; 20]); 5];
+    let n = ScrapeRequest {
+        connection_id: cid,
+        transaction_id: TransactionId(3),
+        info_hashes: InfoHashes::from_slice(&hashes),
+    }
+    .encode(&mut scrape)
+    .unwrap();
+    let ServerAction::Scrape(inc) = s.handle_datagram(t, from, &scrape[..n], &mut reply) else {
+        panic!()
+    };
+    assert_eq!(inc.row_limit(), 3);
+}
+
+#[test]
+fn one_server_is_shared_by_threads_without_a_lock() {
+    // `handle_datagram` takes `&self`: threads triage through one shared reference, and
+    // an id issued on one thread is accepted on another.
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let s = server();
+    shareable(&s);
+    let t = Instant::from_secs(1);
+    let from = addr("192.0.2.9:4000");
+    let ids: Vec<ConnectionId> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| connect(&s, t, from)))
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut reply = [0u8; 1500];
+            let request = announce(ids[0], -1);
+            assert!(matches!(
+                s.handle_datagram(t, from, &request, &mut reply),
+                ServerAction::Announce(_)
+            ));
+        });
+    });
 }
 
 #[test]
@@ -446,7 +565,7 @@ proptest! {
             }
             // Even authenticated, an error reply is never longer than the request.
             ServerAction::Dropped(Dropped::Oversized(Rejection::Malformed(_))) => {
-                prop_assert!(8 + trackwire::udp::server::MSG_MALFORMED.len() > bytes.len());
+                prop_assert!(8 + MSG_MALFORMED.len() > bytes.len());
             }
             other => prop_assert!(false, "{:?}", other),
         }
@@ -459,9 +578,7 @@ fn garbage_after_the_announce_is_tolerated_unless_strict() {
     let from = addr("192.0.2.1:1");
     let mut reply = [0u8; 1500];
     for strict in [false, true] {
-        let mut cfg = ServerConfig::default();
-        cfg.strict_tails = strict;
-        let s = Server::new(cfg, SECRET);
+        let s = Server::new(ServerConfig::new().with_strict_tails(strict), SECRET);
         let cid = connect(&s, t, from);
         let mut req = announce(cid, 1);
         // 0xde claims 0xad bytes of option data that are not there.

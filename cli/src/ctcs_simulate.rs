@@ -40,7 +40,7 @@ use trackwire::ctcs::{
     CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, PeerFlags, PeerIdText, Positional,
     Text, Version, Word,
 };
-use trackwire::time::Instant;
+use trackwire::Instant;
 
 use crate::cli::CtcsSimulateArgs;
 use crate::clock::Clock;

@@ -3,10 +3,10 @@
 //! kind, with stray NULs, CRs and over-long lines); time jumps forward and backward; every
 //! reply and unsolicited message with arbitrary values.
 //!
-//! Asserts: no panic; `poll_timeout()` is never earlier than the last `now` after
-//! `handle_timeout(now)`; every transmitted chunk is whole LF-terminated lines with no
-//! NUL or CR and none longer than 4294 bytes + LF; `handle_input` makes progress once
-//! events are polled.
+//! Asserts (the shared part is in `trackwire_fuzz`): no panic; `poll_timeout()` is
+//! never earlier than the last `now` after `handle_timeout(now)`; every `poll_transmit`
+//! is exactly one LF-terminated line with no NUL or CR, within `MAX_TRANSMIT_LEN`;
+//! `handle_input` takes all bytes or none, and has room again once events are polled.
 #![no_main]
 
 use std::net::Ipv4Addr;
@@ -19,6 +19,7 @@ use trackwire::ctcs::{
     PeerFlags, Text, Word,
 };
 use trackwire::Instant;
+use trackwire_fuzz::{drain_transmit, feed, time_step, TimeOp};
 
 const SERVER_LINES: &[&[u8]] = &[
     b"PROTOCOL 0003\n",
@@ -51,9 +52,7 @@ enum Op {
     Raw(Vec<u8>),
     Line(u8),
     Long(u16),
-    Advance(u32),
-    Back(u16),
-    Timeout,
+    Time(TimeOp),
     Status(i32, i32, u64),
     Bw(i32, i32),
     Info(u8, Vec<u8>),
@@ -72,40 +71,14 @@ struct Script {
 }
 
 fuzz_target!(|script: Script| {
-    let mut config =
-        ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1_795_312_162, &script.torrent, 0);
-    config.password = script.password.as_deref();
-    let Ok(session) = ClientSession::<8192>::new(&config) else {
+    let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1_795_312_162, &script.torrent)
+        .with_password(script.password.as_deref());
+    let Ok(session) = ClientSession::new(config) else {
         return;
     };
     let mut s = Box::new(session);
     let mut now = Instant::from_secs(1_795_312_162);
-    let mut out = vec![0u8; 8192];
-    let drain = |s: &mut ClientSession<8192>, now: Instant, out: &mut [u8]| {
-        while let Ok(Some(n)) = s.poll_transmit(now, out) {
-            let chunk = &out[..n];
-            assert_eq!(chunk.last(), Some(&b'\n'), "whole lines only");
-            for line in chunk.split_inclusive(|&b| b == b'\n') {
-                assert!(line.len() <= 4295, "a {}-byte line", line.len());
-                assert!(
-                    !line.contains(&0) && !line.contains(&b'\r'),
-                    "NUL or CR sent"
-                );
-            }
-        }
-    };
-    let feed = |s: &mut ClientSession<8192>, now: Instant, mut bytes: &[u8], out: &mut [u8]| {
-        for _ in 0..100_000 {
-            if bytes.is_empty() {
-                break;
-            }
-            let used = s.handle_input(now, bytes);
-            bytes = &bytes[used..];
-            let had_event = s.poll_event().is_some();
-            drain(s, now, out);
-            assert!(used > 0 || had_event, "no progress");
-        }
-    };
+    let mut out = vec![0u8; ClientSession::MAX_TRANSMIT_LEN];
     let flags = PeerFlags {
         remote_unchoked: true,
         local_interested: false,
@@ -127,15 +100,14 @@ fuzz_target!(|script: Script| {
                 Ok(())
             }
             Op::Raw(b) => {
-                feed(&mut s, now, b, &mut out);
+                feed(&mut *s, now, b);
                 Ok(())
             }
             Op::Line(i) => {
                 feed(
-                    &mut s,
+                    &mut *s,
                     now,
                     SERVER_LINES[usize::from(*i) % SERVER_LINES.len()],
-                    &mut out,
                 );
                 Ok(())
             }
@@ -143,22 +115,11 @@ fuzz_target!(|script: Script| {
                 let mut l = b"SENDSTATUS".to_vec();
                 l.resize(10 + usize::from(*len), b'x');
                 l.push(b'\n');
-                feed(&mut s, now, &l, &mut out);
+                feed(&mut *s, now, &l);
                 Ok(())
             }
-            Op::Advance(ms) => {
-                now = now.saturating_add(Duration::from_millis(u64::from(*ms)));
-                Ok(())
-            }
-            Op::Back(ms) => {
-                now = now.saturating_sub(Duration::from_millis(u64::from(*ms)));
-                Ok(())
-            }
-            Op::Timeout => {
-                s.handle_timeout(now);
-                if let Some(t) = s.poll_timeout() {
-                    assert!(t > now, "a deadline at or before now after handle_timeout");
-                }
+            Op::Time(op) => {
+                time_step(&mut *s, &mut now, *op);
                 Ok(())
             }
             Op::Status(dl, ul, total) => {
@@ -169,18 +130,15 @@ fuzz_target!(|script: Script| {
                     n_total: 4,
                     ..CtStatus::default()
                 };
-                s.send_status(now, &status)
+                s.send_status(&status)
             }
-            Op::Bw(dl, ul) => s.send_bw(
-                now,
-                &CtBw {
-                    dl_rate: 0,
-                    ul_rate: 0,
-                    dl_limit: *dl,
-                    ul_limit: *ul,
-                },
-            ),
-            Op::Info(severity, text) => s.send_info(now, i32::from(*severity), text),
+            Op::Bw(dl, ul) => s.send_bw(&CtBw {
+                dl_rate: 0,
+                ul_rate: 0,
+                dl_limit: *dl,
+                ul_limit: *ul,
+            }),
+            Op::Info(severity, text) => s.send_info(i32::from(*severity), text),
             Op::Detail(n) => {
                 let name = Text::new(b"a file.txt").expect("valid");
                 let files = (0..*n % 8).map(|i| CtFile {
@@ -193,7 +151,7 @@ fuzz_target!(|script: Script| {
                     filesize: 1000,
                     filename: name,
                 });
-                s.send_detail(now, &CtDetail::default(), files)
+                s.send_detail(&CtDetail::default(), files)
             }
             Op::Peers(n) => {
                 let id = Word::new(b"-CD0303-0x0102030405060708090A0B0C").expect("valid");
@@ -207,9 +165,9 @@ fuzz_target!(|script: Script| {
                     ul_total: 4,
                     n_pieces: 5,
                 });
-                s.send_peers(now, peers)
+                s.send_peers(peers)
             }
-            Op::Config => s.send_config(now, &CtConfigValues::default(), []),
+            Op::Config => s.send_config(&CtConfigValues::default(), []),
             Op::Stop => {
                 s.stop();
                 Ok(())
@@ -219,7 +177,7 @@ fuzz_target!(|script: Script| {
                 Ok(())
             }
         };
-        drain(&mut s, now, &mut out);
+        drain_transmit(&mut *s, &mut out, |_| {});
         while s.poll_event().is_some() {}
     }
 });

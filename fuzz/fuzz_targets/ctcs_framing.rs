@@ -1,6 +1,6 @@
-//! CTCS framing over arbitrary streams cut into arbitrary chunks: `Framer` over the
-//! whole stream, `Framer` over a caller buffer that grows chunk by chunk, and
-//! `LineBuffer` fed chunk by chunk.
+//! CTCS framing over arbitrary streams cut into arbitrary chunks: `Framer::lines` over
+//! the whole stream, over a caller buffer that grows chunk by chunk, and `LineBuffer`s
+//! (one line of room, and much more) fed chunk by chunk.
 //!
 //! Asserts: no panic; `consumed` never exceeds the input; all three give the same lines
 //! and errors (chunking never changes what is framed); a line is at most the maximum
@@ -9,7 +9,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use trackwire::ctcs::{split_line, Framer, LineBuffer, Status};
+use trackwire::ctcs::{split_line, Framer, LineBuffer};
 use trackwire::DecodeError;
 
 type Lines = Vec<Result<Vec<u8>, DecodeError>>;
@@ -36,63 +36,61 @@ fn check_lines(lines: &Lines, max: usize) {
     }
 }
 
-/// A caller keeping its own receive buffer and a `Framer`.
+/// A caller keeping its own receive buffer and a `Framer`, taking lines with
+/// `Framer::lines`.
 fn frame_incrementally(chunks: &[&[u8]], max: usize) -> Lines {
     let mut f = Framer::new(max);
     let mut buf = Vec::new();
     let mut out = Vec::new();
     for chunk in chunks {
         buf.extend_from_slice(chunk);
-        loop {
-            let s = f.split(&buf);
-            assert!(s.consumed <= buf.len());
-            assert!(!s.discard_rest_of_line, "Framer handles discarding itself");
-            let consumed = s.consumed;
-            let item = match s.status {
-                Status::Complete(l) => Some(l.map(<[u8]>::to_vec)),
-                Status::Partial => None,
-            };
-            buf.drain(..consumed);
-            match item {
-                Some(l) => out.push(l),
-                None => break,
-            }
-        }
+        let mut lines = f.lines(&buf);
+        out.extend(lines.by_ref().map(|l| l.map(<[u8]>::to_vec)));
+        let consumed = lines.consumed();
+        assert!(consumed <= buf.len());
+        assert_eq!(consumed + lines.rest().len(), buf.len());
+        buf.drain(..consumed);
     }
     out
 }
 
-fn feed_line_buffer<const N: usize>(chunks: &[&[u8]]) -> Lines {
-    let mut lb = LineBuffer::<N>::new();
+/// A driver over a `LineBuffer` of `CAP` bytes: offer what fits, take every line out.
+fn feed_line_buffer<const CAP: usize>(chunks: &[&[u8]], max: usize) -> Lines {
+    let mut lb = LineBuffer::<CAP>::with_max_len(max);
     let mut out = Vec::new();
     for chunk in chunks {
         let mut input = *chunk;
         while !input.is_empty() {
-            let f = lb.feed(input);
-            let consumed = f.consumed;
-            assert!(consumed <= input.len());
-            if let Some(l) = f.line {
-                out.push(l.map(<[u8]>::to_vec));
-            } else {
-                assert!(consumed > 0, "no progress");
+            let n = lb.spare().min(input.len());
+            assert!(n > 0, "no room after every line was taken out");
+            if n < input.len() {
+                let full = lb.push(input).expect_err("more than the room");
+                assert_eq!(full.spare(), n);
             }
-            assert!(lb.pending() <= N);
-            input = &input[consumed..];
+            lb.push(&input[..n]).expect("what fits is taken");
+            input = &input[n..];
+            out.extend(lb.lines().map(|l| l.map(<[u8]>::to_vec)));
+            assert!(lb.len() <= max, "only a partial line is left");
         }
     }
     out
 }
 
-fn run<const N: usize>(stream: &[u8], chunks: &[&[u8]]) {
+fn run<const N: usize, const CAP: usize>(stream: &[u8], chunks: &[&[u8]]) {
     let s = split_line(stream, N);
     assert!(s.consumed <= stream.len());
     let whole = frame_incrementally(&[stream], N);
     check_lines(&whole, N);
     assert_eq!(frame_incrementally(chunks, N), whole, "Framer over chunks");
     assert_eq!(
-        feed_line_buffer::<N>(chunks),
+        feed_line_buffer::<CAP>(chunks, N),
         whole,
-        "LineBuffer over chunks"
+        "a tight LineBuffer over chunks"
+    );
+    assert_eq!(
+        feed_line_buffer::<1024>(chunks, N),
+        whole,
+        "a roomy LineBuffer over chunks"
     );
 }
 
@@ -111,8 +109,8 @@ fuzz_target!(|input: Input| {
         start = c;
     }
     if input.small {
-        run::<16>(stream, &chunks);
+        run::<16, 17>(stream, &chunks);
     } else {
-        run::<300>(stream, &chunks);
+        run::<300, 301>(stream, &chunks);
     }
 });

@@ -2,20 +2,20 @@
 //! real client lines of every kind, with stray NULs, CRs and over-long lines), time jumps
 //! forward and backward, every command with arbitrary values, closes.
 //!
-//! Asserts: no panic; `poll_timeout()` is never earlier than the last `now` after
-//! `handle_timeout(now)`; every transmitted chunk is exactly one LF-terminated line with
-//! no NUL or CR, at most 4294 bytes + LF, and never a bare `CTCONFIG`; `handle_input`
-//! makes progress once events are drained.
+//! Asserts (the shared part is in `trackwire_fuzz`): no panic; `poll_timeout()` is
+//! never earlier than the last `now` after `handle_timeout(now)`; every `poll_transmit`
+//! is exactly one LF-terminated line with no NUL or CR, within `MAX_TRANSMIT_LEN`, and
+//! never a bare `CTCONFIG`; `handle_input` takes all bytes or none, and has room again
+//! once events are polled.
 #![no_main]
 
 use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{CtConfigValues, Positional, ServerConfig, ServerSession, Version};
 use trackwire::Instant;
-use trackwire_fuzz::check_ctcs_line;
+use trackwire_fuzz::{drain_transmit, feed, time_step, TimeOp};
 
 /// Lines the real client sends, to get past the handshake and into the blocks.
 const CLIENT_LINES: &[&[u8]] = &[
@@ -50,9 +50,7 @@ enum Op {
     /// A known line cut into two chunks.
     Split(u8, u8),
     Long(u16, u8),
-    Advance(u32),
-    Back(u16),
-    Timeout,
+    Time(TimeOp),
     Status,
     Peers,
     Detail,
@@ -91,44 +89,21 @@ fuzz_target!(|script: Script| {
         config = config.with_password(Some(pw));
     }
     let mut now = Instant::from_secs(1_000);
-    let Ok(mut s) = ServerSession::new(now, config) else {
+    let Ok(mut s) = ServerSession::new(config, now) else {
         return;
     };
-    let mut out = vec![0u8; MAX_TRANSMIT_LEN];
-    let drain = |s: &mut ServerSession, now: Instant, out: &mut [u8]| {
-        while let Ok(Some(n)) = s.poll_transmit(now, out) {
-            let line = &out[..n];
-            check_ctcs_line(line);
-            assert!(n <= 4295, "a {n}-byte line");
-            assert_eq!(
-                line.iter().filter(|&&b| b == b'\n').count(),
-                1,
-                "one line per chunk"
-            );
-            assert!(
-                line.trim_ascii_end() != b"CTCONFIG",
-                "a bare CTCONFIG: {:?}",
-                String::from_utf8_lossy(line)
-            );
-        }
-        while s.poll_event().is_some() {}
-    };
-    let feed = |s: &mut ServerSession, now: Instant, mut bytes: &[u8], out: &mut [u8]| {
-        for _ in 0..100_000 {
-            if bytes.is_empty() {
-                break;
-            }
-            let used = s.handle_input(now, bytes);
-            bytes = &bytes[used..];
-            let had_events = s.poll_event().is_some();
-            drain(s, now, out);
-            assert!(used > 0 || had_events || bytes.is_empty(), "no progress");
-        }
+    let mut out = vec![0u8; ServerSession::MAX_TRANSMIT_LEN];
+    let no_bare_ctconfig = |line: &[u8]| {
+        assert!(
+            line.trim_ascii_end() != b"CTCONFIG",
+            "a bare CTCONFIG: {:?}",
+            String::from_utf8_lossy(line)
+        );
     };
     for op in script.ops.iter().take(200) {
         let _ = match op {
             Op::Raw(b) => {
-                feed(&mut s, now, b, &mut out);
+                feed(&mut s, now, b);
                 Ok(())
             }
             Op::Line(i) => {
@@ -136,37 +111,25 @@ fuzz_target!(|script: Script| {
                     &mut s,
                     now,
                     CLIENT_LINES[usize::from(*i) % CLIENT_LINES.len()],
-                    &mut out,
                 );
                 Ok(())
             }
             Op::Split(i, at) => {
                 let l = CLIENT_LINES[usize::from(*i) % CLIENT_LINES.len()];
                 let at = usize::from(*at) % (l.len() + 1);
-                feed(&mut s, now, &l[..at], &mut out);
-                feed(&mut s, now, &l[at..], &mut out);
+                feed(&mut s, now, &l[..at]);
+                feed(&mut s, now, &l[at..]);
                 Ok(())
             }
             Op::Long(len, byte) => {
                 let mut l = b"CTINFO 3 ".to_vec();
                 l.resize(9 + usize::from(*len), *byte);
                 l.push(b'\n');
-                feed(&mut s, now, &l, &mut out);
+                feed(&mut s, now, &l);
                 Ok(())
             }
-            Op::Advance(ms) => {
-                now = now.saturating_add(Duration::from_millis(u64::from(*ms)));
-                Ok(())
-            }
-            Op::Back(ms) => {
-                now = now.saturating_sub(Duration::from_millis(u64::from(*ms)));
-                Ok(())
-            }
-            Op::Timeout => {
-                s.handle_timeout(now);
-                if let Some(t) = s.poll_timeout() {
-                    assert!(t > now, "a deadline at or before now after handle_timeout");
-                }
+            Op::Time(op) => {
+                time_step(&mut s, &mut now, *op);
                 Ok(())
             }
             Op::Status => s.request_status(),
@@ -188,10 +151,11 @@ fuzz_target!(|script: Script| {
             Op::Restart => s.restart(),
             Op::Quit => s.quit(),
             Op::Close => {
-                s.handle_closed(now);
+                s.handle_closed();
                 Ok(())
             }
         };
-        drain(&mut s, now, &mut out);
+        drain_transmit(&mut s, &mut out, no_bare_ctconfig);
+        while s.poll_event().is_some() {}
     }
 });

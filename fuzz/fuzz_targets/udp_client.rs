@@ -4,10 +4,12 @@
 //! datagrams it sent, from the tracker or from elsewhere.
 //!
 //! Asserts: no panic; after `handle_timeout(now)`, `poll_timeout()` is never earlier
-//! than `now`; every datagram is at most `MAX_DATAGRAM_LEN` and the configured payload
-//! budget, goes to the tracker, decodes as a request in the configured tail grammar and
-//! has a nonzero transaction id; a failed `poll_transmit` (short buffer) and a rejected
-//! datagram change nothing; at most `N` exchanges are in flight.
+//! than `now`; every datagram is at most `Client::MAX_TRANSMIT_LEN` and the configured
+//! payload budget, goes to the tracker, decodes as a request in the configured tail
+//! grammar and has a nonzero transaction id; a failed `poll_transmit` (short buffer) and a
+//! rejected datagram change nothing; at most `N` exchanges are in flight; every exchange
+//! ends at most once, on one channel (a reply from `handle_datagram`, a `poll_event`
+//! event, or a cancel), and a refused connect names only exchanges this run issued.
 #![no_main]
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
@@ -15,17 +17,15 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ExchangeId, Received, RetryPolicy, TailConfig,
-    MAX_DATAGRAM_LEN,
-};
 use trackwire::udp::{
-    AddressFamily, AnnounceEvent, AnnounceResponse, ConnectResponse, ConnectionId, ErrorResponse,
-    InfoHash, PeerId, Peers, Request, ScrapeResponse, ScrapeRow, TailGrammar, TransactionId,
+    AddressFamily, AnnounceEvent, AnnounceParams, AnnounceResponse, Client, ClientConfig,
+    ConnectResponse, ConnectionId, ErrorResponse, ExchangeId, InfoHash, PeerId, Peers, Received,
+    Request, RetryPolicy, ScrapeResponse, ScrapeRow, TailConfig, TailGrammar, TransactionId,
 };
 use trackwire::Instant;
 
 const N: usize = 4;
+const MAX_DATAGRAM_LEN: usize = Client::<N>::MAX_TRANSMIT_LEN;
 
 #[derive(Arbitrary, Debug)]
 enum Tail {
@@ -135,9 +135,22 @@ struct Run {
     now: Instant,
     sent: Vec<Sent>,
     ids: Vec<ExchangeId>,
+    /// Exchanges that ended, on whichever channel.
+    ended: Vec<ExchangeId>,
 }
 
 impl Run {
+    /// Records that `id` ended; it must be one this run issued, ending for the first time.
+    fn end(&mut self, id: ExchangeId) {
+        assert!(self.ids.contains(&id), "{id} was never issued");
+        assert!(!self.ended.contains(&id), "{id} ended twice");
+        assert!(
+            self.client.exchange(id).is_none(),
+            "{id} ended but is still held"
+        );
+        self.ended.push(id);
+    }
+
     fn source(&self, s: &Source) -> SocketAddr {
         match (s, self.tracker) {
             (Source::Tracker, t) => t,
@@ -209,19 +222,29 @@ impl Run {
         let before = format!("{:?}", self.client);
         match self.client.handle_datagram(self.now, from, bytes) {
             Ok(received) => match received {
-                Received::Announced { response, .. } => {
+                Received::Announced { id, response } => {
                     assert_eq!(response.peers.iter().count(), response.peers.len());
+                    self.end(id);
                 }
-                Received::Scraped { response, .. } => {
+                Received::Scraped { id, response } => {
                     let n = response.iter().count();
                     assert_eq!(
                         n,
                         response.hashes().len().min(response.response().rows.len())
                     );
                     let _ = response.is_complete();
+                    self.end(id);
                 }
-                Received::Failed { error, .. } | Received::ConnectFailed { error, .. } => {
+                Received::Failed { id, error } => {
                     let _ = error.to_str();
+                    self.end(id);
+                }
+                Received::ConnectFailed { error, failed } => {
+                    let _ = error.to_str();
+                    assert!(failed.len() <= N);
+                    for id in &failed {
+                        self.end(id);
+                    }
                 }
                 Received::Connected { waiting, .. } => assert!(waiting <= N),
                 _ => {}
@@ -343,7 +366,9 @@ impl Run {
                 let i = usize::from(*i);
                 if let Some(id) = self.ids.get(i) {
                     let id = *id;
-                    let _ = self.client.cancel(id);
+                    if self.client.cancel(id).is_ok() {
+                        self.end(id);
+                    }
                     assert!(self.client.exchange(id).is_none());
                 }
             }
@@ -355,11 +380,13 @@ impl Run {
                 if let Some(t) = self.client.poll_timeout() {
                     let _ = t;
                 }
-                while self.client.poll_event().is_some() {}
+                while let Some(e) = self.client.poll_event() {
+                    self.end(e.id());
+                }
             }
             Step::PollEvent => {
                 if let Some(e) = self.client.poll_event() {
-                    assert!(self.client.exchange(e.id()).is_none());
+                    self.end(e.id());
                 }
             }
             Step::Raw { from, bytes } => {
@@ -420,7 +447,7 @@ fuzz_target!(|s: Script| {
         config = config.with_payload_budget(b.into());
     }
     let budget = config.payload_budget.min(MAX_DATAGRAM_LEN);
-    let Ok(client) = Client::<N>::new(config, s.seed) else {
+    let Ok(client) = Client::<N>::new_sized(config, s.seed) else {
         return;
     };
     let mut run = Run {
@@ -431,6 +458,7 @@ fuzz_target!(|s: Script| {
         now: Instant::from_millis(s.start_ms.into()),
         sent: Vec::new(),
         ids: Vec::new(),
+        ended: Vec::new(),
     };
     for step in s.steps.iter().take(256) {
         run.step(step);

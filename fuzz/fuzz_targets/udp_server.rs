@@ -16,13 +16,12 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use trackwire::udp::cookie::ConnectionIdScheme;
-use trackwire::udp::limits::payload_budget;
 use trackwire::udp::{
-    canonical_addr, AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceResponse, AnnounceTail,
-    ConnectRequest, ConnectResponse, ConnectionId, ErrorResponse, InfoHash, InfoHashes, PeerId,
-    Peers, RequestHeader, ScrapeRequest, ScrapeResponse, ScrapeRow, Server, ServerAction,
-    ServerConfig, TailGrammar, TransactionId,
+    canonical_addr, payload_budget, AddressFamily, AnnounceEvent, AnnounceRequest,
+    AnnounceResponse, AnnounceTail, ConnectRequest, ConnectResponse, ConnectionId,
+    ConnectionIdScheme, ErrorResponse, InfoHash, InfoHashes, PeerId, Peers, RequestHeader,
+    ScrapeRequest, ScrapeResponse, ScrapeRow, Server, ServerAction, ServerConfig, TailGrammar,
+    TransactionId,
 };
 use trackwire::Instant;
 
@@ -356,19 +355,19 @@ impl Run {
 }
 
 fuzz_target!(|s: Script| {
-    let mut config = ServerConfig::default();
-    config.max_connection_age = Duration::from_secs(s.max_age_s.into());
-    config.include_port = s.include_port;
-    config.tail_grammar = if s.legacy {
-        TailGrammar::Legacy
-    } else {
-        TailGrammar::Bep41
-    };
-    // At least the IPv4 minimum MTU (RFC 791): below it even a connect reply cannot fit.
-    config.mtu = usize::from(s.mtu).max(68);
-    config.default_num_want = s.default_num_want.into();
-    config.max_num_want = s.max_num_want.into();
-    config.max_scrape_hashes = s.max_scrape_hashes.into();
+    let config = ServerConfig::new()
+        .with_max_connection_age(Duration::from_secs(s.max_age_s.into()))
+        .with_include_port(s.include_port)
+        .with_tail_grammar(if s.legacy {
+            TailGrammar::Legacy
+        } else {
+            TailGrammar::Bep41
+        })
+        // At least the IPv4 minimum MTU (RFC 791): below it even a connect reply cannot fit.
+        .with_mtu(usize::from(s.mtu).max(68))
+        .with_default_num_want(s.default_num_want.into())
+        .with_max_num_want(s.max_num_want.into())
+        .with_max_scrape_hashes(s.max_scrape_hashes.into());
     let reply_len = match s.reply {
         ReplySize::Large => 65_536,
         ReplySize::Mtu => 1472,

@@ -7,12 +7,12 @@
 
 use core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{ServerConfig as CtcsConfig, ServerEvent, ServerSession};
-use trackwire::time::Instant;
-use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, MAX_DATAGRAM_LEN};
-use trackwire::udp::server::ServerAction;
-use trackwire::udp::{InfoHash, PeerId, Server, ServerConfig};
+use trackwire::udp::{
+    AnnounceParams, Client, ClientConfig, InfoHash, PeerId, Received, Server, ServerAction,
+    ServerConfig,
+};
+use trackwire::Instant;
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -26,17 +26,17 @@ const CLIENT: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(192, 0
 /// returns the number of peers the client received (the server hands out one), or -1.
 #[no_mangle]
 pub extern "C" fn trackwire_udp_round_trip(seed: u64) -> i32 {
-    let Ok(mut client) = Client::<2>::new(ClientConfig::new(TRACKER), seed) else {
+    let Ok(mut client) = Client::<2>::new_sized(ClientConfig::new(TRACKER), seed) else {
         return -1;
     };
-    let server = Server::new(ServerConfig::default(), [7; 16]);
+    let server = Server::new(ServerConfig::new(), [7; 16]);
     let params = AnnounceParams::new(InfoHash([1; 20]), PeerId([2; 20]), 6881);
     let now = Instant::from_secs(1);
     if client.announce(now, params).is_err() {
         return -1;
     }
-    let mut out = [0u8; MAX_DATAGRAM_LEN];
-    let mut reply = [0u8; MAX_DATAGRAM_LEN];
+    let mut out = [0u8; Client::<2>::MAX_TRANSMIT_LEN];
+    let mut reply = [0u8; Client::<2>::MAX_TRANSMIT_LEN];
     // Connect, then announce: two round trips.
     for _ in 0..2 {
         let Ok(Some(t)) = client.poll_transmit(now, &mut out) else {
@@ -60,7 +60,7 @@ pub extern "C" fn trackwire_udp_round_trip(seed: u64) -> i32 {
             return -1;
         };
         match client.handle_datagram(now, TRACKER, answer) {
-            Ok(trackwire::udp::client::Received::Announced { response, .. }) => {
+            Ok(Received::Announced { response, .. }) => {
                 return i32::try_from(response.peers.len()).unwrap_or(-1);
             }
             Ok(_) => {}
@@ -76,28 +76,23 @@ pub extern "C" fn trackwire_udp_round_trip(seed: u64) -> i32 {
 #[no_mangle]
 pub extern "C" fn trackwire_ctcs_server_session() -> i32 {
     let now = Instant::from_secs(1_795_312_162);
-    let Ok(mut session) = ServerSession::new(now, CtcsConfig::new()) else {
+    let Ok(mut session) = ServerSession::new(CtcsConfig::new(), now) else {
         return -1;
     };
     let input: &[u8] = b"PROTOCOL 0003\nCTORRENT -CD0303-0x99D5B07A8235753C6FADB642 1795312162 1795312162 single.torrent\nCTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n";
-    let mut rest = input;
+    if session.handle_input(now, input).is_err() {
+        return -1;
+    }
     let mut hello = false;
-    for _ in 0..16 {
-        let used = session.handle_input(now, rest);
-        rest = rest.get(used..).unwrap_or_default();
-        while let Some(event) = session.poll_event() {
-            hello |= matches!(event, ServerEvent::Hello(_));
-        }
-        if rest.is_empty() {
-            break;
-        }
+    while let Some(event) = session.poll_event() {
+        hello |= matches!(event, ServerEvent::Hello(_));
     }
     if !hello || session.request_status().is_err() {
         return -1;
     }
-    let mut buf = [0u8; MAX_TRANSMIT_LEN];
+    let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
     let mut lines = 0;
-    while let Ok(Some(_)) = session.poll_transmit(now, &mut buf) {
+    while let Ok(Some(_)) = session.poll_transmit(&mut buf) {
         lines += 1;
     }
     lines

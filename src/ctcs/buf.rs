@@ -27,16 +27,6 @@ impl<const N: usize> Fill<N> {
         self.len
     }
 
-    /// Whether nothing is stored.
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// How many more bytes fit.
-    pub(crate) const fn spare(&self) -> usize {
-        N.saturating_sub(self.len)
-    }
-
     /// Appends `bytes` if they all fit; says whether they did (nothing is stored if not).
     pub(crate) fn push(&mut self, bytes: &[u8]) -> bool {
         let end = self.len.saturating_add(bytes.len());
@@ -53,11 +43,6 @@ impl<const N: usize> Fill<N> {
     /// The stored bytes.
     pub(crate) fn as_slice(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
-    }
-
-    /// Forgets every stored byte.
-    pub(crate) fn clear(&mut self) {
-        self.len = 0;
     }
 }
 
@@ -137,38 +122,29 @@ impl<const N: usize> LineFifo<N> {
         Ok(n)
     }
 
-    /// Copies the oldest whole lines that fit `dst` (only the first one if `one_line`)
-    /// and drops them from the queue; returns their length, or `None` when empty.
+    /// Copies the oldest line into `dst` and drops it from the queue; returns its
+    /// length, or `None` when empty.
     ///
     /// # Errors
     ///
-    /// [`EncodeError`] with the length of the first line if it does not fit `dst`; the
-    /// queue is unchanged.
-    pub(crate) fn pop_lines(
-        &mut self,
-        dst: &mut [u8],
-        one_line: bool,
-    ) -> Result<Option<usize>, EncodeError> {
+    /// [`EncodeError`] with the line's length if it does not fit `dst`; the queue is
+    /// unchanged.
+    pub(crate) fn pop_line(&mut self, dst: &mut [u8]) -> Result<Option<usize>, EncodeError> {
         let queued = self.buf.get(self.start..self.end).unwrap_or_default();
         if queued.is_empty() {
             return Ok(None);
         }
-        let first = queued
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(queued.len(), |p| p.saturating_add(1));
-        let n = if one_line {
-            first
-        } else {
-            let window = queued.get(..dst.len()).unwrap_or(queued);
-            window
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(first, |p| p.saturating_add(1))
+        let n = match queued.iter().position(|&b| b == b'\n') {
+            Some(p) => p.saturating_add(1),
+            None => {
+                // Only whole lines are ever appended.
+                debug_assert!(false, "a queued line without its LF");
+                queued.len()
+            }
         };
         match (dst.get_mut(..n), queued.get(..n)) {
             (Some(d), Some(s)) => d.copy_from_slice(s),
-            _ => return Err(EncodeError::new(first)),
+            _ => return Err(EncodeError::new(n)),
         }
         self.start = self.start.saturating_add(n);
         if self.start >= self.end {
@@ -201,14 +177,16 @@ mod tests {
         push(&mut q, b"FG\n").unwrap();
         push(&mut q, b"HIJKL\n").unwrap();
         let mut out = [0u8; 7];
-        // Two lines fit 7 bytes; the third waits.
-        assert_eq!(q.pop_lines(&mut out, false).unwrap(), Some(6));
-        assert_eq!(&out[..6], b"AB\nFG\n");
+        // One line per call, even when two would fit.
+        assert_eq!(q.pop_line(&mut out).unwrap(), Some(3));
+        assert_eq!(&out[..3], b"AB\n");
+        assert_eq!(q.pop_line(&mut out).unwrap(), Some(3));
+        assert_eq!(&out[..3], b"FG\n");
         let mut small = [0u8; 3];
-        assert_eq!(q.pop_lines(&mut small, true).unwrap_err().required(), 6);
+        assert_eq!(q.pop_line(&mut small).unwrap_err().required(), 6);
         let mut out = [0u8; 16];
-        assert_eq!(q.pop_lines(&mut out, true).unwrap(), Some(6));
-        assert_eq!(q.pop_lines(&mut out, true).unwrap(), None);
+        assert_eq!(q.pop_line(&mut out).unwrap(), Some(6));
+        assert_eq!(q.pop_line(&mut out).unwrap(), None);
         assert_eq!(q.len(), 0);
         // A full queue refuses, keeping what it had; freeing space compacts.
         push(&mut q, b"0123456789abcd\n").unwrap();
@@ -219,14 +197,13 @@ mod tests {
     #[test]
     fn fill_is_all_or_nothing() {
         let mut f = Fill::<4>::new();
-        assert!(f.is_empty());
+        assert_eq!(f.len(), 0);
         assert!(f.push(b"ab"));
         assert!(!f.push(b"cde"));
         assert_eq!(f.as_slice(), b"ab");
-        assert_eq!(f.spare(), 2);
         assert!(f.push(b"cd"));
         assert_eq!(f.len(), 4);
-        f.clear();
-        assert_eq!(f.as_slice(), b"");
+        assert!(!f.push(b"e"));
+        assert_eq!(f.as_slice(), b"abcd");
     }
 }

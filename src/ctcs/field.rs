@@ -1,24 +1,5 @@
 //! Field types, the tokenizer that reads them out of a line, and the writers that put
-//! them back.
-//!
-//! A CTCS line is a keyword followed by fields separated by **one** space. The field
-//! shapes are:
-//!
-//! | shape | example | type here |
-//! |---|---|---|
-//! | word | `verbose`, `-CD0303-0x07E5…` | [`Word`] |
-//! | decimal integer | `-5`, `800000` | `i32` (C `int`), `i64` (C `long`), `u64` (`%llu` totals) |
-//! | float | `0.000000`, `1.5` | [`Float`] (text, with [`Float::to_f64`]) |
-//! | pair / triple | `4095,0`, `13/13/13` | tuples / message fields |
-//! | status peers | `1:0/0:1/0` | [`CtStatus`](super::CtStatus) fields |
-//! | `len:value` | `15:Upload:Download`, `0:` | [`Text`] (the length is implied) |
-//! | placeholder | `.` | [`Positional::Keep`] |
-//! | rest of line | `multi dir.torrent` | [`Text`] |
-//!
-//! Text is bytes: file names, paths and peer ids are not always UTF-8. [`Text`] and
-//! [`Word`] can only hold bytes that fit in a line (no NUL, CR or LF; a word also has no
-//! space and is not empty), so every value a caller can build encodes to a line the real
-//! client reads back as the same value: the checks happen once, in the constructors.
+//! them back; the shapes are in the `ctcs` module docs.
 
 use core::fmt;
 

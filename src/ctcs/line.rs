@@ -1,29 +1,5 @@
-//! Framing a TCP byte stream into CTCS lines.
-//!
-//! * A line ends at LF, CR or CRLF. dnh3.3.2 ends a line at the first CR *or* LF, so
-//!   CRLF is a line followed by an empty line; empty lines are skipped (the client itself
-//!   sends `AUTH pw\n\n`), which makes CRLF work without remembering a trailing CR.
-//! * A line longer than the maximum, or one containing a NUL byte, is an error **for that
-//!   line only**: the bytes up to its end are dropped and framing goes on with the next
-//!   line. The dnh3.3.2 client, given a 4295-byte message, sends 4294 bytes + LF and then
-//!   the C string's NUL, so the *next* line starts with `\0`; that line is reported as
-//!   [`NulByte`](crate::DecodeErrorKind::NulByte) at offset 0 and nothing else is lost.
-//! * An over-long line is reported as soon as more than the maximum has arrived without
-//!   a line end, so no caller ever buffers more than `max_len` bytes of one line; the
-//!   rest of that line is then discarded as it arrives.
-//!
-//! The same rules give the same lines and errors whatever way the stream is cut into
-//! chunks. Two forms share one implementation:
-//!
-//! * [`split_line`] / [`Framer::split`]: httparse-style, over the caller's buffer
-//!   (zero-copy); the caller drops `consumed` bytes after each call. [`Framer`] holds the
-//!   one bit of state ("discarding the rest of an over-long line").
-//! * [`LineBuffer`]: a fixed-capacity accumulator that takes TCP chunks of any size and
-//!   hands out at most one line per call.
-//!
-//! Error offsets are relative to the start of the line.
+//! Framing a TCP byte stream into CTCS lines; the rules are in the `ctcs` module docs.
 
-use crate::ctcs::buf::Fill;
 use crate::ctcs::scan::TextScan;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::wire::Reader;
@@ -130,8 +106,8 @@ pub fn split_line(buf: &[u8], max_len: usize) -> Split<'_> {
 /// [`split_line`] plus the state it needs across calls: whether the rest of an over-long
 /// line is being discarded.
 ///
-/// Drive it over your own receive buffer: call [`Framer::split`] on the unconsumed bytes,
-/// drop `consumed` bytes, repeat while a line or error came out; on `Partial`, read more.
+/// Drive it over your own receive buffer with [`Framer::lines`], then drop
+/// [`Lines::consumed`] bytes and read more; or step by step with [`Framer::split`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Framer {
     max_len: usize,
@@ -190,54 +166,186 @@ impl Framer {
         s
     }
 
-    /// Enters the "drop until the next line end" state.
-    fn start_discarding(&mut self) {
-        self.discarding = true;
+    /// The complete lines at the front of `buf`, as an iterator (see [`Lines`]): the
+    /// chunk loop over [`split`](Self::split), written once.
+    ///
+    /// ```
+    /// use trackwire::ctcs::Framer;
+    ///
+    /// let mut framer = Framer::default();
+    /// let mut received = b"SENDSTATUS\r\nSENDPEERS\nSEND".to_vec();
+    /// let mut lines = framer.lines(&received);
+    /// assert_eq!(lines.next(), Some(Ok(&b"SENDSTATUS"[..])));
+    /// assert_eq!(lines.next(), Some(Ok(&b"SENDPEERS"[..])));
+    /// assert_eq!(lines.next(), None);
+    /// let used = lines.consumed();
+    /// received.drain(..used); // keep "SEND" for when the rest arrives
+    /// assert_eq!(received, b"SEND");
+    /// ```
+    pub fn lines<'b>(&'b mut self, buf: &'b [u8]) -> Lines<'b> {
+        Lines {
+            framer: self,
+            rest: buf,
+            consumed: 0,
+        }
     }
 }
 
-/// What [`LineBuffer::feed`] did with one call's input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Feed<'a> {
-    /// How many input bytes were taken; pass the rest in the next call.
-    pub consumed: usize,
-    /// A complete line (borrowed from the input or from the buffer), a line error, or
-    /// `None` when the input was used up without completing a line.
-    pub line: Option<Result<&'a [u8], DecodeError>>,
+/// An iterator over the complete lines at the front of a caller's buffer, from
+/// [`Framer::lines`]: each item is a line (without its terminator) or a line error.
+///
+/// When it returns `None`, what is left ([`rest`](Lines::rest)) is the start of a line
+/// whose end has not arrived: drop [`consumed`](Lines::consumed) bytes from the front of
+/// the buffer, keep the rest, and call [`Framer::lines`] again once more bytes arrived.
+#[derive(Debug)]
+pub struct Lines<'b> {
+    framer: &'b mut Framer,
+    rest: &'b [u8],
+    consumed: usize,
 }
 
-/// A fixed-capacity line accumulator for a TCP stream: lines of up to `N` bytes
-/// (terminator excluded), no allocation.
+impl<'b> Lines<'b> {
+    /// Bytes of the buffer dealt with so far: every line handed out, its terminator,
+    /// skipped empty lines and discarded bytes of an over-long line.
+    pub const fn consumed(&self) -> usize {
+        self.consumed
+    }
+
+    /// The bytes not consumed yet.
+    pub const fn rest(&self) -> &'b [u8] {
+        self.rest
+    }
+}
+
+impl<'b> Iterator for Lines<'b> {
+    type Item = Result<&'b [u8], DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest;
+        let split = self.framer.split(rest);
+        self.consumed = self.consumed.saturating_add(split.consumed);
+        self.rest = rest.get(split.consumed..).unwrap_or_default();
+        split.status.complete()
+    }
+}
+
+/// [`LineBuffer::push`] or [`LineBuffer::commit`] was given more bytes than the buffer
+/// has room for. Nothing of that call was taken, and nothing taken before was lost:
+/// take the lines out (or, in a session, poll its events) and offer the bytes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InputFull {
+    offered: usize,
+    spare: usize,
+}
+
+impl InputFull {
+    /// How many bytes were offered.
+    pub const fn offered(&self) -> usize {
+        self.offered
+    }
+
+    /// How many bytes the buffer had room for.
+    pub const fn spare(&self) -> usize {
+        self.spare
+    }
+}
+
+impl core::fmt::Display for InputFull {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "input buffer full: {} bytes offered, room for {}",
+            self.offered, self.spare
+        )
+    }
+}
+
+impl core::error::Error for InputFull {}
+
+/// Where a [`LineBuffer`] stands; kept apart from the bytes so that an iterator can lend
+/// lines out of the bytes while it moves the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cursor {
+    framer: Framer,
+    /// The first byte kept: the held line's start, or `next`.
+    start: usize,
+    /// The line last handed out, still kept until released.
+    held: Option<(usize, usize)>,
+    /// The first byte not framed yet.
+    next: usize,
+    /// The end of the stored bytes.
+    end: usize,
+    /// Bytes arrived since framing last found no complete line: without them framing
+    /// again would find nothing new, so it is skipped (no rescan of a partial line).
+    fresh: bool,
+}
+
+impl Cursor {
+    /// Frees the held line.
+    fn release(&mut self) {
+        self.held = None;
+        self.start = self.next;
+    }
+
+    /// Releases the held line and frames the next one in `buf`: its range, or a line
+    /// error, or `None` when no complete line is stored.
+    fn next_line(&mut self, buf: &[u8]) -> Option<Result<(usize, usize), DecodeError>> {
+        self.release();
+        if !self.fresh {
+            return None;
+        }
+        let from = self.next;
+        let stored = buf.get(from..self.end).unwrap_or_default();
+        let split = self.framer.split(stored);
+        self.next = from.saturating_add(split.consumed);
+        self.start = self.next;
+        match split.status {
+            Status::Partial => {
+                self.fresh = false;
+                None
+            }
+            Status::Complete(Err(e)) => Some(Err(e)),
+            Status::Complete(Ok(line)) => {
+                // The line ends just before its one-byte terminator.
+                let at = self.next.saturating_sub(line.len()).saturating_sub(1);
+                let range = (at, at.saturating_add(line.len()));
+                self.held = Some(range);
+                self.start = at;
+                Some(Ok(range))
+            }
+        }
+    }
+}
+
+/// A bounded input buffer for a TCP stream that frames what it holds into lines, h11's
+/// model: it takes bytes in any chunking (or lets the caller read straight into it),
+/// holds at most `N` bytes, and lends out complete lines without copying them again.
 ///
-/// Feed it what the socket gave; it returns at most one line per call and how much
-/// input it took; call again with the rest until the input is used up (postcard's
-/// `CobsAccumulator` pattern). A line that lies entirely within one input chunk is
-/// returned without copying.
+/// Lines are at most [`max_len`](LineBuffer::max_len) bytes (terminator excluded): `N -
+/// 1` by default, so that a partial line never fills the buffer; an over-long or
+/// NUL-bearing line is an error for that line only ([`split_line`]). The sessions keep
+/// their input in one of these.
 ///
 /// ```
 /// use trackwire::ctcs::LineBuffer;
 ///
 /// let mut lb = LineBuffer::<64>::new();
-/// let mut lines = 0;
-/// for chunk in [&b"SENDST"[..], b"ATUS\r\nSENDPEERS\n"] {
-///     let mut input = chunk;
-///     while !input.is_empty() {
-///         let feed = lb.feed(input);
-///         if let Some(line) = feed.line {
-///             assert!(line.is_ok());
-///             lines += 1;
-///         }
-///         input = input.get(feed.consumed..).unwrap_or_default();
+/// let mut lines = Vec::new();
+/// for chunk in [&b"SENDST"[..], b"ATUS\r\nSENDPEERS\nSENDC"] {
+///     // Read at most `lb.spare()` bytes, or read into `lb.spare_mut()` and `commit`.
+///     lb.push(chunk)?;
+///     for line in lb.lines() {
+///         lines.push(line?.to_vec());
 ///     }
 /// }
-/// assert_eq!(lines, 2);
+/// assert_eq!(lines, [&b"SENDSTATUS"[..], b"SENDPEERS"]);
+/// assert_eq!(lb.len(), 5); // "SENDC" waits for its end
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct LineBuffer<const N: usize> {
-    partial: Fill<N>,
-    framer: Framer,
-    /// The stored line was handed out; forget it at the next call.
-    handed_out: bool,
+    buf: [u8; N],
+    cur: Cursor,
 }
 
 impl<const N: usize> Default for LineBuffer<N> {
@@ -247,76 +355,175 @@ impl<const N: usize> Default for LineBuffer<N> {
 }
 
 impl<const N: usize> LineBuffer<N> {
-    /// An empty buffer.
+    /// An empty buffer for lines of up to `N - 1` bytes.
     pub const fn new() -> Self {
+        Self::with_max_len(N)
+    }
+
+    /// An empty buffer for lines of up to `max_len` bytes, at most `N - 1`: a partial
+    /// line must leave room for the byte that ends or overflows it.
+    pub const fn with_max_len(max_len: usize) -> Self {
+        let cap = N.saturating_sub(1);
+        let max_len = if max_len < cap { max_len } else { cap };
         LineBuffer {
-            partial: Fill::new(),
-            framer: Framer::new(N),
-            handed_out: false,
+            buf: [0; N],
+            cur: Cursor {
+                framer: Framer::new(max_len),
+                start: 0,
+                held: None,
+                next: 0,
+                end: 0,
+                fresh: false,
+            },
         }
     }
 
-    /// How many bytes of an incomplete line are held.
-    pub const fn pending(&self) -> usize {
-        if self.handed_out {
-            0
-        } else {
-            self.partial.len()
-        }
+    /// The longest line accepted, terminator excluded.
+    pub const fn max_len(&self) -> usize {
+        self.cur.framer.max_len()
     }
 
-    /// Takes bytes from `input` until one line (or line error) is complete or the input
-    /// is used up.
-    pub fn feed<'a>(&'a mut self, input: &'a [u8]) -> Feed<'a> {
-        if self.handed_out {
-            self.partial.clear();
-            self.handed_out = false;
+    /// The capacity, `N`.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Bytes kept: the line last handed out (until released), lines not taken yet and
+    /// the start of a line whose end has not arrived.
+    pub const fn len(&self) -> usize {
+        self.cur.end.saturating_sub(self.cur.start)
+    }
+
+    /// Whether no byte is kept.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many bytes [`push`](Self::push) takes now. Once every complete line has been
+    /// taken out and released it is at least `N - max_len`.
+    pub const fn spare(&self) -> usize {
+        N.saturating_sub(self.len())
+    }
+
+    /// Moves the kept bytes to the front, so that the spare room is in one piece.
+    fn compact(&mut self) {
+        let c = &mut self.cur;
+        if c.start == 0 || c.start > c.end || c.end > N {
+            return;
         }
-        if self.partial.is_empty() {
-            let s = self.framer.split(input);
-            return match s.status {
-                Status::Complete(line) => Feed {
-                    consumed: s.consumed,
-                    line: Some(line),
-                },
-                Status::Partial => {
-                    // What is left has no line end and fits (else it would be an error).
-                    let mut r = Reader::new(input);
-                    r.take(s.consumed).unwrap_or_default();
-                    self.partial.push(r.rest());
-                    Feed {
-                        consumed: input.len(),
-                        line: None,
-                    }
-                }
-            };
-        }
-        // A line is under way: the new bytes continue it.
-        let mut r = Reader::new(input);
-        let head = r.take_until_any(LINE_ENDS);
-        let ended = r.eat(b'\r') || r.eat(b'\n');
-        let too_long = head.len() > self.partial.spare();
-        if too_long {
-            self.partial.clear();
-            if !ended {
-                self.framer.start_discarding();
+        self.buf.copy_within(c.start..c.end, 0);
+        let shift = c.start;
+        c.next = c.next.saturating_sub(shift);
+        c.end = c.end.saturating_sub(shift);
+        c.held = c
+            .held
+            .map(|(a, b)| (a.saturating_sub(shift), b.saturating_sub(shift)));
+        c.start = 0;
+    }
+
+    /// Appends `bytes` whole.
+    ///
+    /// # Errors
+    ///
+    /// [`InputFull`] if they do not all fit ([`spare`](Self::spare)); nothing is taken.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), InputFull> {
+        let spare = self.spare_mut();
+        match spare.get_mut(..bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.mark_written(bytes.len());
+                Ok(())
             }
-            return Feed {
-                consumed: r.offset(),
-                line: Some(Err(DecodeError::new(DecodeErrorKind::LineTooLong, N))),
-            };
+            None => Err(InputFull {
+                offered: bytes.len(),
+                spare: spare.len(),
+            }),
         }
-        self.partial.push(head);
-        if !ended {
-            return Feed {
-                consumed: r.offset(),
-                line: None,
-            };
+    }
+
+    /// The spare room, in one piece, to read into directly; then call
+    /// [`commit`](Self::commit) with the number of bytes read. No second buffer needed.
+    pub fn spare_mut(&mut self) -> &mut [u8] {
+        self.compact();
+        self.buf.get_mut(self.cur.end..).unwrap_or_default()
+    }
+
+    /// Keeps `n` bytes written at the start of [`spare_mut`](Self::spare_mut).
+    ///
+    /// # Errors
+    ///
+    /// [`InputFull`] if `n` is larger than the spare room; nothing is kept.
+    pub fn commit(&mut self, n: usize) -> Result<(), InputFull> {
+        let room = N.saturating_sub(self.cur.end);
+        if n > room {
+            return Err(InputFull {
+                offered: n,
+                spare: room,
+            });
         }
-        self.handed_out = true;
-        Feed {
-            consumed: r.offset(),
-            line: Some(check_line(self.partial.as_slice(), N)),
+        self.mark_written(n);
+        Ok(())
+    }
+
+    fn mark_written(&mut self, n: usize) {
+        self.cur.end = self.cur.end.saturating_add(n);
+        if n > 0 {
+            self.cur.fresh = true;
+        }
+    }
+
+    /// Releases the line last handed out and frames the next complete one: the line
+    /// (borrowed from the buffer, kept until the next call or [`release`](Self::release)),
+    /// a line error, or `None` when no complete line is stored.
+    pub fn next_line(&mut self) -> Option<Result<&[u8], DecodeError>> {
+        match self.cur.next_line(&self.buf)? {
+            Ok((a, b)) => Some(Ok(self.buf.get(a..b).unwrap_or_default())),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The line last handed out by [`next_line`](Self::next_line), until released.
+    pub fn line(&self) -> Option<&[u8]> {
+        let (a, b) = self.cur.held?;
+        self.buf.get(a..b)
+    }
+
+    /// Frees the room of the line last handed out.
+    pub fn release(&mut self) {
+        self.cur.release();
+    }
+
+    /// Forgets every byte kept and any over-long line being discarded: for a new
+    /// connection.
+    pub fn clear(&mut self) {
+        *self = Self::with_max_len(self.max_len());
+    }
+
+    /// Takes out every complete line stored, in order, as an iterator; a partial line
+    /// stays. Each line is released when the next is taken, the last when the iterator
+    /// returns `None`.
+    pub fn lines(&mut self) -> BufferedLines<'_> {
+        BufferedLines {
+            buf: &self.buf,
+            cur: &mut self.cur,
+        }
+    }
+}
+
+/// The complete lines of a [`LineBuffer`], from [`LineBuffer::lines`].
+#[derive(Debug)]
+pub struct BufferedLines<'a> {
+    buf: &'a [u8],
+    cur: &'a mut Cursor,
+}
+
+impl<'a> Iterator for BufferedLines<'a> {
+    type Item = Result<&'a [u8], DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.cur.next_line(self.buf)? {
+            Ok((a, b)) => Some(Ok(self.buf.get(a..b).unwrap_or_default())),
+            Err(e) => Some(Err(e)),
         }
     }
 }
@@ -330,30 +537,22 @@ mod tests {
 
     fn frame_all(stream: &[u8], max: usize) -> Out {
         let mut f = Framer::new(max);
-        let mut out = Vec::new();
-        let mut rest = stream;
-        loop {
-            let s = f.split(rest);
-            rest = &rest[s.consumed..];
-            match s.status {
-                Status::Complete(l) => out.push(l.map(<[u8]>::to_vec)),
-                Status::Partial => break,
-            }
-        }
+        let out = f.lines(stream).map(|l| l.map(<[u8]>::to_vec)).collect();
         out
     }
 
+    /// A driver's loop: offer at most what fits, take every line out, repeat.
     fn feed_chunks<const N: usize>(chunks: &[&[u8]]) -> Out {
         let mut lb = LineBuffer::<N>::new();
         let mut out = Vec::new();
         for chunk in chunks {
             let mut input = *chunk;
             while !input.is_empty() {
-                let f = lb.feed(input);
-                if let Some(l) = f.line {
-                    out.push(l.map(<[u8]>::to_vec));
-                }
-                input = &input[f.consumed..];
+                let n = lb.spare().min(input.len());
+                assert!(n > 0, "no room after taking every line out");
+                lb.push(&input[..n]).unwrap();
+                input = &input[n..];
+                out.extend(lb.lines().map(|l| l.map(<[u8]>::to_vec)));
             }
         }
         out
@@ -429,25 +628,49 @@ mod tests {
             for cut2 in cut..stream.len() {
                 let (a, b) = stream.split_at(cut);
                 let (b, c) = b.split_at(cut2 - cut);
-                assert_eq!(feed_chunks::<8>(&[a, b, c]), whole, "cuts {cut} {cut2}");
+                assert_eq!(feed_chunks::<9>(&[a, b, c]), whole, "cuts {cut} {cut2}");
             }
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-        assert_eq!(feed_chunks::<8>(&bytes), whole);
+        assert_eq!(feed_chunks::<9>(&bytes), whole);
+        // A larger buffer takes the whole stream at once and frames it the same way.
+        let mut big = LineBuffer::<64>::with_max_len(8);
+        big.push(stream).unwrap();
+        let got: Out = big.lines().map(|l| l.map(<[u8]>::to_vec)).collect();
+        assert_eq!(got, whole);
     }
 
     #[test]
-    fn line_buffer_lines_borrow_input_when_whole() {
-        let mut lb = LineBuffer::<16>::new();
-        let input = b"AB\nCD";
-        let f = lb.feed(input);
-        assert_eq!(f.consumed, 3);
-        assert_eq!(f.line, Some(Ok(&b"AB"[..])));
-        let f = lb.feed(&input[3..]);
-        assert_eq!((f.consumed, f.line), (2, None));
-        assert_eq!(lb.pending(), 2);
-        let f = lb.feed(b"E\n");
-        assert_eq!(f.line, Some(Ok(&b"CDE"[..])));
-        assert_eq!(lb.pending(), 0);
+    fn line_buffer_keeps_the_held_line_and_reads_in_place() {
+        let mut lb = LineBuffer::<8>::new();
+        assert_eq!(lb.max_len(), 7);
+        lb.spare_mut()[..5].copy_from_slice(b"AB\nCD");
+        lb.commit(5).unwrap();
+        assert_eq!(lb.next_line(), Some(Ok(&b"AB"[..])));
+        // The held line keeps its room until released.
+        assert_eq!(lb.len(), 5);
+        assert_eq!(lb.line(), Some(&b"AB"[..]));
+        assert_eq!(lb.next_line(), None);
+        assert_eq!(lb.line(), None);
+        assert_eq!((lb.len(), lb.spare()), (2, 6));
+        // Too much is refused whole; nothing kept is lost.
+        let e = lb.push(b"EFGHIJK").unwrap_err();
+        assert_eq!((e.offered(), e.spare()), (7, 6));
+        assert_eq!(lb.commit(9).unwrap_err().offered(), 9);
+        lb.push(b"E\n").unwrap();
+        assert_eq!(lb.next_line(), Some(Ok(&b"CDE"[..])));
+        lb.release();
+        assert!(lb.is_empty());
+        // An over-long partial line is reported before the buffer fills.
+        lb.push(b"12345678").unwrap();
+        assert_eq!(
+            lb.next_line(),
+            Some(Err(DecodeError::new(DecodeErrorKind::LineTooLong, 7)))
+        );
+        assert_eq!(lb.spare(), 8);
+        lb.push(b"9\nok\n").unwrap();
+        assert_eq!(lb.next_line(), Some(Ok(&b"ok"[..])));
+        lb.clear();
+        assert!(lb.is_empty());
     }
 }

@@ -7,28 +7,26 @@
 //! still accepted (e.g. the positional server `CTCONFIG` with `.`).
 //!
 //! ```
-//! use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
+//! use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Version};
 //!
 //! // Framing: the caller keeps the receive buffer and drops what was consumed.
-//! let stream = b"PROTOCOL 0003\nCTBW 8190,0 4096,2048\n";
+//! let stream = b"PROTOCOL 0003\nCTBW 8190,0 4096,2048\nCTBW";
 //! let mut framer = Framer::default();
-//! let mut rest = &stream[..];
 //! let mut limits = Vec::new();
-//! loop {
-//!     let split = framer.split(rest);
-//!     rest = &rest[split.consumed..];
-//!     let Status::Complete(line) = split.status else { break };
-//!     match ClientMessage::decode(line.unwrap(), Version::V3).unwrap() {
-//!         ClientMessage::CtBw(bw) => limits.push((bw.dl_limit, bw.ul_limit)),
-//!         _ => {}
+//! let mut lines = framer.lines(stream);
+//! for line in &mut lines {
+//!     if let ClientMessage::CtBw(bw) = ClientMessage::decode(line?, Version::V3)? {
+//!         limits.push((bw.dl_limit, bw.ul_limit));
 //!     }
 //! }
 //! assert_eq!(limits, [(4096, 2048)]);
+//! assert_eq!(lines.rest(), b"CTBW"); // a partial line: keep it, read more
 //!
 //! // Encoding: into the caller's buffer, LF appended.
 //! let mut buf = [0u8; 64];
 //! let n = ServerMessage::SendStatus.encode(Version::V3, &mut buf).unwrap();
 //! assert_eq!(&buf[..n], b"SENDSTATUS\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # Grammar
@@ -44,6 +42,54 @@
 //!         / "."                          ; positional CTCONFIG: leave unchanged
 //!         / rest-of-line                 ; file names, paths, free text: last field
 //! ```
+//!
+//! # Framing
+//!
+//! * A line ends at LF, CR or CRLF. dnh3.3.2 ends a line at the first CR *or* LF, so
+//!   CRLF is a line followed by an empty line; empty lines are skipped (the client itself
+//!   sends `AUTH pw\n\n`), which makes CRLF work without remembering a trailing CR.
+//! * A line longer than the maximum, or one containing a NUL byte, is an error **for that
+//!   line only**: the bytes up to its end are dropped and framing goes on with the next
+//!   line. The dnh3.3.2 client, given a 4295-byte message, sends 4294 bytes + LF and then
+//!   the C string's NUL, so the *next* line starts with `\0`; that line is reported as
+//!   [`NulByte`](crate::DecodeErrorKind::NulByte) at offset 0 and nothing else is lost.
+//! * An over-long line is reported as soon as more than the maximum has arrived without
+//!   a line end, so no caller ever buffers more than `max_len` bytes of one line; the
+//!   rest of that line is then discarded as it arrives.
+//!
+//! The same rules give the same lines and errors whatever way the stream is cut into
+//! chunks. Two forms share one implementation:
+//!
+//! * [`split_line`] / [`Framer::split`]: httparse-style, over the caller's buffer
+//!   (zero-copy); the caller drops `consumed` bytes after each call. [`Framer`] holds the
+//!   one bit of state ("discarding the rest of an over-long line"), and
+//!   [`Framer::lines`] iterates over every complete line of the buffer.
+//! * [`LineBuffer`]: a bounded input buffer that takes TCP chunks of any size (or is read
+//!   into directly) and lends out its complete lines ([`LineBuffer::lines`]); the
+//!   sessions keep their input in one.
+//!
+//! Error offsets are relative to the start of the line.
+//!
+//! # Fields
+//!
+//! A CTCS line is a keyword followed by fields separated by **one** space. The field
+//! shapes are:
+//!
+//! | shape | example | type here |
+//! |---|---|---|
+//! | word | `verbose`, `-CD0303-0x07E5…` | [`Word`] |
+//! | decimal integer | `-5`, `800000` | `i32` (C `int`), `i64` (C `long`), `u64` (`%llu` totals) |
+//! | float | `0.000000`, `1.5` | [`Float`] (text, with [`Float::to_f64`]) |
+//! | pair / triple | `4095,0`, `13/13/13` | tuples / message fields |
+//! | status peers | `1:0/0:1/0` | [`CtStatus`] fields |
+//! | `len:value` | `15:Upload:Download`, `0:` | [`Text`] (the length is implied) |
+//! | placeholder | `.` | [`Positional::Keep`] |
+//! | rest of line | `multi dir.torrent` | [`Text`] |
+//!
+//! Text is bytes: file names, paths and peer ids are not always UTF-8. [`Text`] and
+//! [`Word`] can only hold bytes that fit in a line (no NUL, CR or LF; a word also has no
+//! space and is not empty), so every value a caller can build encodes to a line the real
+//! client reads back as the same value: the checks happen once, in the constructors.
 //!
 //! # Versions
 //!
@@ -62,7 +108,7 @@
 //!
 //! # Leniencies, and the client facts behind them
 //!
-//! * **CR, LF or CRLF end a line; empty lines are skipped** ([`line`](mod@line)): dnh3.3.2 ends a
+//! * **CR, LF or CRLF end a line; empty lines are skipped** ([`Framer`]): dnh3.3.2 ends a
 //!   server line at the first CR or LF, and itself sends `AUTH pw\n\n` (the password
 //!   keeps the newline `fgets` read).
 //! * **An over-long or NUL-bearing line is an error for that line only**: dnh3.3.2 sends
@@ -88,26 +134,55 @@
 //! refuses what the client's positional parser would misread.
 
 mod buf;
-pub mod client;
-pub mod field;
-pub mod line;
-pub mod message;
-pub mod peer_id;
+mod client;
+mod field;
+mod line;
+mod message;
+#[cfg(feature = "heapless")]
+mod owned;
+mod peer_id;
 mod scan;
-pub mod server;
-pub mod version;
+mod server;
+mod version;
 
-pub use client::{ClientEvent, ClientSession, ClientSessionConfig, ClientState};
-pub use field::{Float, InvalidText, Positional, Text, Word};
-pub use line::{split_line, Feed, Framer, LineBuffer, Split, Status, DEFAULT_MAX_LINE_LEN};
-pub use message::{
-    strtod_int, Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues,
-    CtDetail, CtFile, CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags,
-    Protocol, ServerMessage, SetDlimit, SetUlimit, Spacing,
+pub use client::{
+    ClientEvent, ClientSession, ClientSessionConfig, ClientState, MAX_CTPEER_LINE,
+    MAX_TORRENT_PATH_LEN,
 };
+pub use field::{Float, InvalidText, Positional, Text, Word};
+pub use line::{
+    split_line, BufferedLines, Framer, InputFull, LineBuffer, Lines, Split, Status,
+    DEFAULT_MAX_LINE_LEN,
+};
+pub use message::{
+    Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtConfigSet, CtConfigValues, CtDetail, CtFile,
+    CtInfo, CtPeer, CtStatus, CtTorrent, ErrorMessage, KeywordMatch, PeerFlags, Protocol,
+    ServerMessage, SetDlimit, SetUlimit, Spacing,
+};
+#[cfg(feature = "heapless")]
+pub use owned::{OwnedText, OwnedWord};
 pub use peer_id::PeerIdText;
 pub use server::{
     AuthFailure, BlockKind, InputError, ServerConfig, ServerEvent, ServerSession, ServerState,
-    Unterminated,
+    Unterminated, DEFAULT_BLOCK_TIMEOUT, MAX_COMMAND_LEN, MAX_QUEUED_LINES,
 };
 pub use version::Version;
+
+/// The longest password either session handles, in bytes: dnh3.3.2 reads the password
+/// with `fgets` into a 21-byte buffer (`CTCS_PASS_SIZE`) and so sends at most 20 bytes
+/// (measured from dnh3.3.2, Debian's ctorrent: 25 typed bytes arrive as 20). A
+/// [`ClientSession`] cuts a longer password to 20 as the real client does; a
+/// [`ServerSession`] refuses a longer one, which no such client could ever send.
+pub const MAX_PASSWORD_LEN: usize = 20;
+
+/// The default input capacity of both sessions, in bytes: room for the longest line
+/// ([`DEFAULT_MAX_LINE_LEN`] plus its end) and as much again, so that a driver can read
+/// a long line's successor while the line's events wait to be polled.
+pub const DEFAULT_INPUT_CAPACITY: usize = 8 * 1024;
+
+/// The default output capacity of both sessions, in bytes. The client queues each reply
+/// whole, so its queue must hold the longest reply it sends: 16 KiB holds a v3
+/// configuration block with long values or a peer list of about 200 peers. A server
+/// session queues single commands (at most [`MAX_QUEUED_LINES`]) and can do with less:
+/// give it another capacity with [`ServerSession::new_sized`].
+pub const DEFAULT_OUTPUT_CAPACITY: usize = 16 * 1024;

@@ -1,45 +1,56 @@
-//! The text form of a 20-byte peer id in `CTORRENT` and `CTPEER` (dnh3.3.2 `TextPeerID`).
-//!
-//! Bytes are copied while they are printable and not white space (C locale
-//! `isprint && !isspace`, i.e. `0x21..=0x7e`); at the first other byte the client writes
-//! `0x` and then **every remaining byte** as two upper-case hex digits, printable or not.
-//! The result is 20 to 42 bytes and never contains a space.
-//!
-//! Reading it back is possible because the length fixes where the hex part starts: a
-//! text of `L` bytes with a hex part has a printable prefix of `42 - L` bytes. [`parse`]
-//! accepts exactly the texts that [`PeerIdText::encode`] produces.
+//! The text form of a peer id: [`PeerIdText`](super::PeerIdText).
 
 use super::field::Word;
 use crate::ctcs::buf::Fill;
 use crate::wire::Reader;
 
 /// The longest text form: `0x` and 40 hex digits.
-pub const MAX_LEN: usize = 42;
+const MAX_LEN: usize = 42;
 
 const fn copied(b: u8) -> bool {
     matches!(b, 0x21..=0x7e)
 }
 
-/// The text form of a peer id, in a fixed-size buffer.
+/// The text form of a 20-byte peer id in `CTORRENT` and `CTPEER` (dnh3.3.2
+/// `TextPeerID`), in a fixed-size buffer.
+///
+/// Bytes are copied while they are printable and not white space (C locale
+/// `isprint && !isspace`, i.e. `0x21..=0x7e`); at the first other byte the client writes
+/// `0x` and then **every remaining byte** as two upper-case hex digits, printable or not.
+/// The result is 20 to 42 bytes and never contains a space.
+///
+/// Reading it back is possible because the length fixes where the hex part starts: a
+/// text of `L` bytes with a hex part has a printable prefix of `42 - L` bytes. [`PeerIdText::parse`]
+/// accepts exactly the texts that [`PeerIdText::encode`] produces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PeerIdText {
     text: Fill<MAX_LEN>,
 }
 
 impl PeerIdText {
+    /// The longest text form: `0x` and 40 hex digits.
+    pub const MAX_LEN: usize = MAX_LEN;
+
+    /// The 20-byte peer id whose text form is `text`, or `None` if no peer id formats
+    /// to exactly these bytes (wrong length, lower-case or odd hex, a printable first
+    /// hex byte that the client would have copied, …).
+    pub fn parse(text: &[u8]) -> Option<[u8; 20]> {
+        parse(text)
+    }
+
     /// Formats `id` as dnh3.3.2 does.
     pub fn encode(id: &[u8; 20]) -> Self {
         let mut text = Fill::new();
         let printable = id.iter().take_while(|&&b| copied(b)).count();
         let mut r = Reader::new(id);
-        // Cannot fail: the id has 20 bytes, 2 × 20 + 2 fit the buffer.
-        text.push(r.take(printable).unwrap_or_default());
+        let mut fits = text.push(r.take(printable).unwrap_or_default());
         if !r.is_empty() {
-            text.push(b"0x");
+            fits &= text.push(b"0x");
             for &b in r.rest() {
-                text.push(&[hex_digit(b >> 4), hex_digit(b & 0x0f)]);
+                fits &= text.push(&[hex_digit(b >> 4), hex_digit(b & 0x0f)]);
             }
         }
+        debug_assert!(fits, "the id has 20 bytes: 2 × 20 + 2 fit the buffer");
         PeerIdText { text }
     }
 
@@ -72,10 +83,8 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// The 20-byte peer id whose text form is `text`, or `None` if no peer id formats to
-/// exactly these bytes (wrong length, lower-case or odd hex, a printable first hex byte
-/// that the client would have copied, …).
-pub fn parse(text: &[u8]) -> Option<[u8; 20]> {
+/// See [`PeerIdText::parse`].
+fn parse(text: &[u8]) -> Option<[u8; 20]> {
     let prefix_len = MAX_LEN.checked_sub(text.len())?;
     let mut r = Reader::new(text);
     let id = if text.len() == 20 {

@@ -4,12 +4,16 @@
 //! * [`siphash`] — SipHash-2-4, a keyed PRF for stateless connection-id cookies.
 //!
 //! [`ct_eq`] compares secrets in constant time.
+//!
+//! Private to the crate: no public signature takes or returns a hasher, and a home-made
+//! SHA-1 or SipHash is not something this crate should offer as a general-purpose API.
+//! Each is checked here against its published test vectors.
 
-pub mod sha1;
-pub mod siphash;
+pub(crate) mod sha1;
+pub(crate) mod siphash;
 
 /// Whether `a == b`, in time that depends only on the lengths, not on the contents.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -4,17 +4,11 @@
 //! here only because the legacy UDP tracker authentication extension specifies it, and
 //! interoperating with existing trackers leaves no choice.
 //!
-//! ```
-//! use trackwire::hash::sha1::{sha1, Sha1};
-//!
-//! let mut hasher = Sha1::new();
-//! hasher.update(b"a");
-//! hasher.update(b"bc");
-//! assert_eq!(hasher.finalize(), sha1(b"abc"));
-//! ```
+//! [`Sha1`] streams (the authentication hash covers a packet and then a stored digest);
+//! [`sha1`] hashes one slice.
 
 /// Length of a SHA-1 digest in bytes.
-pub const DIGEST_LEN: usize = 20;
+pub(crate) const DIGEST_LEN: usize = 20;
 
 /// Size of the blocks the compression function consumes.
 const BLOCK_LEN: usize = 64;
@@ -37,7 +31,7 @@ const INITIAL_STATE: [u32; 5] = [
 /// The state is under a hundred bytes, so cloning a hasher that has absorbed a common
 /// prefix is a cheap way to hash several messages that share it.
 #[derive(Clone, Debug)]
-pub struct Sha1 {
+pub(crate) struct Sha1 {
     /// Intermediate hash value H(i).
     state: [u32; 5],
     /// Bytes of an incomplete block, waiting for the rest of it.
@@ -51,7 +45,7 @@ pub struct Sha1 {
 
 impl Sha1 {
     /// A hasher that has absorbed nothing yet.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             state: INITIAL_STATE,
             buffer: [0; BLOCK_LEN],
@@ -61,7 +55,7 @@ impl Sha1 {
     }
 
     /// Appends `data` to the message.
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         // Converting the length cannot fail on any platform Rust supports; if it ever did,
         // saturating is as good as wrapping for a length FIPS 180-4 does not allow anyway.
         let byte_len = u64::try_from(data.len()).unwrap_or(u64::MAX);
@@ -73,7 +67,7 @@ impl Sha1 {
     ///
     /// Takes `self` so that a finished hasher cannot be fed more data by mistake; clone it
     /// first to keep going.
-    pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
+    pub(crate) fn finalize(mut self) -> [u8; DIGEST_LEN] {
         let bit_len = self.bit_len;
         // A single 1 bit, then zeros until exactly the length fits at the end of a block.
         // Byte-at-a-time costs at most 63 trivial calls, once per message, and leaves no
@@ -132,7 +126,7 @@ impl Default for Sha1 {
 }
 
 /// The SHA-1 digest of `data`, for when the whole message is at hand.
-pub fn sha1(data: &[u8]) -> [u8; DIGEST_LEN] {
+pub(crate) fn sha1(data: &[u8]) -> [u8; DIGEST_LEN] {
     let mut hasher = Sha1::new();
     hasher.update(data);
     hasher.finalize()

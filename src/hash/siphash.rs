@@ -6,15 +6,10 @@
 //! it. SipHash is not a general-purpose MAC with a long tag; 64 bits suffice here because a
 //! forged id only buys a single announce before it expires.
 //!
-//! ```
-//! use trackwire::hash::siphash::{siphash24, SipHasher24};
-//!
-//! let key = [7; 16];
-//! let mut hasher = SipHasher24::new(&key);
-//! hasher.write(b"203.0.113.9:");
-//! hasher.write(b"6881");
-//! assert_eq!(hasher.finish(), siphash24(&key, b"203.0.113.9:6881"));
-//! ```
+//! The cookie calls [`siphash24_words`], which takes its fixed-layout message as words.
+//! `siphash24` (whole byte slices) and `SipHasher24` (streaming) are the
+//! straightforward forms of the same function; they exist for the tests, which check
+//! all three against the reference vectors and against each other.
 
 /// Size of the message words SipHash compresses.
 const WORD_LEN: usize = 8;
@@ -24,8 +19,9 @@ const WORD_LEN: usize = 8;
 /// Feeding the same bytes in any split gives the same value as [`siphash24`] over all of
 /// them. Unlike `core::hash::Hasher` implementations, nothing is added between `write`
 /// calls: only the concatenated bytes matter.
+#[cfg(test)]
 #[derive(Clone, Debug)]
-pub struct SipHasher24 {
+pub(crate) struct SipHasher24 {
     /// The internal state v0..v3.
     v: [u64; 4],
     /// Bytes of an incomplete word, waiting for the rest of it.
@@ -36,10 +32,11 @@ pub struct SipHasher24 {
     len: u64,
 }
 
+#[cfg(test)]
 impl SipHasher24 {
     /// A hasher keyed with `key`, read as two little-endian halves k0 and k1 exactly as the
     /// reference implementation does, so its test vectors apply unchanged.
-    pub const fn new(key: &[u8; 16]) -> Self {
+    pub(crate) const fn new(key: &[u8; 16]) -> Self {
         Self {
             v: initial_state(key),
             buffer: [0; WORD_LEN],
@@ -49,7 +46,7 @@ impl SipHasher24 {
     }
 
     /// Appends `data` to the message.
-    pub fn write(&mut self, mut data: &[u8]) {
+    pub(crate) fn write(&mut self, mut data: &[u8]) {
         // The conversion cannot fail on any platform Rust supports, and only the low byte of
         // the total is ever used, so the fallback value does not matter.
         let byte_len = u64::try_from(data.len()).unwrap_or(u64::MAX);
@@ -86,7 +83,7 @@ impl SipHasher24 {
     ///
     /// Works on a copy of the state, so the hasher stays usable: writing more afterwards
     /// continues the same message, which lets a common prefix be hashed once.
-    pub fn finish(&self) -> u64 {
+    pub(crate) fn finish(&self) -> u64 {
         let mut last = [0; WORD_LEN];
         for (slot, byte) in last.iter_mut().zip(self.buffer.iter().take(self.buffered)) {
             *slot = *byte;
@@ -97,11 +94,12 @@ impl SipHasher24 {
 
 /// The SipHash-2-4 tag of `data` under `key`, for when the whole message is at hand.
 ///
-/// Written out rather than through [`SipHasher24`]: with no buffer to manage, a short
-/// message of a length the caller fixes (a connection-id cookie) compiles to the rounds
-/// alone.
+/// Written out rather than through [`SipHasher24`], so that the tests compare two
+/// independent codings of the message schedule (one buffering, one not) with the
+/// reference vectors and with each other.
+#[cfg(test)]
 #[inline]
-pub fn siphash24(key: &[u8; 16], data: &[u8]) -> u64 {
+pub(crate) fn siphash24(key: &[u8; 16], data: &[u8]) -> u64 {
     let mut v = initial_state(key);
     let mut words = data.chunks_exact(WORD_LEN);
     for word in &mut words {

@@ -1,21 +1,5 @@
-//! Stateless connection ids: a tracker can check an id without remembering it.
-//!
-//! BEP 15 uses the connection id to stop address spoofing: only a client that received the
-//! connect reply at its address knows the id. [`SipCookies`], the built-in scheme, makes
-//! the id a keyed MAC of the client's address and the time it was issued:
-//!
-//! ```text
-//! id = tick:u16 ‖ mac:u48
-//! tick = seconds since the origin, mod 2^16
-//! mac  = first 48 bits of SipHash-2-4(secret, full tick:u64 ‖ address:16 bytes ‖ [port:u16])
-//! ```
-//!
-//! Checking an id costs one SipHash: the 16-bit tick gives the age (wrapping), the full
-//! tick is rebuilt from it, and the MAC must match in constant time. An id is accepted for
-//! at least the configured age (never less than BEP 15's 2 minutes) and at most one second
-//! more; ids from the future, older ids whose tick wrapped around, and ids for another
-//! address fail the MAC or the age check. Compare opentracker, whose ids never expire,
-//! and torrust's earlier cookies, which took a hash with fixed keys.
+//! Stateless connection ids: a tracker can check an id without remembering it. The
+//! scheme is documented on [`SipCookies`].
 
 use core::net::{IpAddr, SocketAddr};
 use core::time::Duration;
@@ -44,6 +28,23 @@ const MAC_MASK: u64 = 0x0000_ffff_ffff_ffff;
 
 /// The built-in cookie scheme: SipHash-2-4 under a caller secret over the peer's address
 /// and a one-second tick.
+///
+/// BEP 15 uses the connection id to stop address spoofing: only a client that received the
+/// connect reply at its address knows the id. This scheme makes
+/// the id a keyed MAC of the client's address and the time it was issued:
+///
+/// ```text
+/// id = tick:u16 ‖ mac:u48
+/// tick = seconds since the origin, mod 2^16
+/// mac  = first 48 bits of SipHash-2-4(secret, full tick:u64 ‖ address:16 bytes ‖ [port:u16])
+/// ```
+///
+/// Checking an id costs one SipHash: the 16-bit tick gives the age (wrapping), the full
+/// tick is rebuilt from it, and the MAC must match in constant time. An id is accepted for
+/// at least the configured age (never less than BEP 15's 2 minutes) and at most one second
+/// more; ids from the future, older ids whose tick wrapped around, and ids for another
+/// address fail the MAC or the age check. Compare opentracker, whose ids never expire,
+/// and torrust's earlier cookies, which took a hash with fixed keys.
 #[derive(Clone)]
 pub struct SipCookies {
     secret: [u8; 16],
@@ -87,7 +88,7 @@ impl SipCookies {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
             IpAddr::V6(v6) => v6.octets(),
         };
-        // The message of the module docs, handed to SipHash as its little-endian words
+        // The message of the type docs, handed to SipHash as its little-endian words
         // (tick, then the address in two halves, then the port or nothing): no bytes to
         // lay out or buffer, and both lengths share one code path.
         let words = [

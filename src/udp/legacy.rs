@@ -186,6 +186,13 @@ impl<'a> Extensions<'a> {
     }
 }
 
+/// `sha1(password)`: what a tracker stores per user to check
+/// [`verify_datagram`], and what [`PasswdHash::PasswordDigest`] carries for a client
+/// that keeps the digest rather than the password.
+pub fn password_digest(password: &[u8]) -> [u8; 20] {
+    sha1(password)
+}
+
 /// The first 8 bytes of `sha1(packet ‖ password_digest)`.
 pub fn passwd_hash(packet: &[u8], password_digest: &[u8; 20]) -> [u8; PASSWD_HASH_LEN] {
     let mut h = Sha1::new();

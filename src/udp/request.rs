@@ -478,7 +478,7 @@ impl<'a> Iterator for InfoHashBytes<'a> {
 
 impl ExactSizeIterator for InfoHashBytes<'_> {}
 
-/// A scrape request: up to about 74 info hashes (see [`crate::udp::limits`]).
+/// A scrape request: up to about 74 info hashes (see [`crate::udp::max_scrape_hashes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScrapeRequest<'a> {
     /// The connection id from the tracker's connect response.

@@ -403,7 +403,7 @@ impl<'a> AnnounceResponse<'a> {
     ///
     /// The size is fixed from the iterator's reported length before anything is written;
     /// an iterator that yields more stops there, one that yields fewer gives a shorter
-    /// datagram. Cap the count with [`crate::udp::limits`] to stay within the MTU.
+    /// datagram. Cap the count with [`crate::udp::max_peers`] to stay within the MTU.
     ///
     /// # Errors
     ///

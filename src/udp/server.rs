@@ -1,31 +1,5 @@
-//! The tracker side: a stateless triage of incoming datagrams.
-//!
-//! [`Server::handle_datagram`] decides, for each datagram, one of:
-//!
-//! ```text
-//!                     ┌─ action 0, magic ok ──────────────► Connected   (16-byte reply written)
-//!                     ├─ action 3 (an error packet) ──────► Dropped     (never answered: no reply loops)
-//! datagram ── header ─┼─ connection id fails ───────────► Rejected    (error reply, request's tid)
-//!      │              └─ connection id ok ─┬─ announce ──► Announce    (the application answers)
-//!      │                                   ├─ scrape ────► Scrape      (the application answers)
-//!      │                                   └─ malformed ─► Rejected    (error reply, request's tid)
-//!      │     (an error reply longer than the datagram ──► Dropped instead)
-//!      └─ shorter than 16 bytes, or a bad connect ───────► Dropped
-//! ```
-//!
-//! The server keeps no state: connection ids are cookies ([`crate::udp::cookie`]) and the
-//! swarms belong to the application, which answers an [`IncomingAnnounce`] or
-//! [`IncomingScrape`] with its peers or counts. Two rules hold for every reply:
-//!
-//! * no datagram is answered with more bytes than it carried (a connect reply is exactly
-//!   as long as the connect; an error reply that would be longer is not sent), so the
-//!   tracker cannot amplify spoofed traffic — torrust answers even 1-byte garbage with
-//!   ~130 bytes, opentracker a 16-byte request with a bad connection id with 33;
-//! * an error reply carries the transaction id of the request it answers, so the client
-//!   can match it — torrust sends transaction id 0.
-//!
-//! Replies are capped to the payload that fits one datagram of the configured MTU in the
-//! requester's address family, and announce replies honour `num_want`.
+//! The tracker side: a stateless triage of incoming datagrams. Its documentation is on
+//! [`Server`], the type users see.
 
 use core::net::{SocketAddr, SocketAddrV4};
 use core::time::Duration;
@@ -53,7 +27,20 @@ pub const MSG_MALFORMED: &[u8] = b"malformed request";
 /// The error message for an authenticated request with an unknown action.
 pub const MSG_UNKNOWN_ACTION: &[u8] = b"unknown action";
 
-/// Settings of a [`Server`].
+/// Settings of a [`Server`]. Every setting has a default: start from
+/// [`ServerConfig::new`] (or `Default`) and chain the `with_*` setters; the fields are
+/// public, so a configuration can also be read or adjusted in place
+/// (`#[non_exhaustive]` keeps new settings from being a breaking change).
+///
+/// ```
+/// use core::time::Duration;
+/// use trackwire::udp::ServerConfig;
+///
+/// let config = ServerConfig::new()
+///     .with_max_connection_age(Duration::from_secs(300))
+///     .with_max_num_want(100);
+/// assert_eq!(config.default_num_want, 50);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerConfig {
@@ -80,8 +67,11 @@ pub struct ServerConfig {
     pub max_scrape_hashes: usize,
 }
 
-impl Default for ServerConfig {
-    fn default() -> Self {
+impl ServerConfig {
+    /// The defaults: ids valid for 2 minutes and bound to the address only, BEP 41
+    /// tails read leniently, 1500-byte MTU, 50 peers by default and at most 200, at
+    /// most 74 scrape rows.
+    pub const fn new() -> Self {
         ServerConfig {
             max_connection_age: MIN_CONNECTION_AGE,
             include_port: false,
@@ -92,6 +82,69 @@ impl Default for ServerConfig {
             max_num_want: 200,
             max_scrape_hashes: 74,
         }
+    }
+
+    /// Sets [`max_connection_age`](ServerConfig::max_connection_age).
+    #[must_use]
+    pub const fn with_max_connection_age(mut self, age: Duration) -> Self {
+        self.max_connection_age = age;
+        self
+    }
+
+    /// Sets [`include_port`](ServerConfig::include_port).
+    #[must_use]
+    pub const fn with_include_port(mut self, include: bool) -> Self {
+        self.include_port = include;
+        self
+    }
+
+    /// Sets [`tail_grammar`](ServerConfig::tail_grammar).
+    #[must_use]
+    pub const fn with_tail_grammar(mut self, grammar: TailGrammar) -> Self {
+        self.tail_grammar = grammar;
+        self
+    }
+
+    /// Sets [`strict_tails`](ServerConfig::strict_tails).
+    #[must_use]
+    pub const fn with_strict_tails(mut self, strict: bool) -> Self {
+        self.strict_tails = strict;
+        self
+    }
+
+    /// Sets [`mtu`](ServerConfig::mtu).
+    #[must_use]
+    pub const fn with_mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+
+    /// Sets [`default_num_want`](ServerConfig::default_num_want).
+    #[must_use]
+    pub const fn with_default_num_want(mut self, peers: u32) -> Self {
+        self.default_num_want = peers;
+        self
+    }
+
+    /// Sets [`max_num_want`](ServerConfig::max_num_want).
+    #[must_use]
+    pub const fn with_max_num_want(mut self, peers: u32) -> Self {
+        self.max_num_want = peers;
+        self
+    }
+
+    /// Sets [`max_scrape_hashes`](ServerConfig::max_scrape_hashes).
+    #[must_use]
+    pub const fn with_max_scrape_hashes(mut self, rows: usize) -> Self {
+        self.max_scrape_hashes = rows;
+        self
+    }
+}
+
+impl Default for ServerConfig {
+    /// [`ServerConfig::new`].
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -125,6 +178,7 @@ pub enum Dropped {
 /// What to do with a datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "a reply may be waiting in the buffer, or a request for the application"]
 pub enum ServerAction<'a> {
     /// A connect reply of `len` bytes is in the reply buffer: send it back.
     Connected {
@@ -146,7 +200,57 @@ pub enum ServerAction<'a> {
     Dropped(Dropped),
 }
 
-/// The tracker-side triage; see the [module docs](self).
+/// The tracker side: a stateless triage of incoming datagrams.
+///
+/// A `Server` is not a poll-driven state machine like [`Client`](crate::udp::Client): it
+/// has no timers, queues or events, and [`Server::handle_datagram`] takes `&self`. It
+/// plays the role of quinn-proto's `Endpoint::handle`: each datagram goes in, and a
+/// decision comes out at once ([`ServerAction`]) — a reply already written into the
+/// caller's buffer, a request for the application to answer, or nothing. One `Server`
+/// can be shared by any number of threads or tasks without a lock.
+///
+/// [`Server::handle_datagram`] decides, for each datagram, one of:
+///
+/// ```text
+///                     ┌─ action 0, magic ok ──────────────► Connected   (16-byte reply written)
+///                     ├─ action 3 (an error packet) ──────► Dropped     (never answered: no reply loops)
+/// datagram ── header ─┼─ connection id fails ───────────► Rejected    (error reply, request's tid)
+///      │              └─ connection id ok ─┬─ announce ──► Announce    (the application answers)
+///      │                                   ├─ scrape ────► Scrape      (the application answers)
+///      │                                   └─ malformed ─► Rejected    (error reply, request's tid)
+///      │     (an error reply longer than the datagram ──► Dropped instead)
+///      └─ shorter than 16 bytes, or a bad connect ───────► Dropped
+/// ```
+///
+/// The server keeps no state: connection ids are cookies ([`SipCookies`]) and the
+/// swarms belong to the application, which answers an [`IncomingAnnounce`] or
+/// [`IncomingScrape`] with its peers or counts. Two rules hold for every reply:
+///
+/// * no datagram is answered with more bytes than it carried (a connect reply is exactly
+///   as long as the connect; an error reply that would be longer is not sent), so the
+///   tracker cannot amplify spoofed traffic — torrust answers even 1-byte garbage with
+///   ~130 bytes, opentracker a 16-byte request with a bad connection id with 33;
+/// * an error reply carries the transaction id of the request it answers, so the client
+///   can match it — torrust sends transaction id 0.
+///
+/// Replies are capped to the payload that fits one datagram of the configured MTU in the
+/// requester's address family, and announce replies honour `num_want`.
+///
+/// ```
+/// use trackwire::udp::{ConnectRequest, Server, ServerAction, ServerConfig, TransactionId};
+/// use trackwire::Instant;
+///
+/// let server = Server::new(ServerConfig::new(), [7; 16]); // a random secret in real use
+/// let mut request = [0u8; 16];
+/// ConnectRequest { transaction_id: TransactionId(1) }.encode(&mut request)?;
+/// let mut reply = [0u8; 1500];
+/// let from = "192.0.2.2:6881".parse().unwrap();
+/// match server.handle_datagram(Instant::ZERO, from, &request, &mut reply) {
+///     ServerAction::Connected { len } => assert_eq!(len, 16), // send reply[..len] to `from`
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), trackwire::EncodeError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Server<S = SipCookies> {
     config: ServerConfig,
@@ -179,7 +283,10 @@ impl<S: ConnectionIdScheme> Server<S> {
         &self.ids
     }
 
-    /// Triages one datagram from `from`, writing any immediate reply into `reply`.
+    /// Triages one datagram from `from`, writing any immediate reply into `reply`, and
+    /// says what to do next. It takes `&self` and changes nothing: the same datagram
+    /// always gets the same answer at the same `now`, and calls from several threads
+    /// need no lock.
     ///
     /// `reply` should hold a datagram of the configured MTU; a smaller one can make the
     /// answer [`Dropped::ReplyBuffer`].

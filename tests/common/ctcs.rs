@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use trackwire::ctcs::{Framer, ServerMessage, Status, Version};
+use trackwire::ctcs::{Framer, ServerMessage, Version};
 use trackwire::DecodeError;
 
 /// One `C>`/`S>` transcript line: direction, connection number, raw bytes.
@@ -85,31 +85,23 @@ pub(crate) fn frame_transcript(entries: &[Entry]) -> Vec<Framed> {
     for e in entries {
         let (framer, buf) = buffers.entry((e.conn, e.dir)).or_default();
         buf.extend_from_slice(&e.bytes);
-        loop {
-            let s = framer.split(buf);
-            let done = s.consumed;
-            let status = s.status.map_owned();
-            buf.drain(..done);
-            match status {
-                Status::Complete(line) => {
-                    let version = *versions.entry(e.conn).or_insert(Version::V3);
-                    if e.dir == 'S' {
-                        if let Ok(l) = &line {
-                            if let Some(v) = server_protocol(l) {
-                                versions.insert(e.conn, v);
-                            }
-                        }
-                    }
-                    out.push(Framed {
-                        dir: e.dir,
-                        conn: e.conn,
-                        version,
-                        line,
-                    });
+        let mut lines = framer.lines(buf);
+        for line in lines.by_ref() {
+            let version = *versions.entry(e.conn).or_insert(Version::V3);
+            if e.dir == 'S' {
+                if let Some(v) = line.ok().and_then(server_protocol) {
+                    versions.insert(e.conn, v);
                 }
-                Status::Partial => break,
             }
+            out.push(Framed {
+                dir: e.dir,
+                conn: e.conn,
+                version,
+                line: line.map(<[u8]>::to_vec),
+            });
         }
+        let done = lines.consumed();
+        buf.drain(..done);
     }
     out
 }
@@ -122,19 +114,6 @@ pub(crate) fn server_protocol(line: &[u8]) -> Option<Version> {
             Some(Version::from_atoi(line.get(9..).unwrap_or(b"")))
         }
         _ => None,
-    }
-}
-
-trait MapOwned {
-    fn map_owned(self) -> Status<Result<Vec<u8>, DecodeError>>;
-}
-
-impl MapOwned for Status<Result<&[u8], DecodeError>> {
-    fn map_owned(self) -> Status<Result<Vec<u8>, DecodeError>> {
-        match self {
-            Status::Complete(l) => Status::Complete(l.map(<[u8]>::to_vec)),
-            Status::Partial => Status::Partial,
-        }
     }
 }
 

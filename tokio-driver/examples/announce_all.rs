@@ -4,8 +4,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
-use trackwire::udp::client::{AnnounceParams, ClientConfig};
-use trackwire::udp::{InfoHash, PeerId};
+use trackwire::udp::{AnnounceParams, ClientConfig, InfoHash, PeerId};
 use trackwire_tokio::announce::announce_all;
 
 #[tokio::main(flavor = "current_thread")]
@@ -21,9 +20,8 @@ async fn main() -> std::io::Result<()> {
     let trackers: Vec<SocketAddr> = args
         .map(|a| a.to_socket_addrs().expect(usage).next().expect(usage))
         .collect();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos() as u64);
+    // Transaction ids are the only defence against forged replies: seed them from the OS.
+    let seed = getrandom::u64().map_err(std::io::Error::other)?;
     let params = AnnounceParams::new(hash, PeerId(*b"-TW0001-tokio-000001"), 6881);
     for outcome in announce_all(&trackers, params, ClientConfig::new, seed).await? {
         println!("{}: {:?}", outcome.tracker, outcome.result);

@@ -7,9 +7,8 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
-use trackwire::udp::server::{IncomingAnnounce, IncomingScrape};
-use trackwire::udp::{InfoHash, ScrapeRow, Server, ServerConfig};
+use trackwire::udp::{IncomingAnnounce, IncomingScrape, InfoHash, ScrapeRow, Server, ServerConfig};
+use trackwire::Instant;
 use trackwire_tokio::tracker::{serve, Swarms};
 
 #[derive(Default)]
@@ -45,15 +44,13 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:6969".into());
     let socket = UdpSocket::bind(&bind).await?;
     eprintln!("listening on {}", socket.local_addr()?);
+    // The cookie secret must be unguessable, or anyone can forge connection ids.
     let mut secret = [0u8; 16];
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    secret.copy_from_slice(&nanos.to_le_bytes()); // use an OS RNG in production
+    getrandom::fill(&mut secret).map_err(std::io::Error::other)?;
     let (_stop, shutdown) = watch::channel(false);
     serve(
         socket,
-        Server::new(ServerConfig::default(), secret),
+        Server::new(ServerConfig::new(), secret),
         Memory::default(),
         shutdown,
     )

@@ -10,11 +10,8 @@ use std::net::SocketAddr;
 
 use tokio::net::UdpSocket;
 use tokio::time::{sleep_until, Duration, Instant as TokioInstant};
-use trackwire::time::Instant;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ClientEvent, Received, MAX_DATAGRAM_LEN,
-};
-use trackwire::UsageError;
+use trackwire::udp::{canonical_addr, AnnounceParams, Client, ClientConfig, ClientEvent, Received};
+use trackwire::{StdClock, UsageError};
 
 /// What one tracker answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +29,8 @@ pub struct Announced {
 /// Why an announce to one tracker failed.
 #[derive(Debug)]
 pub enum AnnounceError {
-    /// The tracker sent an error reply; the message is as received (lossy UTF-8).
+    /// The tracker sent an error reply (to the announce or to its connect); the message
+    /// is as received (lossy UTF-8).
     Tracker(String),
     /// No answer within the retry policy.
     TimedOut,
@@ -74,16 +72,16 @@ pub async fn announce_all(
     config: impl Fn(SocketAddr) -> ClientConfig<'static>,
     seed: u64,
 ) -> io::Result<Vec<TrackerOutcome>> {
-    let start = TokioInstant::now();
-    let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
+    let clock = StdClock::new();
+    let now = || clock.now();
     let mut clients: Vec<Option<Client<1>>> = Vec::with_capacity(trackers.len());
     let mut results: Vec<Option<Result<Announced, AnnounceError>>> =
         Vec::with_capacity(trackers.len());
     for (i, t) in trackers.iter().enumerate() {
         // Distinct, still unpredictable seeds per client.
         let s = seed.wrapping_add((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        match Client::<1>::new(config(*t), s).and_then(|mut c| c.announce(now(), params).map(|_| c))
-        {
+        let client = Client::<1>::new_sized(config(*t), s);
+        match client.and_then(|mut c| c.announce(now(), params).map(|_| c)) {
             Ok(c) => {
                 clients.push(Some(c));
                 results.push(None);
@@ -104,7 +102,7 @@ pub async fn announce_all(
     } else {
         None
     };
-    let mut out = [0u8; MAX_DATAGRAM_LEN];
+    let mut out = [0u8; Client::<1>::MAX_TRANSMIT_LEN];
     let (mut buf4, mut buf6) = (vec![0u8; 65536], vec![0u8; 65536]);
     while results.iter().any(Option::is_none) {
         // 1. Outputs of every client: datagrams, then events.
@@ -117,9 +115,7 @@ pub async fn announce_all(
                     let _ = s.send_to(&out[..t.len], t.destination).await;
                 }
             }
-            if let Some(ClientEvent::TimedOut { .. } | ClientEvent::ConnectFailed { .. }) =
-                c.poll_event()
-            {
+            if let Some(ClientEvent::TimedOut { .. }) = c.poll_event() {
                 results[i].get_or_insert(Err(AnnounceError::TimedOut));
                 *slot = None;
             }
@@ -134,7 +130,7 @@ pub async fn announce_all(
             .filter_map(Client::poll_timeout)
             .min();
         let wake = match deadline {
-            Some(d) => start + Duration::from_millis(d.as_millis()),
+            Some(d) => TokioInstant::from_std(clock.to_std(d)),
             None => TokioInstant::now() + Duration::from_secs(1),
         };
         let received = tokio::select! {
@@ -152,10 +148,10 @@ pub async fn announce_all(
         };
         let bytes = if is_v6 { &buf6[..n] } else { &buf4[..n] };
         // 3. The datagram goes to the client of the tracker it came from.
-        let from = trackwire::udp::canonical_addr(from);
+        let from = canonical_addr(from);
         for (i, slot) in clients.iter_mut().enumerate() {
             let Some(c) = slot else { continue };
-            if trackwire::udp::canonical_addr(c.tracker()) != from {
+            if canonical_addr(c.tracker()) != from {
                 continue;
             }
             let done = match c.handle_datagram(t, from, bytes) {

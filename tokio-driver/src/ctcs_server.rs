@@ -3,7 +3,8 @@
 //!
 //! The application sees every event through a handler and answers with [`Command`]s,
 //! which the loop applies to that connection's session once the event is released (events
-//! borrow the session's storage).
+//! borrow the session's storage). The socket is read straight into the session's input
+//! buffer: the driver keeps no buffer of its own.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -12,9 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Duration, Instant as TokioInstant};
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
-use trackwire::time::Instant;
+use trackwire::StdClock;
 use trackwire::UsageError;
 
 /// What the application asks of one connected client.
@@ -89,73 +89,61 @@ pub async fn serve(
     }
 }
 
-/// The run loop of one session: outputs, events, then bytes or the deadline.
+/// The run loop of one session: events (and the commands they ask for), lines to write,
+/// then bytes or the deadline.
 async fn connection(
     conn: u64,
     mut stream: TcpStream,
     config: ServerConfig<'static>,
     handler: Handler,
 ) {
-    let start = TokioInstant::now();
-    let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
-    let Ok(mut session) = ServerSession::new(now(), config) else {
+    let clock = StdClock::new();
+    let Ok(mut session) = ServerSession::new(config, clock.now()) else {
         return;
     };
-    let mut out = vec![0u8; MAX_TRANSMIT_LEN];
-    let mut input = vec![0u8; 8192];
-    let mut pending: Vec<u8> = Vec::new();
+    let mut out = vec![0u8; ServerSession::MAX_TRANSMIT_LEN];
     let mut closed = false;
     loop {
-        // 1. Lines to write, each in one write.
-        while let Ok(Some(n)) = session.poll_transmit(now(), &mut out) {
-            if stream.write_all(&out[..n]).await.is_err() {
-                closed = true;
-                break;
-            }
-        }
-        // 2. Bytes already read, one line's events at a time.
-        loop {
-            let used = session.handle_input(now(), &pending);
-            pending.drain(..used);
-            let mut commands = Vec::new();
-            let mut any = false;
-            while let Some(event) = session.poll_event() {
-                any = true;
+        // 1. The received lines, one event at a time; each event's commands are applied
+        //    before the next line is acted on, as the session's order requires.
+        while let Some(event) = session.poll_event() {
+            let commands = {
                 let mut h = handler.lock().unwrap_or_else(|e| e.into_inner());
-                commands.extend(h(conn, &event));
-            }
+                h(conn, &event)
+            };
             for c in &commands {
                 let _ = apply(&mut session, c);
             }
-            if !any && (used == 0 || pending.is_empty()) {
-                break;
-            }
         }
-        while let Ok(Some(n)) = session.poll_transmit(now(), &mut out) {
+        // 2. Lines to write, each in one write.
+        while let Ok(Some(n)) = session.poll_transmit(&mut out) {
             if stream.write_all(&out[..n]).await.is_err() {
                 closed = true;
                 break;
             }
         }
         if closed || session.should_close() {
-            session.handle_closed(now());
+            session.handle_closed();
             while let Some(event) = session.poll_event() {
                 let mut h = handler.lock().unwrap_or_else(|e| e.into_inner());
                 h(conn, &event);
             }
             return;
         }
-        // 3. Wait for bytes or the deadline.
+        // 3. Wait for bytes or the deadline. With every event polled the input buffer
+        //    has room (at least its capacity minus the longest line), so a read of 0
+        //    bytes means end of file.
         let wake = session
             .poll_timeout()
-            .map(|d| start + Duration::from_millis(d.as_millis()))
+            .map(|d| TokioInstant::from_std(clock.to_std(d)))
             .unwrap_or_else(|| TokioInstant::now() + Duration::from_secs(3600));
         tokio::select! {
-            r = stream.read(&mut input) => match r {
+            r = stream.read(session.input_buf()) => match r {
                 Ok(0) | Err(_) => closed = true,
-                Ok(n) => pending.extend_from_slice(&input[..n]),
+                // `read` filled at most the room it was given.
+                Ok(n) => closed = session.commit_input(clock.now(), n).is_err(),
             },
-            () = sleep_until(wake) => session.handle_timeout(now()),
+            () = sleep_until(wake) => session.handle_timeout(clock.now()),
         }
     }
 }

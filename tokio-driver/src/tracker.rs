@@ -5,9 +5,8 @@ use std::io;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
-use trackwire::udp::server::{IncomingAnnounce, IncomingScrape, ServerAction};
-use trackwire::udp::Server;
+use trackwire::udp::{IncomingAnnounce, IncomingScrape, Server, ServerAction};
+use trackwire::{Instant, StdClock};
 
 /// The application's side of a tracker: answers authenticated announces and scrapes.
 pub trait Swarms {
@@ -32,7 +31,7 @@ pub async fn serve<S: Swarms>(
     mut swarms: S,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    let start = tokio::time::Instant::now();
+    let clock = StdClock::new();
     let mut buf = vec![0u8; 65536];
     let mut reply = [0u8; 1500];
     loop {
@@ -45,7 +44,7 @@ pub async fn serve<S: Swarms>(
                 continue;
             }
         };
-        let now = Instant::from_millis(start.elapsed().as_millis() as u64);
+        let now = clock.now();
         let len = match server.handle_datagram(now, from, &buf[..n], &mut reply) {
             ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => len,
             ServerAction::Announce(a) => swarms.announce(now, &a, &mut reply),

@@ -11,7 +11,7 @@ use trackwire::ctcs::{
     BlockKind, ClientEvent, ClientSession, ClientSessionConfig, CtBw, CtStatus, ServerConfig,
     ServerEvent,
 };
-use trackwire::time::Instant;
+use trackwire::Instant;
 use trackwire_tokio::ctcs_server::{serve, Command, Handler};
 
 #[tokio::test]
@@ -61,8 +61,8 @@ async fn a_session_through_the_tokio_ctcs_server() {
 
     // The simulated ctorrent.
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1_795_312_213, b"t.torrent", 0);
-    let mut client: ClientSession = ClientSession::new(&config).unwrap();
+    let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1_795_312_213, b"t.torrent");
+    let mut client = ClientSession::new(config).unwrap();
     let t = Instant::from_secs(1);
     client.handle_connected(t);
     let mut status = CtStatus {
@@ -71,37 +71,33 @@ async fn a_session_through_the_tokio_ctcs_server() {
         n_avail: 4,
         ..CtStatus::default()
     };
-    let (mut out, mut input) = (vec![0u8; 16384], vec![0u8; 4096]);
-    let mut pending: Vec<u8> = Vec::new();
+    let mut out = vec![0u8; ClientSession::MAX_TRANSMIT_LEN];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     'run: while tokio::time::Instant::now() < deadline {
         loop {
-            while let Some(n) = client.poll_transmit(t, &mut out).unwrap() {
+            while let Some(n) = client.poll_transmit(&mut out).unwrap() {
                 stream.write_all(&out[..n]).await.unwrap();
             }
             let Some(e) = client.poll_event() else { break };
             match e {
                 ClientEvent::Connected | ClientEvent::StatusRequested => {
-                    client.send_status(t, &status).unwrap()
+                    client.send_status(&status).unwrap()
                 }
-                ClientEvent::PeersRequested => client.send_peers(t, []).unwrap(),
+                ClientEvent::PeersRequested => client.send_peers([]).unwrap(),
                 ClientEvent::DownloadLimit { limit, .. } => {
                     status.dl_limit = limit;
                     client
-                        .send_bw(
-                            t,
-                            &CtBw {
-                                dl_rate: 0,
-                                ul_rate: 0,
-                                dl_limit: limit,
-                                ul_limit: 0,
-                            },
-                        )
+                        .send_bw(&CtBw {
+                            dl_rate: 0,
+                            ul_rate: 0,
+                            dl_limit: limit,
+                            ul_limit: 0,
+                        })
                         .unwrap();
                 }
                 ClientEvent::Quit => {
-                    client.send_status(t, &status).unwrap();
-                    while let Some(n) = client.poll_transmit(t, &mut out).unwrap() {
+                    client.send_status(&status).unwrap();
+                    while let Some(n) = client.poll_transmit(&mut out).unwrap() {
                         stream.write_all(&out[..n]).await.unwrap();
                     }
                     break 'run;
@@ -109,15 +105,13 @@ async fn a_session_through_the_tokio_ctcs_server() {
                 _ => {}
             }
         }
-        if pending.is_empty() {
-            let n = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut input))
-                .await
-                .unwrap()
-                .unwrap();
-            pending.extend_from_slice(&input[..n]);
-        }
-        let used = client.handle_input(t, &pending);
-        pending.drain(..used);
+        // Every event is polled: read straight into the session, no buffer of our own.
+        let n = tokio::time::timeout(Duration::from_secs(2), stream.read(client.input_buf()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "the server closed early");
+        client.commit_input(n).unwrap();
     }
     drop(stream);
     // Wait for the server to see the close.

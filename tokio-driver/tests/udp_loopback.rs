@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
-use trackwire::time::Instant;
-use trackwire::udp::client::{AnnounceParams, ClientConfig, RetryPolicy};
-use trackwire::udp::server::{IncomingAnnounce, IncomingScrape};
-use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+use trackwire::udp::{
+    AnnounceParams, ClientConfig, IncomingAnnounce, IncomingScrape, InfoHash, PeerId, RetryPolicy,
+    ScrapeRow, Server, ServerConfig,
+};
+use trackwire::Instant;
 use trackwire_tokio::announce::{announce_all, AnnounceError};
 use trackwire_tokio::tracker::{serve, Swarms};
 
@@ -48,7 +49,7 @@ async fn spawn_tracker(bind: &str, stop: watch::Receiver<bool>) -> SocketAddr {
     let addr = socket.local_addr().unwrap();
     tokio::spawn(serve(
         socket,
-        Server::new(ServerConfig::default(), [5; 16]),
+        Server::new(ServerConfig::new(), [5; 16]),
         Memory::default(),
         stop,
     ));

@@ -4,9 +4,8 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
-use trackwire::time::Instant;
-use trackwire::udp::client::{Client, ClientEvent, ExchangeId, Received, MAX_DATAGRAM_LEN};
-use trackwire::udp::{InfoHash, ScrapeRow};
+use trackwire::udp::{Client, ClientEvent, ExchangeId, InfoHash, Received, ScrapeRow, PROTOCOL_ID};
+use trackwire::StdClock;
 
 /// How an exchange ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +48,9 @@ pub(crate) fn run<const N: usize>(
     limit: Duration,
     wire: Wire<'_>,
 ) -> (Vec<(ExchangeId, Outcome)>, Stats) {
-    let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
-    let mut out = [0u8; MAX_DATAGRAM_LEN];
+    let clock = StdClock::with_origin(start);
+    let now = || clock.now();
+    let mut out = [0u8; <Client>::MAX_TRANSMIT_LEN];
     let mut inbuf = [0u8; 65536];
     let mut done = Vec::new();
     let mut stats = Stats::default();
@@ -58,10 +58,10 @@ pub(crate) fn run<const N: usize>(
     while done.len() < want && std::time::Instant::now() < end {
         while let Some(t) = client
             .poll_transmit(now(), &mut out)
-            .expect("buffer is MAX_DATAGRAM_LEN")
+            .expect("buffer is MAX_TRANSMIT_LEN")
         {
             let d = &out[..t.len];
-            if d.len() == 16 && d[..8] == trackwire::udp::PROTOCOL_ID.to_be_bytes() {
+            if d.len() == 16 && d[..8] == PROTOCOL_ID.to_be_bytes() {
                 stats.connects += 1;
             }
             if (wire.keep_out)(d) {
@@ -74,10 +74,7 @@ pub(crate) fn run<const N: usize>(
         while let Some(e) = client.poll_event() {
             match e {
                 ClientEvent::TimedOut { id } => done.push((id, Outcome::TimedOut)),
-                other => done.push((
-                    other.id(),
-                    Outcome::ConnectFailed(stats.connect_error.clone()),
-                )),
+                other => panic!("unexpected event {other:?}"),
             }
         }
         if done.len() >= want {
@@ -113,9 +110,11 @@ pub(crate) fn run<const N: usize>(
                     Ok(Received::Failed { id, error }) => {
                         done.push((id, Outcome::Failed(error.message.to_vec())))
                     }
-                    // The exchanges it failed come out of poll_event.
-                    Ok(Received::ConnectFailed { error, .. }) => {
+                    Ok(Received::ConnectFailed { error, failed }) => {
                         stats.connect_error = error.message.to_vec();
+                        for id in &failed {
+                            done.push((id, Outcome::ConnectFailed(error.message.to_vec())));
+                        }
                     }
                     Ok(_) => {}
                     Err(_) => stats.rejected += 1,

@@ -9,11 +9,8 @@ use crate::ctcs::line::DEFAULT_MAX_LINE_LEN;
 use crate::ctcs::message::{Auth, ClientMessage, CtTorrent, KeywordMatch};
 use crate::ctcs::peer_id::PeerIdText;
 use crate::ctcs::version::Version;
+use crate::ctcs::MAX_PASSWORD_LEN;
 use crate::error::UsageError;
-
-/// The longest password dnh3.3.2 sends: it reads the password with `fgets` into a 21-byte
-/// buffer (`CTCS_PASS_SIZE`), so at most 20 bytes are kept.
-pub const MAX_PASSWORD_LEN: usize = 20;
 
 /// The longest torrent path a session accepts: `MAXPATHLEN` (4096) on Linux, which keeps
 /// every `CTORRENT` line within [`DEFAULT_MAX_LINE_LEN`].
@@ -21,8 +18,8 @@ pub const MAX_TORRENT_PATH_LEN: usize = 4096;
 
 /// How a [`ClientSession`](super::ClientSession) identifies itself and behaves.
 ///
-/// Build it with [`ClientSessionConfig::new`] and change the public fields as needed;
-/// the defaults are dnh3.3.2's.
+/// Build it with [`ClientSessionConfig::new`] and the `with_*` setters (or assign the
+/// public fields); the defaults are dnh3.3.2's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientSessionConfig<'a> {
@@ -48,6 +45,8 @@ pub struct ClientSessionConfig<'a> {
     /// Unix time, in milliseconds, at [`Instant::ZERO`](crate::Instant::ZERO) of the
     /// caller's clock: the session computes `CTORRENT`'s `current_timestamp` (whole Unix
     /// seconds) from it and `now`. See [`ClientSession::unix_time`](super::ClientSession::unix_time).
+    /// Default 0: the caller's `Instant` counts from the Unix epoch. With a
+    /// `StdClock` (feature `std`), give the Unix time at its creation.
     pub unix_time_at_zero_ms: u64,
     /// How server keywords are recognised: exactly (the default) or by the real
     /// client's prefix match ([`KeywordMatch::Prefix`]: `CTQUITTER` quits).
@@ -59,26 +58,64 @@ pub struct ClientSessionConfig<'a> {
 }
 
 impl<'a> ClientSessionConfig<'a> {
-    /// dnh3.3.2's settings for a client with this peer id, start time and torrent path,
-    /// no password, exact keyword matching, reconnect delays of 5 s and 15 s, and Unix
-    /// time `unix_time_at_zero_ms` at the caller's `Instant::ZERO`.
-    pub const fn new(
-        peer_id: [u8; 20],
-        start_timestamp: i64,
-        torrent: &'a [u8],
-        unix_time_at_zero_ms: u64,
-    ) -> Self {
+    /// dnh3.3.2's settings for a client with this peer id, start time and torrent path:
+    /// no password, exact keyword matching, reconnect delays of 5 s and 15 s, and a
+    /// caller's clock that counts from the Unix epoch
+    /// ([`with_unix_time_at_zero_ms`](Self::with_unix_time_at_zero_ms) says otherwise).
+    pub const fn new(peer_id: [u8; 20], start_timestamp: i64, torrent: &'a [u8]) -> Self {
         ClientSessionConfig {
             peer_id,
             start_timestamp,
             torrent,
             password: None,
             auth_empty_line: true,
-            unix_time_at_zero_ms,
+            unix_time_at_zero_ms: 0,
             keyword_match: KeywordMatch::Exact,
             close_delay: Duration::from_secs(5),
             refused_delay: Duration::from_secs(15),
         }
+    }
+
+    /// Sets [`password`](ClientSessionConfig::password).
+    #[must_use]
+    pub const fn with_password(mut self, password: Option<&'a [u8]>) -> Self {
+        self.password = password;
+        self
+    }
+
+    /// Sets [`auth_empty_line`](ClientSessionConfig::auth_empty_line).
+    #[must_use]
+    pub const fn with_auth_empty_line(mut self, empty_line: bool) -> Self {
+        self.auth_empty_line = empty_line;
+        self
+    }
+
+    /// Sets [`unix_time_at_zero_ms`](ClientSessionConfig::unix_time_at_zero_ms).
+    #[must_use]
+    pub const fn with_unix_time_at_zero_ms(mut self, ms: u64) -> Self {
+        self.unix_time_at_zero_ms = ms;
+        self
+    }
+
+    /// Sets [`keyword_match`](ClientSessionConfig::keyword_match).
+    #[must_use]
+    pub const fn with_keyword_match(mut self, matching: KeywordMatch) -> Self {
+        self.keyword_match = matching;
+        self
+    }
+
+    /// Sets [`close_delay`](ClientSessionConfig::close_delay).
+    #[must_use]
+    pub const fn with_close_delay(mut self, delay: Duration) -> Self {
+        self.close_delay = delay;
+        self
+    }
+
+    /// Sets [`refused_delay`](ClientSessionConfig::refused_delay).
+    #[must_use]
+    pub const fn with_refused_delay(mut self, delay: Duration) -> Self {
+        self.refused_delay = delay;
+        self
     }
 }
 
@@ -107,9 +144,9 @@ impl Identity {
             Some(pw) => {
                 // dnh3.3.2 keeps the first 20 bytes and leaves the rest unread.
                 let mut fill = Fill::new();
-                for b in pw.iter().take(MAX_PASSWORD_LEN) {
-                    fill.push(core::slice::from_ref(b));
-                }
+                let kept = pw.get(..MAX_PASSWORD_LEN).unwrap_or(pw);
+                let fits = fill.push(kept);
+                debug_assert!(fits, "at most MAX_PASSWORD_LEN bytes are kept");
                 if Text::new(fill.as_slice()).is_err() {
                     return Err(UsageError::invalid_value("password"));
                 }
@@ -126,7 +163,7 @@ impl Identity {
         // The longest CTORRENT (a 20-character timestamp) must be a line the real
         // client could have sent.
         if id.ctorrent(i64::MIN).encoded_len(Version::V3) > DEFAULT_MAX_LINE_LEN.saturating_add(1) {
-            return Err(UsageError::too_long("config"));
+            return Err(UsageError::too_long("torrent"));
         }
         Ok(id)
     }

@@ -95,7 +95,7 @@ pub enum ClientEvent<'a> {
     },
 }
 
-/// Where a session stands (spec §10: FREE → CONNECTING → READY → FREE).
+/// Where a session stands (dnh3.3.2's FREE → CONNECTING → READY → FREE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ClientState {

@@ -1,183 +1,25 @@
-//! The ctorrent role: a sans-IO CTCS client session that talks to a CTorrent Control
-//! Server exactly as Enhanced CTorrent dnh3.3.2 does, without its crashes.
-//!
-//! A [`ClientSession`] owns no socket and reads no clock. The caller (the *driver*)
-//! opens TCP connections, passes received bytes and time in, and takes lines to send,
-//! one deadline and events out. Storage is fixed: the output queue is `OUT` bytes
-//! (default [`DEFAULT_OUTPUT_CAPACITY`]), server lines are framed in a
-//! [`LineBuffer`] of [`DEFAULT_MAX_LINE_LEN`] bytes; nothing is allocated.
-//!
-//! # The run loop
-//!
-//! 1. Build the session: [`ClientSession::new`] with a [`ClientSessionConfig`] (peer id,
-//!    start time, torrent path, optional password, the Unix time of your clock's zero).
-//!    It starts in [`ClientState::Connecting`]: open the TCP connection to the server.
-//! 2. When the connect succeeds call [`handle_connected`](ClientSession::handle_connected)`(now)`
-//!    (it queues `PROTOCOL 0003`, `AUTH` when configured, `CTORRENT`, and raises
-//!    [`ClientEvent::Connected`]); when it fails call
-//!    [`handle_connect_failed`](ClientSession::handle_connect_failed)`(now)`.
-//! 3. After every input or command, drain the outputs in this order:
-//!    1. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`, writing each
-//!       chunk (whole LF-terminated lines) to the socket;
-//!    2. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any;
-//!    3. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
-//!       the `send_*` methods (which queue more output: go back to 3.1 afterwards).
-//! 4. Wait for bytes, the deadline, or something of your own to report.
-//! 5. On bytes, call [`handle_input`](ClientSession::handle_input)`(now, bytes)`: it
-//!    takes **at most one line** per call and returns how many bytes it consumed; drain
-//!    (step 3) and call it again with the rest until all bytes are consumed. It consumes
-//!    nothing while the event of the previous line has not been polled.
-//! 6. On EOF or a write error, call [`handle_closed`](ClientSession::handle_closed)`(now)`;
-//!    the deadline is then 5 s away. At the deadline call
-//!    [`handle_timeout`](ClientSession::handle_timeout)`(now)`, which raises
-//!    [`ClientEvent::Reconnect`]: go to 2. Calling `handle_timeout` early does nothing.
-//! 7. Unsolicited traffic is yours to time: [`send_bw`](ClientSession::send_bw) once a
-//!    second when rates or limits changed (dnh3.3.2's `Report_Status`),
-//!    [`send_status`](ClientSession::send_status) at completion and when quitting,
-//!    [`send_info`](ClientSession::send_info) for warnings,
-//!    [`send_config`](ClientSession::send_config) when the local operator changed an
-//!    option. The session keeps no timer for them.
-//!
-//! Time should not go backwards; if it does nothing panics and a deadline is simply not
-//! reached yet.
-//!
-//! ```
-//! use trackwire::ctcs::{ClientEvent, ClientSession, ClientSessionConfig, CtStatus};
-//! use trackwire::Instant;
-//!
-//! let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1795312162, b"single.torrent", 0);
-//! let mut session: ClientSession = ClientSession::new(&config)?;
-//! let now = Instant::from_secs(1795312162);
-//! session.handle_connected(now);
-//! let mut buf = [0u8; 4295];
-//! let mut wire = Vec::new();
-//! let status = CtStatus { n_have: 4, n_total: 4, n_avail: 4, ..CtStatus::default() };
-//! loop {
-//!     while let Some(n) = session.poll_transmit(now, &mut buf)? {
-//!         wire.extend_from_slice(&buf[..n]);
-//!     }
-//!     match session.poll_event() {
-//!         Some(ClientEvent::Connected | ClientEvent::StatusRequested) => {
-//!             session.send_status(now, &status)?
-//!         }
-//!         Some(_) => {}
-//!         None => break,
-//!     }
-//! }
-//! assert_eq!(
-//!     wire,
-//!     b"PROTOCOL 0003\n\
-//!       CTORRENT -CD0303-abcdefghijkl 1795312162 1795312162 single.torrent\n\
-//!       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n"
-//! );
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # States
-//!
-//! Spec §10's client machine; every transition is in this file.
-//!
-//! ```text
-//!              new()
-//!                │
-//!                ▼        handle_connect_failed: deadline = now + 15 s
-//!   ┌──▶ ┌────────────┐ ─────────────────────────────────────────────┐
-//!   │    │ Connecting │                                              │
-//!   │    └────────────┘                                              ▼
-//!   │          │ handle_connected: queue PROTOCOL 0003,       ┌─────────────┐
-//!   │          │ [AUTH pw, empty line], CTORRENT;             │   BackOff   │
-//!   │          │ event Connected (answer: a first CTSTATUS)   │   (FREE)    │
-//!   │          ▼                                              └─────────────┘
-//!   │    ┌────────────┐  handle_closed: drop unsent output,     ▲     │
-//!   │    │   Ready    │  deadline = now + 5 s                   │     │ handle_timeout
-//!   │    │            │─────────────────────────────────────────┘     │ at the deadline:
-//!   │    └────────────┘                                               │ event Reconnect
-//!   │      ▲       │ handle_input: one server line → one event        │
-//!   │      └───────┘ send_*: queue a whole reply / unsolicited line   │
-//!   └─────────────────────────────────────────────────────────────────┘
-//!
-//!   any state ── stop() ──▶ Idle (no reconnect)   any state ── reconnect_after(d) ──▶ BackOff
-//! ```
-//!
-//! # Versions
-//!
-//! The session formats for the version in force ([`ClientSession::version`]): 3 until a
-//! server `PROTOCOL` line arrives, then what dnh3.3.2 makes of it
-//! ([`Version::from_atoi`] of the text after the keyword and one byte: `PROTOCOL 0004`
-//! → 3, `PROTOCOL 2` → 2, `PROTOCOL 0000` or `PROTOCOL garbage` → 0, whose `CTSTATUS`
-//! is the v3 form but whose file list, peer list and `CTCONFIG` are the v1 forms). The
-//! version is **kept across reconnections** while `PROTOCOL 0003` is still announced on
-//! each, as the real client does; a server must send `PROTOCOL` every time.
-//!
-//! | reply | 3 | 2 | 1 | 0 |
-//! |---|---|---|---|---|
-//! | status | `CTSTATUS S:TS/L:TL/C … K` | same | `CTSTATUS S/L …` | as 3 |
-//! | detail | `CTDETAIL`, `CTFILESTART`, `CTFILE n prio cur pieces have avail size name`…, `CTFILESDONE` | `CTDETAIL`, `CTFILES`, `CTFILE n pieces have avail size name`…, `CTFDONE` | as 2, `CTFILE n pieces have size name` | as 1 |
-//! | peers | `CTPEERSTART`, `CTPEER`…, `CTPEERSDONE` | `CTPEERS`, `CTPEER`…, `CTPDONE` | same | same |
-//! | config | `CTCONFIGSTART`, `CTCONFIG name type range len:value …`…, `CTCONFIGDONE` | one 8-field positional `CTCONFIG` | one 9-field positional `CTCONFIG` | as 1 |
-//!
-//! # Behaviour of the real client reproduced
-//!
-//! * `PROTOCOL 0003`, `AUTH`, `CTORRENT` written together on every connect, without
-//!   waiting for the server; `CTORRENT` with the same start timestamp every time and the
-//!   current Unix time.
-//! * `AUTH pw` followed by an empty line when the password is shorter than 20 bytes
-//!   (dnh3.3.2 keeps the newline `fgets` read), passwords cut to 20 bytes, the same
-//!   password on every reconnection ([`ClientSessionConfig::auth_empty_line`] turns the
-//!   empty line off).
-//! * Server lines end at CR, LF or CRLF; empty lines are skipped.
-//! * The version rules above, including the odd version 0 and the sticky version.
-//! * Unknown lines, `ERROR` included, are reported and otherwise ignored; nothing is
-//!   ever sent in answer to `PROTOCOL` or `ERROR`.
-//! * `SETDLIMIT`/`SETULIMIT` values as `(int)strtod` computes them.
-//! * Prefix keyword matching on request ([`KeywordMatch::Prefix`]: `CTQUITTER` quits,
-//!   `SENDSTATUSXYZ` asks for the status).
-//! * Reconnection 5 s after a close and 15 s after a failed connect, forever.
-//! * Each reply is queued whole, so replies and unsolicited lines never interleave.
-//! * Output while disconnected is refused, not queued (dnh3.3.2 drops warnings raised
-//!   while not connected).
-//!
-//! # Behaviour deliberately not reproduced
-//!
-//! * **A bare `CTCONFIG` crashes dnh3.3.2** (SIGSEGV) and **every well-formed positional
-//!   v1/v2 `CTCONFIG` aborts it** (SIGABRT): here the first is
-//!   [`ClientEvent::Malformed`], the second [`ClientEvent::ConfigValues`].
-//! * **A NUL byte wedges dnh3.3.2's reader for good**; here only the line holding it is
-//!   lost ([`ClientEvent::Malformed`]), and so is an over-long line (more than
-//!   [`DEFAULT_MAX_LINE_LEN`] bytes), which overflows dnh3.3.2's heap at 128 KiB.
-//! * **Over-long output lines**: dnh3.3.2 cuts a 4295-byte message and sends its NUL
-//!   too; here a line longer than 4294 bytes is refused with [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong).
-//! * **Line breaks inside values**: dnh3.3.2 sends a tracker message with a newline as a
-//!   `CTINFO` line plus a keyword-less continuation line; [`ClientSession::send_info`]
-//!   refuses NUL, CR and LF with [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) (split the text into
-//!   several `CTINFO`s if needed).
-//! * **Exact keyword matching is the default**; the prefix match is an option.
+//! The ctorrent role: [`ClientSession`](super::ClientSession) and what it is built from.
 
 mod config;
 mod event;
 mod output;
 
-use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Positional, Text};
-use crate::ctcs::line::{LineBuffer, DEFAULT_MAX_LINE_LEN};
+use crate::ctcs::line::{InputFull, LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
     ClientMessage, CtBw, CtConfig, CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus,
     KeywordMatch, Protocol, ServerMessage,
 };
 use crate::ctcs::version::Version;
-use crate::error::{DecodeError, EncodeError, UsageError};
+use crate::ctcs::{DEFAULT_INPUT_CAPACITY, DEFAULT_OUTPUT_CAPACITY};
+use crate::error::{EncodeError, UsageError};
 use crate::time::Instant;
 
-pub use config::{ClientSessionConfig, MAX_PASSWORD_LEN, MAX_TORRENT_PATH_LEN};
+pub use config::{ClientSessionConfig, MAX_TORRENT_PATH_LEN};
 pub use event::{ClientEvent, ClientState};
-pub use output::MAX_LINE_WITH_LF;
 
 use config::Identity;
-use output::OutQueue;
-
-/// The default output capacity of a [`ClientSession`]: 16 KiB, enough for a v3
-/// configuration block with long values or a peer list of about 200 peers.
-pub const DEFAULT_OUTPUT_CAPACITY: usize = 16 * 1024;
+use output::{OutQueue, MAX_LINE_WITH_LF};
 
 /// The longest `CTPEER` line, LF included: a 42-byte peer id text, a 15-byte address
 /// and the widest numbers.
@@ -192,33 +34,177 @@ enum Phase {
     Ready,
 }
 
-/// What the held server line turned out to be, decided when it arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Arrived {
-    /// A line to decode under this version.
-    Line(Version),
-    /// A `PROTOCOL` line, already applied.
-    Protocol { version: Version, previous: Version },
-    /// A framing error (over-long, NUL); the line was not kept.
-    Bad(DecodeError),
-}
-
-/// The one server line the session holds between `handle_input` and `poll_event`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Held {
-    Empty,
-    Pending(Arrived),
-    Delivered,
-}
-
-/// A CTCS client session (the ctorrent role) with `OUT` bytes of output storage.
+/// A CTCS client session (the ctorrent role) with `IN` bytes of input and `OUT` bytes of
+/// output storage: a sans-IO state machine that talks to a CTorrent Control Server
+/// exactly as Enhanced CTorrent dnh3.3.2 does, without its crashes.
 ///
-/// See the [module docs](self) for the run loop, the states and the version rules. Its
-/// size is about `OUT` + 13 KiB (a server line being framed, the line whose event is
-/// pending, and the torrent path). The output queue must hold the longest reply the
-/// caller sends whole: every line of it plus its LF (see [`ClientSession::send_peers`]).
+/// A [`ClientSession`] owns no socket and reads no clock. The caller (the *driver*)
+/// opens TCP connections, passes received bytes and time in, and takes lines to send,
+/// one deadline and events out. Storage is fixed: received bytes wait in an input
+/// buffer of `IN` bytes (default [`DEFAULT_INPUT_CAPACITY`]) until their events are
+/// polled, the output queue is `OUT` bytes (default [`DEFAULT_OUTPUT_CAPACITY`]); server
+/// lines are at most [`DEFAULT_MAX_LINE_LEN`] bytes; nothing is allocated.
+///
+/// # The run loop
+///
+/// 1. Build the session: [`ClientSession::new`] with a [`ClientSessionConfig`] (peer id,
+///    start time, torrent path; optionally a password and the Unix time of your clock's
+///    zero).
+///    It starts in [`ClientState::Connecting`]: open the TCP connection to the server.
+/// 2. When the connect succeeds call [`handle_connected`](ClientSession::handle_connected)`(now)`
+///    (it queues `PROTOCOL 0003`, `AUTH` when configured, `CTORRENT`, and raises
+///    [`ClientEvent::Connected`]); when it fails call
+///    [`handle_connect_failed`](ClientSession::handle_connect_failed)`(now)`.
+/// 3. After every input or command, drain the outputs in this order:
+///    1. [`poll_event`](ClientSession::poll_event) until `None`, answering requests with
+///       the `send_*` methods (which queue output); received lines are acted on here;
+///    2. [`poll_transmit`](ClientSession::poll_transmit) until `Ok(None)`: each call
+///       hands out **one whole line** (LF included); write it to the socket;
+///    3. [`poll_timeout`](ClientSession::poll_timeout): the reconnect deadline, if any.
+/// 4. Wait for bytes, the deadline, or something of your own to report.
+/// 5. Read at most [`input_spare`](ClientSession::input_spare) bytes and give them all
+///    to [`handle_input`](ClientSession::handle_input)`(bytes)`, or read straight into
+///    [`input_buf`](ClientSession::input_buf) and call
+///    [`commit_input`](ClientSession::commit_input)`(n)`: the session keeps them, and
+///    each server line becomes an event when it is polled (step 3). Once the events are
+///    drained there is always room again; no second buffer is needed.
+/// 6. On EOF or a write error, call [`handle_closed`](ClientSession::handle_closed)`(now)`;
+///    the deadline is then 5 s away. At the deadline call
+///    [`handle_timeout`](ClientSession::handle_timeout)`(now)`, which raises
+///    [`ClientEvent::Reconnect`]: go to 2. Calling `handle_timeout` early does nothing.
+/// 7. Unsolicited traffic is yours to time: [`send_bw`](ClientSession::send_bw) once a
+///    second when rates or limits changed (dnh3.3.2's `Report_Status`),
+///    [`send_status`](ClientSession::send_status) at completion and when quitting,
+///    [`send_info`](ClientSession::send_info) for warnings,
+///    [`send_config`](ClientSession::send_config) when the local operator changed an
+///    option. The session keeps no timer for them.
+///
+/// Time should not go backwards; if it does nothing panics and a deadline is simply not
+/// reached yet.
+///
+/// ```
+/// use trackwire::ctcs::{ClientEvent, ClientSession, ClientSessionConfig, CtStatus};
+/// use trackwire::Instant;
+///
+/// // The caller's clock counts milliseconds from the Unix epoch here (the default).
+/// let config = ClientSessionConfig::new(*b"-CD0303-abcdefghijkl", 1795312162, b"single.torrent");
+/// let mut session = ClientSession::new(config)?;
+/// let now = Instant::from_secs(1795312162);
+/// session.handle_connected(now);
+/// session.handle_input(b"PROTOCOL 0003\nSENDSTATUS\n")?;
+/// let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
+/// let mut wire = Vec::new();
+/// let status = CtStatus { n_have: 4, n_total: 4, n_avail: 4, ..CtStatus::default() };
+/// while let Some(event) = session.poll_event() {
+///     if let ClientEvent::Connected | ClientEvent::StatusRequested = event {
+///         session.send_status(&status)?;
+///     }
+/// }
+/// while let Some(n) = session.poll_transmit(&mut buf)? {
+///     wire.extend_from_slice(&buf[..n]);
+/// }
+/// assert_eq!(
+///     wire,
+///     b"PROTOCOL 0003\n\
+///       CTORRENT -CD0303-abcdefghijkl 1795312162 1795312162 single.torrent\n\
+///       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n\
+///       CTSTATUS 0:0/0:0/0 4/4/4 0,0 0,0 0,0 0\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # States
+///
+/// dnh3.3.2's client machine (FREE, CONNECTING, READY), measured from dnh3.3.2
+/// (Debian's ctorrent); every transition is in this file.
+///
+/// ```text
+///              new()
+///                │
+///                ▼        handle_connect_failed: deadline = now + 15 s
+///   ┌──▶ ┌────────────┐ ─────────────────────────────────────────────┐
+///   │    │ Connecting │                                              │
+///   │    └────────────┘                                              ▼
+///   │          │ handle_connected: queue PROTOCOL 0003,       ┌─────────────┐
+///   │          │ [AUTH pw, empty line], CTORRENT;             │   BackOff   │
+///   │          │ event Connected (answer: a first CTSTATUS)   │   (FREE)    │
+///   │          ▼                                              └─────────────┘
+///   │    ┌────────────┐  handle_closed: drop unsent output,     ▲     │
+///   │    │   Ready    │  deadline = now + 5 s                   │     │ handle_timeout
+///   │    │            │─────────────────────────────────────────┘     │ at the deadline:
+///   │    └────────────┘                                               │ event Reconnect
+///   │      ▲       │ poll_event: one server line → one event          │
+///   │      └───────┘ send_*: queue a whole reply / unsolicited line   │
+///   └─────────────────────────────────────────────────────────────────┘
+///
+///   any state ── stop() ──▶ Idle (no reconnect)   any state ── reconnect_after(d) ──▶ BackOff
+/// ```
+///
+/// # Versions
+///
+/// The session formats for the version in force ([`ClientSession::version`]): 3 until a
+/// server `PROTOCOL` line arrives, then what dnh3.3.2 makes of it
+/// (`atoi` of the text after the keyword and one byte: `PROTOCOL 0004`
+/// → 3, `PROTOCOL 2` → 2, `PROTOCOL 0000` or `PROTOCOL garbage` → 0, whose `CTSTATUS`
+/// is the v3 form but whose file list, peer list and `CTCONFIG` are the v1 forms). The
+/// version is **kept across reconnections** while `PROTOCOL 0003` is still announced on
+/// each, as the real client does; a server must send `PROTOCOL` every time.
+///
+/// | reply | 3 | 2 | 1 | 0 |
+/// |---|---|---|---|---|
+/// | status | `CTSTATUS S:TS/L:TL/C … K` | same | `CTSTATUS S/L …` | as 3 |
+/// | detail | `CTDETAIL`, `CTFILESTART`, `CTFILE n prio cur pieces have avail size name`…, `CTFILESDONE` | `CTDETAIL`, `CTFILES`, `CTFILE n pieces have avail size name`…, `CTFDONE` | as 2, `CTFILE n pieces have size name` | as 1 |
+/// | peers | `CTPEERSTART`, `CTPEER`…, `CTPEERSDONE` | `CTPEERS`, `CTPEER`…, `CTPDONE` | same | same |
+/// | config | `CTCONFIGSTART`, `CTCONFIG name type range len:value …`…, `CTCONFIGDONE` | one 8-field positional `CTCONFIG` | one 9-field positional `CTCONFIG` | as 1 |
+///
+/// # Behaviour of the real client reproduced
+///
+/// * `PROTOCOL 0003`, `AUTH`, `CTORRENT` written together on every connect, without
+///   waiting for the server; `CTORRENT` with the same start timestamp every time and the
+///   current Unix time.
+/// * `AUTH pw` followed by an empty line when the password is shorter than 20 bytes
+///   (dnh3.3.2 keeps the newline `fgets` read), passwords cut to 20 bytes, the same
+///   password on every reconnection ([`ClientSessionConfig::auth_empty_line`] turns the
+///   empty line off).
+/// * Server lines end at CR, LF or CRLF; empty lines are skipped.
+/// * The version rules above, including the odd version 0 and the sticky version.
+/// * Unknown lines, `ERROR` included, are reported and otherwise ignored; nothing is
+///   ever sent in answer to `PROTOCOL` or `ERROR`.
+/// * `SETDLIMIT`/`SETULIMIT` values as `(int)strtod` computes them.
+/// * Prefix keyword matching on request ([`KeywordMatch::Prefix`]: `CTQUITTER` quits,
+///   `SENDSTATUSXYZ` asks for the status).
+/// * Reconnection 5 s after a close and 15 s after a failed connect, forever.
+/// * Each reply is queued whole, so replies and unsolicited lines never interleave.
+/// * Output while disconnected is refused, not queued (dnh3.3.2 drops warnings raised
+///   while not connected).
+///
+/// # Behaviour deliberately not reproduced
+///
+/// * **A bare `CTCONFIG` crashes dnh3.3.2** (SIGSEGV) and **every well-formed positional
+///   v1/v2 `CTCONFIG` aborts it** (SIGABRT): here the first is
+///   [`ClientEvent::Malformed`], the second [`ClientEvent::ConfigValues`].
+/// * **A NUL byte wedges dnh3.3.2's reader for good**; here only the line holding it is
+///   lost ([`ClientEvent::Malformed`]), and so is an over-long line (more than
+///   [`DEFAULT_MAX_LINE_LEN`] bytes), which overflows dnh3.3.2's heap at 128 KiB.
+/// * **Over-long output lines**: dnh3.3.2 cuts a 4295-byte message and sends its NUL
+///   too; here a line longer than 4294 bytes is refused with [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong).
+/// * **Line breaks inside values**: dnh3.3.2 sends a tracker message with a newline as a
+///   `CTINFO` line plus a keyword-less continuation line; [`ClientSession::send_info`]
+///   refuses NUL, CR and LF with [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) (split the text into
+///   several `CTINFO`s if needed).
+/// * **Exact keyword matching is the default**; the prefix match is an option.
+///
+/// # Size
+///
+/// Its size is about `IN` + `OUT` + 4.2 KiB (the torrent path and the peer id text). `IN` must exceed the longest
+/// server line accepted ([`DEFAULT_MAX_LINE_LEN`], or `IN - 1` if smaller). The output
+/// queue must hold the longest reply the caller sends whole: every line of it plus its
+/// LF (see [`ClientSession::send_peers`]).
 #[derive(Debug, Clone)]
-pub struct ClientSession<const OUT: usize = DEFAULT_OUTPUT_CAPACITY> {
+pub struct ClientSession<
+    const IN: usize = DEFAULT_INPUT_CAPACITY,
+    const OUT: usize = DEFAULT_OUTPUT_CAPACITY,
+> {
     identity: Identity,
     keyword_match: KeywordMatch,
     close_delay: core::time::Duration,
@@ -226,26 +212,47 @@ pub struct ClientSession<const OUT: usize = DEFAULT_OUTPUT_CAPACITY> {
     unix_time_at_zero_ms: u64,
     version: Version,
     phase: Phase,
-    rx: LineBuffer<DEFAULT_MAX_LINE_LEN>,
-    line: Fill<DEFAULT_MAX_LINE_LEN>,
-    held: Held,
+    rx: LineBuffer<IN>,
     connected_event: bool,
     reconnect_event: bool,
     out: OutQueue<OUT>,
 }
 
-impl<const OUT: usize> ClientSession<OUT> {
-    /// A session for `config`, in [`ClientState::Connecting`]: open the first connection
-    /// (dnh3.3.2 connects at once). The version in force is 3.
+impl ClientSession {
+    /// A buffer of this size always takes one [`poll_transmit`](Self::poll_transmit):
+    /// the real client's longest line, 4294 bytes, plus its LF.
+    /// It is the same for every capacity; it is defined for the default ones so
+    /// that `ClientSession::MAX_TRANSMIT_LEN` needs no type annotation.
+    pub const MAX_TRANSMIT_LEN: usize = MAX_LINE_WITH_LF;
+
+    /// A session with the default capacities ([`DEFAULT_INPUT_CAPACITY`],
+    /// [`DEFAULT_OUTPUT_CAPACITY`]); see [`new_sized`](Self::new_sized).
+    ///
+    /// # Errors
+    ///
+    /// As [`new_sized`](Self::new_sized).
+    pub fn new(config: ClientSessionConfig<'_>) -> Result<Self, UsageError> {
+        Self::new_sized(config)
+    }
+}
+
+impl<const IN: usize, const OUT: usize> ClientSession<IN, OUT> {
+    /// A session for `config` with `IN` bytes of input and `OUT` bytes of output storage,
+    /// in [`ClientState::Connecting`]: open the first connection (dnh3.3.2 connects at
+    /// once). The version in force is 3.
     ///
     /// # Errors
     ///
     /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if the torrent path is empty or holds NUL, CR or LF,
-    /// or the password (cut to [`MAX_PASSWORD_LEN`] bytes) holds one of them;
+    /// or the password (cut to [`MAX_PASSWORD_LEN`](crate::ctcs::MAX_PASSWORD_LEN) bytes) holds one of them;
     /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the path is longer than [`MAX_TORRENT_PATH_LEN`], or
-    /// the opening lines (`PROTOCOL`, `AUTH`, `CTORRENT`) do not fit `OUT`.
-    pub fn new(config: &ClientSessionConfig<'_>) -> Result<Self, UsageError> {
-        let identity = Identity::new(config)?;
+    /// the opening lines (`PROTOCOL`, `AUTH`, `CTORRENT`) do not fit `OUT`, or `IN` is
+    /// smaller than 2 (no line would fit).
+    pub fn new_sized(config: ClientSessionConfig<'_>) -> Result<Self, UsageError> {
+        if IN < 2 {
+            return Err(UsageError::too_long("IN"));
+        }
+        let identity = Identity::new(&config)?;
         let session = ClientSession {
             identity,
             keyword_match: config.keyword_match,
@@ -254,15 +261,13 @@ impl<const OUT: usize> ClientSession<OUT> {
             unix_time_at_zero_ms: config.unix_time_at_zero_ms,
             version: Version::V3,
             phase: Phase::Connecting,
-            rx: LineBuffer::new(),
-            line: Fill::new(),
-            held: Held::Empty,
+            rx: LineBuffer::with_max_len(DEFAULT_MAX_LINE_LEN),
             connected_event: false,
             reconnect_event: false,
             out: OutQueue::new(),
         };
         if session.opening_len(i64::MIN) > OUT {
-            return Err(UsageError::too_long("config"));
+            return Err(UsageError::too_long("OUT"));
         }
         Ok(session)
     }
@@ -300,12 +305,23 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// a caller puts in [`CtDetail::current_timestamp`].
     pub fn unix_time(&self, now: Instant) -> i64 {
         let ms = self.unix_time_at_zero_ms.saturating_add(now.as_millis());
-        i64::try_from(ms.checked_div(1000).unwrap_or(0)).unwrap_or(i64::MAX)
+        i64::try_from(ms / 1000).unwrap_or(i64::MAX)
     }
 
     /// Bytes queued for [`poll_transmit`](Self::poll_transmit).
     pub const fn pending_output(&self) -> usize {
         self.out.len()
+    }
+
+    /// The input capacity, `IN`.
+    pub const fn input_capacity(&self) -> usize {
+        IN
+    }
+
+    /// How many bytes [`handle_input`](Self::handle_input) takes now: read at most this
+    /// much. Once every event is polled it is at least `IN` minus the longest line.
+    pub const fn input_spare(&self) -> usize {
+        self.rx.spare()
     }
 
     /// The output capacity, `OUT`.
@@ -317,7 +333,7 @@ impl<const OUT: usize> ClientSession<OUT> {
 
     /// A TCP connection to the server is open (a new one: in any state, even
     /// [`ClientState::Ready`], everything about the previous connection is dropped —
-    /// unsent output, a partial line, an unpolled event).
+    /// unsent output, received bytes, unpolled events).
     ///
     /// Queues `PROTOCOL 0003`, then `AUTH` (and the empty line, see
     /// [`ClientSessionConfig::auth_empty_line`]) when a password is configured, then
@@ -325,7 +341,7 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// answer it with [`send_status`](Self::send_status). The version in force is kept.
     pub fn handle_connected(&mut self, now: Instant) {
         self.drop_connection();
-        self.held = Held::Empty;
+        self.rx.clear();
         self.reconnect_event = false;
         self.phase = Phase::Ready;
         let unix_now = self.unix_time(now);
@@ -339,14 +355,17 @@ impl<const OUT: usize> ClientSession<OUT> {
             }
         }
         batch.line(&self.identity.ctorrent(unix_now), version);
-        // Cannot fail: `new` checked that the longest opening fits an empty queue.
-        let _ = batch.finish();
+        let queued = batch.finish();
+        debug_assert!(
+            queued.is_ok(),
+            "`new_sized` checked that the longest opening fits an empty queue"
+        );
         self.connected_event = true;
     }
 
     /// The connection was closed (EOF from the server, or a failed write): unsent output
     /// is dropped and a reconnect is due [`close_delay`](ClientSessionConfig::close_delay)
-    /// (5 s) from `now`. An event of a line already received stays pollable.
+    /// (5 s) from `now`. The events of whole lines already received stay pollable.
     /// Does nothing in [`ClientState::Idle`].
     pub fn handle_closed(&mut self, now: Instant) {
         self.back_off(now, self.close_delay);
@@ -371,57 +390,45 @@ impl<const OUT: usize> ClientSession<OUT> {
         }
     }
 
-    /// Bytes received from the server, in any chunking. Takes at most one line and
-    /// returns how many bytes of `input` it consumed; call again with the rest after
-    /// draining the event (see the run loop). A partial line is kept (up to
-    /// [`DEFAULT_MAX_LINE_LEN`] bytes). Returns 0 while the previous line's event has not
-    /// been polled. Outside [`ClientState::Ready`] the bytes are dropped (all consumed).
+    /// Bytes received from the server, in any chunking: all are kept, or none. Each
+    /// server line becomes an event when [`poll_event`](Self::poll_event) reaches it;
+    /// until then it waits in the session (events borrow it from there). Outside
+    /// [`ClientState::Ready`] the bytes are dropped.
     ///
-    /// A server `PROTOCOL` line takes effect here, before its event is polled.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) -> usize {
-        let _ = now;
+    /// A server `PROTOCOL` line takes effect when its event is polled, before the next
+    /// line is decoded, as dnh3.3.2 acts on each line before it reads the next.
+    ///
+    /// # Errors
+    ///
+    /// [`InputFull`] if `input` is longer than [`input_spare`](Self::input_spare): none of
+    /// it was taken and nothing received before is lost; poll events, then offer it
+    /// again.
+    pub fn handle_input(&mut self, input: &[u8]) -> Result<(), InputFull> {
         if self.phase != Phase::Ready {
-            return input.len();
+            return Ok(());
         }
-        match self.held {
-            Held::Pending(_) => return 0,
-            Held::Delivered => {
-                self.line.clear();
-                self.held = Held::Empty;
-            }
-            Held::Empty => {}
+        self.rx.push(input)
+    }
+
+    /// The spare input room, to read into directly; then call
+    /// [`commit_input`](Self::commit_input) with the number of bytes read. Outside
+    /// [`ClientState::Ready`] committed bytes are dropped.
+    pub fn input_buf(&mut self) -> &mut [u8] {
+        self.rx.spare_mut()
+    }
+
+    /// Keeps `n` bytes read into [`input_buf`](Self::input_buf), as
+    /// [`handle_input`](Self::handle_input) would.
+    ///
+    /// # Errors
+    ///
+    /// [`InputFull`] if `n` is larger than the room [`input_buf`](Self::input_buf) gave.
+    pub fn commit_input(&mut self, n: usize) -> Result<(), InputFull> {
+        self.rx.commit(n)?;
+        if self.phase != Phase::Ready {
+            self.rx.clear();
         }
-        let mut consumed = 0usize;
-        let mut rest = input;
-        while !rest.is_empty() {
-            let feed = self.rx.feed(rest);
-            let got = match feed.line {
-                None => None,
-                Some(Ok(line)) => {
-                    self.line.clear();
-                    // Fits: framed lines are at most DEFAULT_MAX_LINE_LEN bytes.
-                    self.line.push(line);
-                    Some(Ok(()))
-                }
-                Some(Err(e)) => Some(Err(e)),
-            };
-            let n = feed.consumed;
-            consumed = consumed.saturating_add(n);
-            rest = rest.get(n..).unwrap_or_default();
-            match got {
-                Some(Ok(())) => {
-                    self.arrived_line();
-                    break;
-                }
-                Some(Err(e)) => {
-                    self.held = Held::Pending(Arrived::Bad(e));
-                    break;
-                }
-                None if n == 0 => break,
-                None => {}
-            }
-        }
-        consumed
+        Ok(())
     }
 
     // ---- commands ----------------------------------------------------------------------
@@ -454,8 +461,7 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// [`UsageErrorKind::InvalidState`](crate::UsageErrorKind::InvalidState) if not [`ClientState::Ready`];
     /// [`UsageErrorKind::Full`](crate::UsageErrorKind::Full) if the output queue lacks room (drain
     /// [`poll_transmit`](Self::poll_transmit) and retry).
-    pub fn send_status(&mut self, now: Instant, status: &CtStatus) -> Result<(), UsageError> {
-        let _ = now;
+    pub fn send_status(&mut self, status: &CtStatus) -> Result<(), UsageError> {
         self.ready()?;
         let mut batch = self.out.batch();
         batch.line(&ClientMessage::CtStatus(*status), self.version);
@@ -469,8 +475,7 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// # Errors
     ///
     /// As [`send_status`](Self::send_status).
-    pub fn send_bw(&mut self, now: Instant, bw: &CtBw) -> Result<(), UsageError> {
-        let _ = now;
+    pub fn send_bw(&mut self, bw: &CtBw) -> Result<(), UsageError> {
         self.ready()?;
         let mut batch = self.out.batch();
         batch.line(&ClientMessage::CtBw(*bw), self.version);
@@ -486,13 +491,7 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// CR or LF (dnh3.3.2 would send a raw newline, making the rest a keyword-less line);
     /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the line would be longer than 4294 bytes; otherwise as
     /// [`send_status`](Self::send_status).
-    pub fn send_info(
-        &mut self,
-        now: Instant,
-        severity: i32,
-        text: &[u8],
-    ) -> Result<(), UsageError> {
-        let _ = now;
+    pub fn send_info(&mut self, severity: i32, text: &[u8]) -> Result<(), UsageError> {
         self.ready()?;
         if !(1..=3).contains(&severity) {
             return Err(UsageError::invalid_value("severity"));
@@ -522,11 +521,9 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// is used up either way.
     pub fn send_detail<'f>(
         &mut self,
-        now: Instant,
         detail: &CtDetail,
         files: impl IntoIterator<Item = CtFile<'f>>,
     ) -> Result<(), UsageError> {
-        let _ = now;
         self.ready()?;
         let v = self.version;
         let mut batch = self.out.batch();
@@ -552,10 +549,8 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// As [`send_detail`](Self::send_detail).
     pub fn send_peers<'p>(
         &mut self,
-        now: Instant,
         peers: impl IntoIterator<Item = CtPeer<'p>>,
     ) -> Result<(), UsageError> {
-        let _ = now;
         self.ready()?;
         let v = self.version;
         let mut batch = self.out.batch();
@@ -572,7 +567,7 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// picks one:
     ///
     /// * version 3: `CTCONFIGSTART`, one self-describing `CTCONFIG` per item of
-    ///   `options` (dnh3.3.2's list and order are in spec §5), `CTCONFIGDONE`;
+    ///   `options` (in dnh3.3.2's list and order), `CTCONFIGDONE`;
     ///   `values` is not used;
     /// * versions 0–2: one positional line from `values` (version 2: `verbose seedtime
     ///   seed_ratio maxpeers minpeers fileno cache_size pause`; versions 0 and 1:
@@ -587,11 +582,9 @@ impl<const OUT: usize> ClientSession<OUT> {
     /// otherwise as [`send_detail`](Self::send_detail).
     pub fn send_config<'c>(
         &mut self,
-        now: Instant,
         values: &CtConfigValues<'_>,
         options: impl IntoIterator<Item = CtConfig<'c>>,
     ) -> Result<(), UsageError> {
-        let _ = now;
         self.ready()?;
         let v = self.version;
         if v.is_v3() {
@@ -611,24 +604,21 @@ impl<const OUT: usize> ClientSession<OUT> {
 
     // ---- outputs -----------------------------------------------------------------------
 
-    /// Writes as many whole queued lines as fit into `buf` and returns their length, or
-    /// `None` when nothing is queued. Every line ends in LF and is at most
-    /// [`MAX_LINE_WITH_LF`] bytes, so a buffer of that size always takes at least one.
+    /// Writes the next queued line, LF included, into `buf` and returns its length, or
+    /// `None` when nothing is queued: one call, one whole line, as on every machine of
+    /// this crate. A buffer of [`MAX_TRANSMIT_LEN`](ClientSession::MAX_TRANSMIT_LEN) bytes always
+    /// suffices.
     ///
     /// # Errors
     ///
-    /// [`EncodeError`] if `buf` cannot hold the next line; nothing was taken.
-    pub fn poll_transmit(
-        &mut self,
-        now: Instant,
-        buf: &mut [u8],
-    ) -> Result<Option<usize>, EncodeError> {
-        let _ = now;
-        self.out.pop_lines(buf)
+    /// [`EncodeError`] if `buf` cannot hold the next line; it stays queued.
+    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Result<Option<usize>, EncodeError> {
+        self.out.pop_line(buf)
     }
 
     /// The reconnect deadline, in [`ClientState::BackOff`]; call
     /// [`handle_timeout`](Self::handle_timeout) then.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.phase {
             Phase::BackOff(due) => Some(due),
@@ -636,17 +626,27 @@ impl<const OUT: usize> ClientSession<OUT> {
         }
     }
 
-    /// The next event: [`ClientEvent::Connected`], then the event of the server line
-    /// last taken by [`handle_input`](Self::handle_input), then
-    /// [`ClientEvent::Reconnect`]. An event made from a line borrows it from the session.
+    /// The next event: [`ClientEvent::Connected`], then one event per server line
+    /// received, in order (a `PROTOCOL` line takes effect here), then
+    /// [`ClientEvent::Reconnect`]. An event made from a line borrows it from the
+    /// session's input buffer; the line's room is freed at the next call.
+    #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
         if self.connected_event {
             self.connected_event = false;
             return Some(ClientEvent::Connected);
         }
-        if let Held::Pending(arrived) = self.held {
-            self.held = Held::Delivered;
-            return Some(self.line_event(arrived));
+        match self.rx.next_line() {
+            Some(Ok(line)) => {
+                if let Some(version) = protocol_line(line, self.keyword_match) {
+                    let previous = self.version;
+                    self.version = version;
+                    return Some(ClientEvent::Protocol { version, previous });
+                }
+                return Some(line_event(line, self.version, self.keyword_match));
+            }
+            Some(Err(error)) => return Some(ClientEvent::Malformed { error, line: None }),
+            None => {}
         }
         if self.reconnect_event {
             self.reconnect_event = false;
@@ -665,10 +665,10 @@ impl<const OUT: usize> ClientSession<OUT> {
         }
     }
 
-    /// Forgets the connection: unsent output, a partial line, an unanswered `Connected`.
+    /// Forgets the connection: unsent output, an unanswered `Connected`. Whole lines
+    /// received stay pollable; the input buffer is cleared at the next connection.
     fn drop_connection(&mut self) {
         self.out.clear();
-        self.rx = LineBuffer::new();
         self.connected_event = false;
     }
 
@@ -692,63 +692,45 @@ impl<const OUT: usize> ClientSession<OUT> {
         }
         n.saturating_add(self.identity.ctorrent(unix_now).encoded_len(v))
     }
+}
 
-    /// A complete line is in `self.line`: a `PROTOCOL` line takes effect now, anything
-    /// else is decoded when its event is polled.
-    fn arrived_line(&mut self) {
-        let arrived = match protocol_line(self.line.as_slice(), self.keyword_match) {
-            Some(version) => {
-                let previous = self.version;
-                self.version = version;
-                Arrived::Protocol { version, previous }
-            }
-            None => Arrived::Line(self.version),
-        };
-        self.held = Held::Pending(arrived);
-    }
-
-    /// The event for the held line. Every server line maps to an event here.
-    fn line_event(&self, arrived: Arrived) -> ClientEvent<'_> {
-        let version = match arrived {
-            Arrived::Line(version) => version,
-            Arrived::Protocol { version, previous } => {
-                return ClientEvent::Protocol { version, previous }
-            }
-            Arrived::Bad(error) => return ClientEvent::Malformed { error, line: None },
-        };
-        let line = self.line.as_slice();
-        let text = Text::from_line(line);
-        match ServerMessage::decode_with(line, version, self.keyword_match) {
-            Err(error) => ClientEvent::Malformed {
-                error,
-                line: Some(text),
+/// The event for a server line that is not `PROTOCOL`, decoded under `version`.
+fn line_event(line: &[u8], version: Version, keyword_match: KeywordMatch) -> ClientEvent<'_> {
+    let text = Text::from_line(line);
+    match ServerMessage::decode_with(line, version, keyword_match) {
+        Err(error) => ClientEvent::Malformed {
+            error,
+            line: Some(text),
+        },
+        Ok(msg) => match msg {
+            ServerMessage::SendStatus => ClientEvent::StatusRequested,
+            ServerMessage::SendDetail => ClientEvent::DetailRequested,
+            ServerMessage::SendPeers => ClientEvent::PeersRequested,
+            ServerMessage::SendConf => ClientEvent::ConfigRequested,
+            ServerMessage::SetDlimit(s) => ClientEvent::DownloadLimit {
+                limit: s.applied(),
+                text: s.dl_limit,
             },
-            Ok(msg) => match msg {
-                ServerMessage::SendStatus => ClientEvent::StatusRequested,
-                ServerMessage::SendDetail => ClientEvent::DetailRequested,
-                ServerMessage::SendPeers => ClientEvent::PeersRequested,
-                ServerMessage::SendConf => ClientEvent::ConfigRequested,
-                ServerMessage::SetDlimit(s) => ClientEvent::DownloadLimit {
-                    limit: s.applied(),
-                    text: s.dl_limit,
-                },
-                ServerMessage::SetUlimit(s) => ClientEvent::UploadLimit {
-                    limit: s.applied(),
-                    text: s.ul_limit,
-                },
-                ServerMessage::CtConfig(c) => ClientEvent::ConfigSet(c),
-                ServerMessage::CtConfigValues(c) => ClientEvent::ConfigValues(c),
-                ServerMessage::CtQuit => ClientEvent::Quit,
-                ServerMessage::CtRestart => ClientEvent::Restart,
-                ServerMessage::CtUpdate => ClientEvent::Update,
-                // Handled when the line arrived; kept total for the decoder's sake.
-                ServerMessage::Protocol(p) => ClientEvent::Protocol {
+            ServerMessage::SetUlimit(s) => ClientEvent::UploadLimit {
+                limit: s.applied(),
+                text: s.ul_limit,
+            },
+            ServerMessage::CtConfig(c) => ClientEvent::ConfigSet(c),
+            ServerMessage::CtConfigValues(c) => ClientEvent::ConfigValues(c),
+            ServerMessage::CtQuit => ClientEvent::Quit,
+            ServerMessage::CtRestart => ClientEvent::Restart,
+            ServerMessage::CtUpdate => ClientEvent::Update,
+            ServerMessage::Protocol(p) => {
+                // `poll_event` takes every PROTOCOL line before decoding; both read
+                // the keyword the same way, so this cannot be reached.
+                debug_assert!(false, "PROTOCOL line decoded as a plain line");
+                ClientEvent::Protocol {
                     version: p.negotiated(),
                     previous: version,
-                },
-                _ => ClientEvent::Unknown(text),
-            },
-        }
+                }
+            }
+            _ => ClientEvent::Unknown(text),
+        },
     }
 }
 
@@ -863,9 +845,16 @@ mod tests {
     }
 
     #[test]
-    fn size_is_output_plus_about_13_kib() {
-        let base = size_of::<ClientSession<0>>();
-        assert!(base < 13 * 1024, "{base}");
-        assert_eq!(size_of::<ClientSession<1000>>(), base.saturating_add(1000));
+    fn size_is_input_plus_output_plus_about_4_kib() {
+        let base = size_of::<ClientSession<0, 0>>();
+        assert!(base < 5 * 1024, "{base}");
+        assert_eq!(
+            size_of::<ClientSession<1000, 0>>(),
+            base.saturating_add(1000)
+        );
+        assert_eq!(
+            size_of::<ClientSession<0, 1000>>(),
+            base.saturating_add(1000)
+        );
     }
 }

@@ -8,7 +8,7 @@ use crate::ctcs::version::Version;
 use crate::error::{EncodeError, UsageError};
 
 /// The longest line a session writes, LF included: the real client's 4294 bytes + LF.
-pub const MAX_LINE_WITH_LF: usize = DEFAULT_MAX_LINE_LEN.saturating_add(1);
+pub(crate) const MAX_LINE_WITH_LF: usize = DEFAULT_MAX_LINE_LEN.saturating_add(1);
 
 /// The queued lines: a byte FIFO of `N` bytes holding only whole lines.
 #[derive(Debug, Clone)]
@@ -45,9 +45,9 @@ impl<const N: usize> OutQueue<N> {
         }
     }
 
-    /// Copies as many whole lines as fit into `dst`, oldest first.
-    pub(crate) fn pop_lines(&mut self, dst: &mut [u8]) -> Result<Option<usize>, EncodeError> {
-        self.bytes.pop_lines(dst, false)
+    /// Copies the oldest line into `dst` and drops it.
+    pub(crate) fn pop_line(&mut self, dst: &mut [u8]) -> Result<Option<usize>, EncodeError> {
+        self.bytes.pop_line(dst)
     }
 }
 
@@ -120,12 +120,12 @@ mod tests {
         b.line(&bw(22), Version::V3); // 14 bytes
         assert_eq!(b.finish(), Ok(27));
         let mut dst = [0u8; 20];
-        assert_eq!(q.pop_lines(&mut dst), Ok(Some(13)));
+        assert_eq!(q.pop_line(&mut dst), Ok(Some(13)));
         assert_eq!(&dst[..13], b"CTBW 1,0 0,0\n");
         let mut small = [0u8; 5];
-        assert_eq!(q.pop_lines(&mut small), Err(EncodeError::new(14)));
-        assert_eq!(q.pop_lines(&mut dst), Ok(Some(14)));
-        assert_eq!(q.pop_lines(&mut dst), Ok(None));
+        assert_eq!(q.pop_line(&mut small), Err(EncodeError::new(14)));
+        assert_eq!(q.pop_line(&mut dst), Ok(Some(14)));
+        assert_eq!(q.pop_line(&mut dst), Ok(None));
     }
 
     #[test]
@@ -165,11 +165,12 @@ mod tests {
             b.line(&bw(1), Version::V3);
             b.line(&bw(2), Version::V3);
             assert_eq!(b.finish(), Ok(26));
-            assert_eq!(q.pop_lines(&mut dst[..13]), Ok(Some(13)));
+            assert_eq!(q.pop_line(&mut dst[..13]), Ok(Some(13)));
             let mut b = q.batch();
             b.line(&bw(3), Version::V3);
             assert_eq!(b.finish(), Ok(13));
-            assert_eq!(q.pop_lines(&mut dst), Ok(Some(26)));
+            assert_eq!(q.pop_line(&mut dst), Ok(Some(13)));
+            assert_eq!(q.pop_line(&mut dst), Ok(Some(13)));
         }
     }
 }

@@ -25,7 +25,7 @@ pub struct Auth<'a> {
 /// on every (re)connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CtTorrent<'a> {
-    /// Our peer id in text form (see [`peer_id`](crate::ctcs::peer_id)).
+    /// Our peer id in text form (see [`PeerIdText`](crate::ctcs::PeerIdText)).
     pub peer_id: Word<'a>,
     /// Process start, Unix seconds; the same on every reconnection.
     pub start_timestamp: i64,
@@ -188,7 +188,7 @@ impl PeerFlags {
 /// `CTPEER peer_id address choke_interest dl_rate ul_rate dl_total ul_total n_pieces`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CtPeer<'a> {
-    /// The peer's id in text form, opaque (see [`peer_id`](crate::ctcs::peer_id)).
+    /// The peer's id in text form, opaque (see [`PeerIdText`](crate::ctcs::PeerIdText)).
     pub peer_id: Word<'a>,
     /// The peer's IPv4 address (no port on the wire).
     pub address: Ipv4Addr,

@@ -14,9 +14,7 @@ pub use client::{
     Auth, ClientMessage, ConfigType, CtBw, CtConfig, CtDetail, CtFile, CtInfo, CtPeer, CtStatus,
     CtTorrent, PeerFlags,
 };
-pub use server::{
-    strtod_int, CtConfigSet, ErrorMessage, ServerMessage, SetDlimit, SetUlimit, Spacing,
-};
+pub use server::{CtConfigSet, ErrorMessage, ServerMessage, SetDlimit, SetUlimit, Spacing};
 
 use super::field::{Fields, Float, Out, Positional};
 use super::version::Version;

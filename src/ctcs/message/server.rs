@@ -34,16 +34,22 @@ pub struct SetUlimit<'a> {
 }
 
 impl SetDlimit<'_> {
-    /// The limit dnh3.3.2 sets from this argument: `(int)strtod(arg, NULL)` (see
-    /// [`strtod_int`]).
+    /// The limit dnh3.3.2 sets from this argument: `(int)strtod(arg, NULL)` on the x86-64
+    /// glibc client, computed exactly from the decimal text: leading white space
+    /// skipped, an optional sign, digits with an optional `.` and fraction, an optional
+    /// exponent (`1.5e3` → 1500); the fraction is truncated toward zero (`2048.9` →
+    /// 2048, `-0.5` → 0); no number (`abc`, empty) is 0. Hexadecimal (`0x10` → 16) is
+    /// read without its binary exponent. A value outside `int`, infinity and NaN give
+    /// `i32::MIN`, as the x86-64 conversion instruction does. Decimal texts whose
+    /// nearest `double` rounds across an integer (more than ~16 significant digits) may
+    /// differ by one from the client.
     pub fn applied(&self) -> i32 {
         strtod_int(self.dl_limit.as_bytes())
     }
 }
 
 impl SetUlimit<'_> {
-    /// The limit dnh3.3.2 sets from this argument: `(int)strtod(arg, NULL)` (see
-    /// [`strtod_int`]).
+    /// The limit dnh3.3.2 sets from this argument, as [`SetDlimit::applied`] computes it.
     pub fn applied(&self) -> i32 {
         strtod_int(self.ul_limit.as_bytes())
     }
@@ -58,7 +64,7 @@ impl SetUlimit<'_> {
 ///
 /// Decimal texts whose nearest `double` rounds across an integer (more than ~16
 /// significant digits) may differ by one from the client.
-pub fn strtod_int(text: &[u8]) -> i32 {
+pub(crate) fn strtod_int(text: &[u8]) -> i32 {
     const OVERFLOW: i32 = i32::MIN;
     let mut r = Reader::new(text);
     r.take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'));

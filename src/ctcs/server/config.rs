@@ -4,16 +4,10 @@ use core::time::Duration;
 
 use crate::ctcs::version::Version;
 
-/// The longest password a session can check, in bytes.
-///
-/// dnh3.3.2 reads its password with `fgets` into 21 bytes and sends at most **20**
-/// (spec §6, `auth_long.txt`): a longer configured password can never match that client.
-pub const MAX_PASSWORD_LEN: usize = 64;
-
 /// The default [`ServerConfig::block_timeout`]: 30 s.
 ///
 /// dnh3.3.2 writes a whole block from one function, so its lines arrive within
-/// milliseconds of each other (spec §10); 30 s only fires for a block that really ended
+/// milliseconds of each other (measured from dnh3.3.2); 30 s only fires for a block that really ended
 /// without its end marker.
 pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -26,21 +20,21 @@ pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ServerConfig<'a> {
     /// The highest protocol version to negotiate; sent as `PROTOCOL 000k` on every
     /// connection. Default [`Version::V3`]. [`Version::V0`] is allowed and puts dnh3.3.2
-    /// in its mixed version-0 state (spec §1).
+    /// in its mixed version-0 state.
     pub max_version: Version,
     /// The password the client must send with `AUTH`, compared in constant time; `None`
     /// (the default) accepts every client and ignores `AUTH`. At most
-    /// [`MAX_PASSWORD_LEN`] bytes, no NUL, CR or LF (they cannot be on a line); dnh3.3.2
+    /// [`MAX_PASSWORD_LEN`](crate::ctcs::MAX_PASSWORD_LEN) bytes, no NUL, CR or LF (they cannot be on a line); dnh3.3.2
     /// sends at most 20 bytes.
     pub password: Option<&'a [u8]>,
     /// Send `SENDSTATUS` this often once the client has identified itself (the first one
     /// one period after `CTORRENT`). Default `None`: dnh3.3.2 sends `CTSTATUS` on its own
     /// only on connect, on completion, on quit and piggy-backed on tracker announces at
-    /// least 30 s apart (spec §3), so a server that wants fresh totals must poll.
+    /// least 30 s apart (measured from dnh3.3.2), so a server that wants fresh totals must poll.
     pub poll_interval: Option<Duration>,
     /// Report [`ServerEvent::Idle`](super::ServerEvent::Idle) once when nothing was
     /// received for this long. Default `None`: an idle seeder sends nothing at all and
-    /// the client has no keep-alive (spec §3).
+    /// the client has no keep-alive.
     pub idle_timeout: Option<Duration>,
     /// Report a block still open this long after its last line as unterminated
     /// ([`InputError::UnterminatedBlock`](super::InputError::UnterminatedBlock)) and

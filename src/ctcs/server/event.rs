@@ -196,7 +196,7 @@ pub enum ServerEvent<'a> {
     /// `CTINFO`: a client warning.
     Info(CtInfo<'a>),
     /// A line without keyword right after a `CTINFO` (or another such line): the rest
-    /// of a warning whose text held a newline (spec §7, `ctinfo_tracker.txt`).
+    /// of a warning whose text held a newline (measured from dnh3.3.2).
     InfoContinued(Text<'a>),
     /// `CTDETAIL`: torrent totals; the file block follows.
     Detail(CtDetail),

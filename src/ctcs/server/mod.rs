@@ -1,189 +1,5 @@
-//! The CTCS side of one TCP connection: a sans-IO state machine that a control server
-//! runs for each ctorrent client that connects.
-//!
-//! A [`ServerSession`] never touches a socket or a clock. The caller passes the bytes it
-//! read and the time in, and takes lines to write, a deadline and events out. All
-//! storage is inside the value (a line buffer, a queue of encoded lines, a few events);
-//! nothing is allocated.
-//!
-//! # The run loop
-//!
-//! 1. On accepting a connection, build a session: [`ServerSession::new`]`(now, config)`.
-//!    It queues `PROTOCOL 000k` at once (k = [`ServerConfig::max_version`]).
-//! 2. Issue commands whenever needed ([`request_status`](ServerSession::request_status),
-//!    [`set_download_limit`](ServerSession::set_download_limit),
-//!    [`quit`](ServerSession::quit), …). Each only queues a line.
-//! 3. After every input or command, drain the outputs in this order:
-//!    1. [`poll_transmit`](ServerSession::poll_transmit) until `Ok(None)`: each call
-//!       hands out **one whole line**; write it to the socket in one write;
-//!    2. [`poll_timeout`](ServerSession::poll_timeout): the next deadline, if any;
-//!    3. [`poll_event`](ServerSession::poll_event) until `None`.
-//! 4. Wait for bytes or the deadline, whichever comes first.
-//! 5. On bytes, call [`handle_input`](ServerSession::handle_input)`(now, bytes)`. It
-//!    stops after the first line that produced events and returns how many bytes it
-//!    took: go to 3, then call it again with the rest, until all is taken. (Events
-//!    borrow the line they came from, so a session holds the events of one line at a
-//!    time; while events are waiting it takes nothing and returns 0.)
-//! 6. On the deadline, call [`handle_timeout`](ServerSession::handle_timeout)`(now)`.
-//!    Calling it early, or twice, does nothing.
-//! 7. On end of file or a socket error, call
-//!    [`handle_closed`](ServerSession::handle_closed)`(now)`, drain the events (the last
-//!    is [`ServerEvent::Closed`]) and drop the session. When
-//!    [`should_close`](ServerSession::should_close) says so (a client that failed
-//!    authentication, once its `ERROR` line is written), close the socket yourself.
-//! 8. Go to 3.
-//!
-//! Time should not go backwards; if it does, nothing panics: the session keeps the
-//! latest time it was given and treats an earlier `now` as that time.
-//!
-//! ```
-//! use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
-//! use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
-//! use trackwire::Instant;
-//!
-//! let mut s = ServerSession::new(Instant::ZERO, ServerConfig::new())?;
-//! let mut buf = [0u8; MAX_TRANSMIT_LEN];
-//! let n = s.poll_transmit(Instant::ZERO, &mut buf)?.unwrap();
-//! assert_eq!(&buf[..n], b"PROTOCOL 0003\n");
-//!
-//! let input = b"PROTOCOL 0003\nCTORRENT -CD0303-0xAB 1795312162 1795312162 a.torrent\n";
-//! let mut rest = &input[..];
-//! let mut ids = Vec::new();
-//! while !rest.is_empty() {
-//!     let used = s.handle_input(Instant::from_millis(5), rest);
-//!     rest = &rest[used..];
-//!     while let Some(event) = s.poll_event() {
-//!         if let ServerEvent::Hello(hello) = event {
-//!             ids.push(hello.peer_id.to_string());
-//!         }
-//!     }
-//! }
-//! assert_eq!(ids, ["-CD0303-0xAB"]);
-//!
-//! s.request_status()?;
-//! let n = s.poll_transmit(Instant::from_millis(5), &mut buf)?.unwrap();
-//! assert_eq!(&buf[..n], b"SENDSTATUS\n");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # States
-//!
-//! Every transition on input is in one `match` on the session's state and the decoded
-//! line (in this file, behind [`ServerSession::handle_input`]); the others are
-//! [`handle_closed`](ServerSession::handle_closed) and the timers.
-//!
-//! ```text
-//!   new(now, config): queue PROTOCOL 000k
-//!        │ password configured              │ no password
-//!        ▼                                  ▼
-//!  ┌──────────────┐   AUTH, right    ┌──────────────────┐  CTORRENT  ┌─────────┐
-//!  │ AwaitingAuth │─────────────────▶│ AwaitingIdentity │───────────▶│  Ready  │◀─┐ status, blocks,
-//!  └──────────────┘ (Authenticated)  └──────────────────┘  (Hello)   └─────────┘──┘ CTINFO, CTORRENT…
-//!        │ AUTH wrong, or any                │ status or block line:
-//!        │ other line but PROTOCOL           └─▶ Error(NotIdentified), line dropped
-//!        ▼
-//!  ┌──────────────┐ queue "ERROR Authentication failed"; ignore all input;
-//!  │   Rejected   │ should_close() once the queue is written
-//!  └──────────────┘
-//!
-//!  PROTOCOL n (any state but Rejected/Closed): version = min(version, n)
-//!  handle_closed (any state) ──▶ Closed
-//! ```
-//!
-//! Blocks, while `Ready`: a start marker opens a block (reporting an open one as
-//! unterminated); an item is counted when its block is open and reported with an
-//! [`InputError::ItemOutsideBlock`] first when not; the end marker closes the block
-//! ([`ServerEvent::BlockEnd`] with the item count). Every [`ServerEvent::BlockBegin`]
-//! is followed by exactly one `BlockEnd` or one [`InputError::UnterminatedBlock`] (a new
-//! block started, the block timer fired, or the connection closed). Other lines inside a
-//! block are reported as usual and do not affect it.
-//!
-//! # Timers
-//!
-//! | timer | armed | on expiry |
-//! |---|---|---|
-//! | status poll ([`ServerConfig::poll_interval`]) | at `CTORRENT`: `now` + interval | `SENDSTATUS` queued (skipped if the queue is full); re-armed one interval later |
-//! | idle ([`ServerConfig::idle_timeout`]) | at creation and whenever bytes arrive: `now` + timeout | [`ServerEvent::Idle`], once per silence |
-//! | block ([`ServerConfig::block_timeout`]) | at each line of an open block: `now` + timeout | [`InputError::UnterminatedBlock`], the block is closed |
-//!
-//! [`poll_timeout`](ServerSession::poll_timeout) is the earliest of them (none once
-//! rejected or closed).
-//!
-//! # Versions
-//!
-//! dnh3.3.2 always opens with `PROTOCOL 0003`, never answers a server's `PROTOCOL`, and
-//! follows it silently (values above 3 become 3). It **keeps** the negotiated version
-//! across reconnects while still announcing 3 (spec §1, `protocol_sticky.txt`), so
-//! nothing but a `PROTOCOL` line from the server tells it which version to use: a session
-//! therefore sends `PROTOCOL 000k` on every connection, first thing.
-//!
-//! The version in force ([`ServerSession::version`]) starts at k: commands are formatted
-//! for it and lines are decoded under it. When the client announces a lower version n
-//! (dnh3.3.2 never does; an announced 0 counts as 1), the version in force becomes n and
-//! the session confirms it with `PROTOCOL 000n` ("negotiation down", server doc).
-//!
-//! The client writes `PROTOCOL 0003`, `AUTH`, `CTORRENT` and its first `CTSTATUS` at
-//! once, before it reads our `PROTOCOL` (spec §3): those lines are in the version it
-//! held before — 3 on a fresh start, the old one after a reconnect. A session cannot
-//! know when its `PROTOCOL` took effect, so a line that does not decode under the
-//! version in force (an error, or an unknown keyword) is tried under 3, 2 and 1, and the
-//! first version under which it is a known message wins. This is exact for every line
-//! the client can send before our `PROTOCOL` arrives: `CTSTATUS` (the version-1 form
-//! `S/L …` and the others `S:TS/L:TL/C …` cannot be confused), `CTBW`, `CTINFO` and
-//! `CTORRENT` (the same in every version) and an unsolicited config block (v3 block
-//! markers and items versus one positional line of 9 (v1) or 8 (v2) fields).
-//! [`ServerEvent::Status`] says which form a `CTSTATUS` had.
-//!
-//! # Authentication
-//!
-//! With [`ServerConfig::password`] set, the first line after `PROTOCOL` must be `AUTH`
-//! with that password (compared with [`ct_eq`]). The empty line
-//! dnh3.3.2 sends after `AUTH pw` (its `fgets` kept the newline, spec §6) is skipped by
-//! the framing. A wrong password, or any other line first, gives
-//! [`ServerEvent::AuthFailed`]; the session queues `ERROR Authentication failed` (what
-//! the CTCS readme lists) and from then on ignores all input and refuses all commands.
-//! The caller should write the queued lines and close: dnh3.3.2 ignores `ERROR` like
-//! any unknown line and just reconnects 5 s after the close, with the same password,
-//! forever (spec §3, §6, `auth.txt`). Without a password, `AUTH` lines are ignored.
-//!
-//! # Commands
-//!
-//! Each command queues one line, formatted for the version in force when it is issued.
-//! The queue holds up to [`MAX_QUEUED_LINES`] lines and `OUT` bytes (default
-//! [`DEFAULT_OUTPUT_CAPACITY`]); beyond that a command fails with [`UsageErrorKind::Full`](crate::UsageErrorKind::Full).
-//! A command never queues a line the real client chokes on (spec §2, §9, §11):
-//!
-//! * no NUL, CR or LF inside a value ([`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): a NUL wedges
-//!   dnh3.3.2's command reader for good, a line end would split the command;
-//! * no bare `CTCONFIG` (an empty name, [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): it crashes
-//!   dnh3.3.2 with SIGSEGV;
-//! * no line longer than [`MAX_COMMAND_LEN`] bytes plus LF ([`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong));
-//! * no v3 `CTCONFIG name value` to a client at version 0–2, and no positional
-//!   `CTCONFIG` to a version-3 client ([`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion)): each is read as the
-//!   other form.
-//!
-//! # Leniencies, and the client facts behind them
-//!
-//! * **Any chunking** of the byte stream gives the same lines, events and errors; LF,
-//!   CR and CRLF end a line and empty lines are skipped ([`line`](crate::ctcs::line)).
-//! * **Over-long and NUL-bearing lines** are reported ([`InputError::Line`]) and
-//!   dropped; framing goes on at the next line end. dnh3.3.2 sends a NUL after a
-//!   message that filled its 4296-byte buffer, so the next line starts with `\0`
-//!   (spec §2, `long_config_value.txt`). Lines of up to `LINE` bytes (default
-//!   [`DEFAULT_MAX_LINE_LEN`], the client's longest, 4294) are accepted.
-//! * **Malformed lines** are reported and dropped; nothing is sticky: the session goes
-//!   on with the next line.
-//! * **Continuation lines**: a tracker message with a newline splits a `CTINFO` in two
-//!   (spec §7, `ctinfo_tracker.txt`). A line with an unknown keyword that directly
-//!   follows a `CTINFO` (or another continuation) is reported as
-//!   [`ServerEvent::InfoContinued`]. A continuation that happens to start like a known
-//!   message is taken for that message; an empty one is skipped by the framing.
-//! * **Status traffic before `CTORRENT`** is reported as
-//!   [`InputError::NotIdentified`] and dropped, not fatal: dnh3.3.2 always sends
-//!   `CTORRENT` first (spec §3), so only other clients can get there.
-//! * **Unsolicited traffic**: `CTSTATUS`, `CTBW`, `CTINFO` and whole config blocks are
-//!   accepted at any time once identified (spec §3): a `SENDSTATUS` answer and an
-//!   unsolicited `CTSTATUS` look the same (spec §10).
+//! The control server's side of one connection:
+//! [`ServerSession`](super::ServerSession) and what it reports.
 
 mod config;
 mod event;
@@ -192,18 +8,19 @@ mod queue;
 use core::fmt::Write as _;
 use core::time::Duration;
 
-pub use config::{ServerConfig, DEFAULT_BLOCK_TIMEOUT, MAX_PASSWORD_LEN};
+pub use config::{ServerConfig, DEFAULT_BLOCK_TIMEOUT};
 pub use event::{AuthFailure, BlockKind, InputError, ServerEvent, Unterminated};
 pub use queue::MAX_QUEUED_LINES;
 
 use crate::ctcs::buf::Fill;
 use crate::ctcs::field::{Positional, Text, Word};
-use crate::ctcs::line::{LineBuffer, DEFAULT_MAX_LINE_LEN};
+use crate::ctcs::line::{InputFull, LineBuffer, DEFAULT_MAX_LINE_LEN};
 use crate::ctcs::message::{
     ClientMessage, CtConfigSet, CtConfigValues, ErrorMessage, Protocol, ServerMessage, SetDlimit,
     SetUlimit, Spacing,
 };
 use crate::ctcs::version::Version;
+use crate::ctcs::{DEFAULT_INPUT_CAPACITY, DEFAULT_OUTPUT_CAPACITY, MAX_PASSWORD_LEN};
 use crate::error::{DecodeError, EncodeError, UsageError};
 use crate::hash::ct_eq;
 use crate::time::Instant;
@@ -214,14 +31,6 @@ use queue::{Fifo, LineQueue};
 /// ([`DEFAULT_MAX_LINE_LEN`], 4294 bytes).
 pub const MAX_COMMAND_LEN: usize = DEFAULT_MAX_LINE_LEN;
 
-/// A buffer of this size never makes [`ServerSession::poll_transmit`] fail: the longest
-/// command plus its LF.
-pub const MAX_TRANSMIT_LEN: usize = MAX_COMMAND_LEN + 1;
-
-/// The default capacity of the transmit queue, in bytes: room for a command of
-/// [`MAX_COMMAND_LEN`] and then some.
-pub const DEFAULT_OUTPUT_CAPACITY: usize = 8192;
-
 /// What the session sends to a client that failed authentication.
 const AUTH_FAILED: Text<'static> = match Text::new(b"Authentication failed") {
     Ok(t) => t,
@@ -230,7 +39,7 @@ const AUTH_FAILED: Text<'static> = match Text::new(b"Authentication failed") {
 
 /// The most events one session holds: one line gives at most 4 (a positional
 /// `CTCONFIG` interrupting a block: error, begin, item, end), the timers 2 more, and
-/// closing 2 more. Input is not taken while any event waits.
+/// closing 2 more. The next line is not acted on while any event waits.
 const EVENT_CAPACITY: usize = 8;
 
 /// Where a session is in the connection's life ([`ServerSession::state`]).
@@ -306,16 +115,203 @@ fn at_least_1ms(d: Duration) -> Duration {
     d.max(Duration::from_millis(1))
 }
 
-/// The CTCS side of one TCP connection with a ctorrent client; see the
-/// [module docs](self) for the run loop, the states and the leniencies.
+/// The CTCS side of one TCP connection with a ctorrent client: a sans-IO state machine
+/// that a control server runs for each ctorrent client that connects.
 ///
-/// `LINE` is the longest line accepted from the client (default
-/// [`DEFAULT_MAX_LINE_LEN`], 4294 bytes, the longest dnh3.3.2 sends); `OUT` the
-/// capacity of the transmit queue in bytes (default [`DEFAULT_OUTPUT_CAPACITY`]). The
-/// value holds about `2 × LINE + OUT` bytes.
+/// A [`ServerSession`] never touches a socket or a clock. The caller passes the bytes it
+/// read and the time in, and takes lines to write, a deadline and events out. All
+/// storage is inside the value (a line buffer, a queue of encoded lines, a few events);
+/// nothing is allocated.
+///
+/// # The run loop
+///
+/// 1. On accepting a connection, build a session: [`ServerSession::new`]`(config, now)`.
+///    It queues `PROTOCOL 000k` at once (k = [`ServerConfig::max_version`]).
+/// 2. Issue commands whenever needed ([`request_status`](ServerSession::request_status),
+///    [`set_download_limit`](ServerSession::set_download_limit),
+///    [`quit`](ServerSession::quit), …). Each only queues a line.
+/// 3. After every input or command, drain the outputs in this order:
+///    1. [`poll_event`](ServerSession::poll_event) until `None`: received lines are
+///       acted on here, and some queue a line (a `PROTOCOL` confirmation, the `ERROR`
+///       of a failed authentication), as may the commands you issue in answer;
+///    2. [`poll_transmit`](ServerSession::poll_transmit) until `Ok(None)`: each call
+///       hands out **one whole line**; write it to the socket in one write;
+///    3. [`poll_timeout`](ServerSession::poll_timeout): the next deadline, if any.
+/// 4. Wait for bytes or the deadline, whichever comes first.
+/// 5. Read at most [`input_spare`](ServerSession::input_spare) bytes and give them all to
+///    [`handle_input`](ServerSession::handle_input)`(now, bytes)`, or read straight into
+///    [`input_buf`](ServerSession::input_buf) and call
+///    [`commit_input`](ServerSession::commit_input)`(now, n)`. The session keeps the
+///    bytes; their lines are acted on as [`poll_event`](ServerSession::poll_event)
+///    reaches them (events borrow the line they came from), so go to 3. Once the events
+///    are drained there is always room again: no second buffer is needed.
+/// 6. On the deadline, call [`handle_timeout`](ServerSession::handle_timeout)`(now)`.
+///    Calling it early, or twice, does nothing.
+/// 7. On end of file or a socket error, call
+///    [`handle_closed`](ServerSession::handle_closed), drain the events (the last
+///    is [`ServerEvent::Closed`]) and drop the session. When
+///    [`should_close`](ServerSession::should_close) says so (a client that failed
+///    authentication, once its `ERROR` line is written), close the socket yourself.
+/// 8. Go to 3.
+///
+/// Time should not go backwards; if it does, nothing panics: the session keeps the
+/// latest time it was given and treats an earlier `now` as that time.
+///
+/// ```
+/// use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
+/// use trackwire::Instant;
+///
+/// let mut s = ServerSession::new(ServerConfig::new(), Instant::ZERO)?;
+/// let mut buf = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+/// let n = s.poll_transmit(&mut buf)?.unwrap();
+/// assert_eq!(&buf[..n], b"PROTOCOL 0003\n");
+///
+/// let input = b"PROTOCOL 0003\nCTORRENT -CD0303-0xAB 1795312162 1795312162 a.torrent\n";
+/// s.handle_input(Instant::from_millis(5), input)?;
+/// let mut ids = Vec::new();
+/// while let Some(event) = s.poll_event() {
+///     if let ServerEvent::Hello(hello) = event {
+///         ids.push(hello.peer_id.to_string());
+///     }
+/// }
+/// assert_eq!(ids, ["-CD0303-0xAB"]);
+///
+/// s.request_status()?;
+/// let n = s.poll_transmit(&mut buf)?.unwrap();
+/// assert_eq!(&buf[..n], b"SENDSTATUS\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # States
+///
+/// Every transition on input is in one `match` on the session's state and the decoded
+/// line (in this file, behind [`ServerSession::poll_event`]); the others are
+/// [`handle_closed`](ServerSession::handle_closed) and the timers.
+///
+/// ```text
+///   new(config, now): queue PROTOCOL 000k
+///        │ password configured              │ no password
+///        ▼                                  ▼
+///  ┌──────────────┐   AUTH, right    ┌──────────────────┐  CTORRENT  ┌─────────┐
+///  │ AwaitingAuth │─────────────────▶│ AwaitingIdentity │───────────▶│  Ready  │◀─┐ status, blocks,
+///  └──────────────┘ (Authenticated)  └──────────────────┘  (Hello)   └─────────┘──┘ CTINFO, CTORRENT…
+///        │ AUTH wrong, or any                │ status or block line:
+///        │ other line but PROTOCOL           └─▶ Error(NotIdentified), line dropped
+///        ▼
+///  ┌──────────────┐ queue "ERROR Authentication failed"; ignore all input;
+///  │   Rejected   │ should_close() once the queue is written
+///  └──────────────┘
+///
+///  PROTOCOL n (any state but Rejected/Closed): version = min(version, n)
+///  handle_closed (any state) ──▶ Closed
+/// ```
+///
+/// Blocks, while `Ready`: a start marker opens a block (reporting an open one as
+/// unterminated); an item is counted when its block is open and reported with an
+/// [`InputError::ItemOutsideBlock`] first when not; the end marker closes the block
+/// ([`ServerEvent::BlockEnd`] with the item count). Every [`ServerEvent::BlockBegin`]
+/// is followed by exactly one `BlockEnd` or one [`InputError::UnterminatedBlock`] (a new
+/// block started, the block timer fired, or the connection closed). Other lines inside a
+/// block are reported as usual and do not affect it.
+///
+/// # Timers
+///
+/// | timer | armed | on expiry |
+/// |---|---|---|
+/// | status poll ([`ServerConfig::poll_interval`]) | at `CTORRENT`: `now` + interval | `SENDSTATUS` queued (skipped if the queue is full); re-armed one interval later |
+/// | idle ([`ServerConfig::idle_timeout`]) | at creation and whenever bytes arrive: `now` + timeout | [`ServerEvent::Idle`], once per silence |
+/// | block ([`ServerConfig::block_timeout`]) | at each line of an open block: `now` + timeout | [`InputError::UnterminatedBlock`], the block is closed |
+///
+/// [`poll_timeout`](ServerSession::poll_timeout) is the earliest of them (none once
+/// rejected or closed).
+///
+/// # Versions
+///
+/// dnh3.3.2 always opens with `PROTOCOL 0003`, never answers a server's `PROTOCOL`, and
+/// follows it silently (values above 3 become 3). It **keeps** the negotiated version
+/// across reconnects while still announcing 3 (measured from dnh3.3.2), so
+/// nothing but a `PROTOCOL` line from the server tells it which version to use: a session
+/// therefore sends `PROTOCOL 000k` on every connection, first thing.
+///
+/// The version in force ([`ServerSession::version`]) starts at k: commands are formatted
+/// for it and lines are decoded under it. When the client announces a lower version n
+/// (dnh3.3.2 never does; an announced 0 counts as 1), the version in force becomes n and
+/// the session confirms it with `PROTOCOL 000n` ("negotiation down", server doc).
+///
+/// The client writes `PROTOCOL 0003`, `AUTH`, `CTORRENT` and its first `CTSTATUS` at
+/// once, before it reads our `PROTOCOL`: those lines are in the version it
+/// held before — 3 on a fresh start, the old one after a reconnect. A session cannot
+/// know when its `PROTOCOL` took effect, so a line that does not decode under the
+/// version in force (an error, or an unknown keyword) is tried under 3, 2 and 1, and the
+/// first version under which it is a known message wins. This is exact for every line
+/// the client can send before our `PROTOCOL` arrives: `CTSTATUS` (the version-1 form
+/// `S/L …` and the others `S:TS/L:TL/C …` cannot be confused), `CTBW`, `CTINFO` and
+/// `CTORRENT` (the same in every version) and an unsolicited config block (v3 block
+/// markers and items versus one positional line of 9 (v1) or 8 (v2) fields).
+/// [`ServerEvent::Status`] says which form a `CTSTATUS` had.
+///
+/// # Authentication
+///
+/// With [`ServerConfig::password`] set, the first line after `PROTOCOL` must be `AUTH`
+/// with that password (compared in constant time). The empty line
+/// dnh3.3.2 sends after `AUTH pw` (its `fgets` kept the newline) is skipped by
+/// the framing. A wrong password, or any other line first, gives
+/// [`ServerEvent::AuthFailed`]; the session queues `ERROR Authentication failed` (what
+/// the CTCS readme lists) and from then on ignores all input and refuses all commands.
+/// The caller should write the queued lines and close: dnh3.3.2 ignores `ERROR` like
+/// any unknown line and just reconnects 5 s after the close, with the same password,
+/// forever (measured from dnh3.3.2). Without a password, `AUTH` lines are ignored.
+///
+/// # Commands
+///
+/// Each command queues one line, formatted for the version in force when it is issued.
+/// The queue holds up to [`MAX_QUEUED_LINES`] lines and `OUT` bytes (default
+/// [`DEFAULT_OUTPUT_CAPACITY`]); beyond that a command fails with [`UsageErrorKind::Full`](crate::UsageErrorKind::Full).
+/// A command never queues a line the real client chokes on (measured from dnh3.3.2):
+///
+/// * no NUL, CR or LF inside a value ([`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): a NUL wedges
+///   dnh3.3.2's command reader for good, a line end would split the command;
+/// * no bare `CTCONFIG` (an empty name, [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue)): it crashes
+///   dnh3.3.2 with SIGSEGV;
+/// * no line longer than [`MAX_COMMAND_LEN`] bytes plus LF ([`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong));
+/// * no v3 `CTCONFIG name value` to a client at version 0–2, and no positional
+///   `CTCONFIG` to a version-3 client ([`UsageErrorKind::WrongVersion`](crate::UsageErrorKind::WrongVersion)): each is read as the
+///   other form.
+///
+/// # Leniencies, and the client facts behind them
+///
+/// * **Any chunking** of the byte stream gives the same lines, events and errors; LF,
+///   CR and CRLF end a line and empty lines are skipped ([`Framer`](crate::ctcs::Framer)).
+/// * **Over-long and NUL-bearing lines** are reported ([`InputError::Line`]) and
+///   dropped; framing goes on at the next line end. dnh3.3.2 sends a NUL after a
+///   message that filled its 4296-byte buffer, so the next line starts with `\0`
+///   (measured from dnh3.3.2). Lines of up to [`DEFAULT_MAX_LINE_LEN`] bytes (the
+///   client's longest, 4294; `IN - 1` if the input capacity is smaller) are accepted.
+/// * **Malformed lines** are reported and dropped; nothing is sticky: the session goes
+///   on with the next line.
+/// * **Continuation lines**: a tracker message with a newline splits a `CTINFO` in two
+///   (measured from dnh3.3.2). A line with an unknown keyword that directly
+///   follows a `CTINFO` (or another continuation) is reported as
+///   [`ServerEvent::InfoContinued`]. A continuation that happens to start like a known
+///   message is taken for that message; an empty one is skipped by the framing.
+/// * **Status traffic before `CTORRENT`** is reported as
+///   [`InputError::NotIdentified`] and dropped, not fatal: dnh3.3.2 always sends
+///   `CTORRENT` first, so only other clients can get there.
+/// * **Unsolicited traffic**: `CTSTATUS`, `CTBW`, `CTINFO` and whole config blocks are
+///   accepted at any time once identified: a `SENDSTATUS` answer and an unsolicited
+///   `CTSTATUS` look the same.
+///
+/// # Capacities
+///
+/// `IN` is the capacity of the input buffer in bytes (default
+/// [`DEFAULT_INPUT_CAPACITY`]): received bytes wait there until their events are polled.
+/// Lines of up to [`DEFAULT_MAX_LINE_LEN`] bytes (4294, the longest dnh3.3.2 sends) are
+/// accepted, or `IN - 1` if that is smaller. `OUT` is the capacity of the transmit
+/// queue in bytes (default [`DEFAULT_OUTPUT_CAPACITY`]). The value holds about `IN +
+/// OUT` bytes.
 #[derive(Debug, Clone)]
 pub struct ServerSession<
-    const LINE: usize = DEFAULT_MAX_LINE_LEN,
+    const IN: usize = DEFAULT_INPUT_CAPACITY,
     const OUT: usize = DEFAULT_OUTPUT_CAPACITY,
 > {
     timers: Timers,
@@ -332,35 +328,47 @@ pub struct ServerSession<
     block: Option<OpenBlock>,
     /// The previous line was a `CTINFO` or its continuation.
     after_info: bool,
-    input: LineBuffer<LINE>,
-    /// The line the waiting events were decoded from.
-    line: Fill<LINE>,
+    /// Received bytes; its held line is the one the waiting events were decoded from.
+    input: LineBuffer<IN>,
     out: LineQueue<OUT>,
     events: Fifo<Slot, EVENT_CAPACITY>,
 }
 
 impl ServerSession {
-    /// A session with the default capacities for a connection accepted at `now`; see
-    /// [`with_capacity`](Self::with_capacity).
+    /// A buffer of this size always takes one [`poll_transmit`](Self::poll_transmit):
+    /// the longest command ([`MAX_COMMAND_LEN`]) plus its LF.
+    /// It is the same for every capacity; it is defined for the default ones so
+    /// that `ServerSession::MAX_TRANSMIT_LEN` needs no type annotation.
+    pub const MAX_TRANSMIT_LEN: usize = MAX_COMMAND_LEN + 1;
+
+    /// A session with the default capacities ([`DEFAULT_INPUT_CAPACITY`],
+    /// [`DEFAULT_OUTPUT_CAPACITY`]) for a connection accepted at `now`; see
+    /// [`new_sized`](Self::new_sized).
     ///
     /// # Errors
     ///
-    /// As [`with_capacity`](Self::with_capacity).
-    pub fn new(now: Instant, config: ServerConfig<'_>) -> Result<Self, UsageError> {
-        Self::with_capacity(now, config)
+    /// As [`new_sized`](Self::new_sized).
+    pub fn new(config: ServerConfig<'_>, now: Instant) -> Result<Self, UsageError> {
+        Self::new_sized(config, now)
     }
 }
 
-impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
-    /// A session for a connection accepted at `now`, with `PROTOCOL 000k` (k =
+impl<const IN: usize, const OUT: usize> ServerSession<IN, OUT> {
+    /// A session with `IN` bytes of input and `OUT` bytes of output storage for a
+    /// connection accepted at `now`, with `PROTOCOL 000k` (k =
     /// [`ServerConfig::max_version`]) already queued and the idle timer armed.
     ///
     /// # Errors
     ///
-    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the password is longer than [`MAX_PASSWORD_LEN`] or
-    /// `OUT` cannot hold the `PROTOCOL` line; [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if the
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the password is
+    /// longer than [`MAX_PASSWORD_LEN`] (dnh3.3.2 could never send it), `OUT` cannot hold
+    /// the `PROTOCOL` line, or `IN` is smaller than 2 (no line would fit);
+    /// [`UsageErrorKind::InvalidValue`](crate::UsageErrorKind::InvalidValue) if the
     /// password contains NUL, CR or LF (no `AUTH` line can carry it).
-    pub fn with_capacity(now: Instant, config: ServerConfig<'_>) -> Result<Self, UsageError> {
+    pub fn new_sized(config: ServerConfig<'_>, now: Instant) -> Result<Self, UsageError> {
+        if IN < 2 {
+            return Err(UsageError::too_long("IN"));
+        }
         let password = match config.password {
             None => None,
             Some(pw) => {
@@ -395,15 +403,16 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
             poll_at: None,
             block: None,
             after_info: false,
-            input: LineBuffer::new(),
-            line: Fill::new(),
+            input: LineBuffer::with_max_len(DEFAULT_MAX_LINE_LEN),
             out: LineQueue::new(),
             events: Fifo::new(),
         };
         let protocol = ServerMessage::Protocol(Protocol {
             version: u32::from(allowed.get()),
         });
-        s.out.push(&protocol, allowed)?;
+        s.out
+            .push(&protocol, allowed)
+            .map_err(|_| UsageError::too_long("OUT"))?;
         Ok(s)
     }
 
@@ -432,6 +441,17 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     /// The block being received, if any.
     pub fn open_block(&self) -> Option<BlockKind> {
         self.block.map(|b| b.kind)
+    }
+
+    /// The input capacity, `IN`.
+    pub const fn input_capacity(&self) -> usize {
+        IN
+    }
+
+    /// How many bytes [`handle_input`](Self::handle_input) takes now: read at most this
+    /// much. Once every event is polled it is at least `IN` minus the longest line.
+    pub const fn input_spare(&self) -> usize {
+        self.input.spare()
     }
 
     /// How many lines wait for [`poll_transmit`](Self::poll_transmit).
@@ -510,7 +530,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
 
     /// Queues `SETDLIMIT bytes_per_s`: the download limit in **bytes/s** (0 = none;
     /// negative values are accepted by dnh3.3.2 and echoed). A seeding dnh3.3.2 ignores
-    /// it unless it is lower than the current limit (spec §9). The change shows in the
+    /// it unless it is lower than the current limit (measured from dnh3.3.2). The change shows in the
     /// next `CTBW`.
     ///
     /// # Errors
@@ -536,7 +556,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     }
 
     /// Queues the version-3 `CTCONFIG name value`: set one option (names as the client
-    /// lists them in its config block, spec §5). The value is sent raw, not as
+    /// lists them in its config block). The value is sent raw, not as
     /// `len:value`; an empty value is sent as `CTCONFIG name ` (with the blank dnh3.3.2
     /// needs, e.g. to clear `file_list`). dnh3.3.2 acknowledges nothing; it reports a bad
     /// value or an unknown name with a `CTINFO 2`.
@@ -579,7 +599,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     ///
     /// **Warning:** the dnh3.3.2 client that Debian ships aborts (`free(): invalid
     /// pointer`, SIGABRT) after applying **every** well-formed positional `CTCONFIG`
-    /// (spec §9, `p1_session.txt`, `p2_session.txt`): a version 0–2 server cannot change
+    /// (measured from dnh3.3.2 at versions 1 and 2): a version 0–2 server cannot change
     /// options on that client. The later dTorrent code reads it correctly.
     ///
     /// # Errors
@@ -604,7 +624,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     }
 
     /// Queues `CTUPDATE`: the client announces to its tracker soon (15 s after its
-    /// previous announce, spec §9).
+    /// previous announce, measured from dnh3.3.2).
     ///
     /// # Errors
     ///
@@ -624,7 +644,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
 
     /// Queues `CTQUIT`: the client quits as if stopped locally; it sends a final
     /// `CTSTATUS` (unless its tracker session never started) and closes the connection
-    /// when it exits, up to ~15 s later (spec §9).
+    /// when it exits, up to ~15 s later (measured from dnh3.3.2).
     ///
     /// # Errors
     ///
@@ -637,18 +657,14 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
 
     /// Writes the next queued line, LF included, into `buf` and returns its length, or
     /// `None` when nothing is queued. One call, one whole line: dnh3.3.2 must get each
-    /// command in one write (spec §2).
+    /// command in one write (measured from dnh3.3.2, which acts on what one `recv`
+    /// returned).
     ///
     /// # Errors
     ///
     /// [`EncodeError`] if `buf` is shorter than the line (it stays queued); a buffer of
-    /// [`MAX_TRANSMIT_LEN`] bytes always suffices.
-    pub fn poll_transmit(
-        &mut self,
-        now: Instant,
-        buf: &mut [u8],
-    ) -> Result<Option<usize>, EncodeError> {
-        self.advance(now);
+    /// [`MAX_TRANSMIT_LEN`](ServerSession::MAX_TRANSMIT_LEN) bytes always suffices.
+    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Result<Option<usize>, EncodeError> {
         if self.state == ServerState::Closed {
             return Ok(None);
         }
@@ -670,20 +686,37 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
             .min()
     }
 
-    /// The next event, if any. Events that borrow a line ([`ServerEvent::Hello`],
-    /// [`ServerEvent::File`], …) borrow the session until dropped.
+    /// The next event, if any. When none waits, the next received line is acted on
+    /// (state, version, blocks, timers, at the latest time given) and gives the next
+    /// events. Events that borrow a
+    /// line ([`ServerEvent::Hello`], [`ServerEvent::File`], …) borrow it from the
+    /// session's input buffer until dropped.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent<'_>> {
-        let slot = self.events.pop()?;
-        Some(match slot {
-            Slot::Ready(event) => event,
-            Slot::Line(kind, version) => self.line_event(kind, version),
-        })
+        loop {
+            if let Some(slot) = self.events.pop() {
+                return Some(match slot {
+                    Slot::Ready(event) => event,
+                    Slot::Line(kind, version) => self.line_event(kind, version),
+                });
+            }
+            if self.is_finished() {
+                self.input.clear();
+                return None;
+            }
+            let now = self.now;
+            match self.input.next_line() {
+                None => return None,
+                Some(Err(e)) => self.on_bad_line(e),
+                Some(Ok(_)) => self.on_line(now),
+            }
+        }
     }
 
-    /// Decodes the stored line again, as it was when it arrived.
+    /// Decodes the held line again, as it was when it was acted on.
     fn line_event(&self, kind: LineKind, version: Version) -> ServerEvent<'_> {
-        let line = self.line.as_slice();
+        debug_assert!(self.input.line().is_some(), "a line event without its line");
+        let line = self.input.line().unwrap_or_default();
         match (kind, ClientMessage::decode(line, version)) {
             (LineKind::Hello, Ok(ClientMessage::CtTorrent(t))) => ServerEvent::Hello(t),
             (LineKind::Info, Ok(ClientMessage::CtInfo(i))) => ServerEvent::Info(i),
@@ -696,65 +729,78 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
             (LineKind::InfoContinued, Ok(ClientMessage::Unknown(t))) => {
                 ServerEvent::InfoContinued(t)
             }
-            // `Unknown`, and (unreachable) a line that no longer decodes as it did.
-            _ => ServerEvent::Unknown(Text::from_line(line)),
+            (LineKind::Unknown, _) => ServerEvent::Unknown(Text::from_line(line)),
+            // The line decoded as `kind` when it was acted on, with the same version.
+            _ => {
+                debug_assert!(false, "the held line no longer decodes as {kind:?}");
+                ServerEvent::Unknown(Text::from_line(line))
+            }
         }
     }
 
     fn emit(&mut self, event: ServerEvent<'static>) {
-        // EVENT_CAPACITY covers the worst case; see its docs.
-        let _ = self.events.push(Slot::Ready(event));
+        let pushed = self.events.push(Slot::Ready(event));
+        debug_assert!(pushed, "EVENT_CAPACITY covers the worst case; see its docs");
     }
 
     fn emit_line(&mut self, kind: LineKind, version: Version) {
-        let _ = self.events.push(Slot::Line(kind, version));
+        let pushed = self.events.push(Slot::Line(kind, version));
+        debug_assert!(pushed, "EVENT_CAPACITY covers the worst case; see its docs");
     }
 
     // ---- inputs -----------------------------------------------------------------------
 
-    /// Takes bytes read from the connection, in any chunking, and returns how many it
-    /// took. It stops after the first line that produced events: poll them, then call
-    /// again with the rest. While events wait it takes nothing (returns 0); once the
-    /// session is rejected or closed it takes everything and ignores it. A partial line
-    /// at the end is kept inside the session.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) -> usize {
-        let now = self.advance(now);
+    /// Bytes read from the connection at `now`, in any chunking: all are kept, or none.
+    /// They re-arm the idle timer; their lines are acted on as
+    /// [`poll_event`](Self::poll_event) reaches them. Once the session is rejected or
+    /// closed, bytes are dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`InputFull`] if `input` is longer than [`input_spare`](Self::input_spare): none of
+    /// it was taken and nothing received before is lost; poll events, then offer it
+    /// again.
+    pub fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<(), InputFull> {
         if self.is_finished() {
-            return input.len();
+            self.advance(now);
+            return Ok(());
         }
-        if !self.events.is_empty() || input.is_empty() {
-            return 0;
+        self.input.push(input)?;
+        self.arrived(now, input.len());
+        Ok(())
+    }
+
+    /// The spare input room, to read into directly; then call
+    /// [`commit_input`](Self::commit_input) with the number of bytes read.
+    pub fn input_buf(&mut self) -> &mut [u8] {
+        self.input.spare_mut()
+    }
+
+    /// Keeps `n` bytes read at `now` into [`input_buf`](Self::input_buf), as
+    /// [`handle_input`](Self::handle_input) would.
+    ///
+    /// # Errors
+    ///
+    /// [`InputFull`] if `n` is larger than the room [`input_buf`](Self::input_buf) gave.
+    pub fn commit_input(&mut self, now: Instant, n: usize) -> Result<(), InputFull> {
+        self.input.commit(n)?;
+        if self.is_finished() {
+            self.advance(now);
+            self.input.clear();
+            return Ok(());
+        }
+        self.arrived(now, n);
+        Ok(())
+    }
+
+    /// `n` bytes arrived at `now`.
+    fn arrived(&mut self, now: Instant, n: usize) {
+        let now = self.advance(now);
+        if n == 0 {
+            return;
         }
         self.last_input = now;
         self.idle_at = self.timers.idle.map(|d| now.saturating_add(d));
-        let mut consumed = 0usize;
-        while self.events.is_empty() && !self.is_finished() {
-            let rest = input.get(consumed..).unwrap_or_default();
-            if rest.is_empty() {
-                break;
-            }
-            let feed = self.input.feed(rest);
-            let took = feed.consumed;
-            consumed = consumed.saturating_add(took);
-            match feed.line {
-                None => {}
-                Some(Err(e)) => self.on_bad_line(e),
-                Some(Ok(line)) => {
-                    self.line.clear();
-                    // The line buffer holds at most `LINE` bytes, so does `self.line`.
-                    let _ = self.line.push(line);
-                    self.on_line(now);
-                }
-            }
-            if took == 0 {
-                break;
-            }
-        }
-        if self.is_finished() {
-            input.len()
-        } else {
-            consumed
-        }
     }
 
     /// A line that could not be framed or decoded.
@@ -769,7 +815,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     /// Decodes the stored line and acts on it.
     fn on_line(&mut self, now: Instant) {
         let (seen, keyword, version) = {
-            let line = self.line.as_slice();
+            let line = self.input.line().unwrap_or_default();
             let (msg, version) = decode_lenient(line, self.version);
             let msg = match msg {
                 Ok(m) => m,
@@ -916,7 +962,9 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     }
 
     /// Fires the timers whose deadline is `now` or earlier; does nothing before the
-    /// earliest deadline, or when called twice.
+    /// earliest deadline, or when called twice. Poll the events first: a line still
+    /// waiting in the input buffer has not been acted on, so it does not count as the
+    /// next line of an open block.
     pub fn handle_timeout(&mut self, now: Instant) {
         let now = self.advance(now);
         if self.is_finished() {
@@ -955,8 +1003,7 @@ impl<const LINE: usize, const OUT: usize> ServerSession<LINE, OUT> {
     /// The connection ended (end of file, a failed read or write, or the caller closed
     /// it). An open block is reported as unterminated, then [`ServerEvent::Closed`]; the
     /// queued lines are dropped, timers stop, commands are refused, input is ignored.
-    pub fn handle_closed(&mut self, now: Instant) {
-        self.advance(now);
+    pub fn handle_closed(&mut self) {
         if self.state == ServerState::Closed {
             return;
         }
@@ -1031,8 +1078,11 @@ struct Decimal(Fill<12>);
 impl Decimal {
     fn of(v: i32) -> Self {
         let mut d = Decimal(Fill::new());
-        // "-2147483648" is 11 bytes: it always fits.
-        let _ = write!(d, "{v}");
+        let written = write!(d, "{v}");
+        debug_assert!(
+            written.is_ok(),
+            "\"-2147483648\" is 11 bytes: it always fits"
+        );
         d
     }
 

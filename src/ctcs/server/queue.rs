@@ -62,7 +62,7 @@ impl<const N: usize> LineQueue<N> {
     ///
     /// `EncodeError` (the line stays queued) if `out` is too short.
     pub(crate) fn pop_into(&mut self, out: &mut [u8]) -> Result<Option<usize>, EncodeError> {
-        let popped = self.bytes.pop_lines(out, true)?;
+        let popped = self.bytes.pop_line(out)?;
         if popped.is_some() {
             self.count = self.count.saturating_sub(1);
         }
@@ -83,10 +83,6 @@ impl<T: Copy, const N: usize> Fifo<T, N> {
             items: [None; N],
             count: 0,
         }
-    }
-
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.count == 0
     }
 
     /// Appends `item`; returns `false` (and drops it) when full.
@@ -167,6 +163,5 @@ mod tests {
         assert_eq!(f.pop(), Some(1));
         assert!(f.push(4));
         assert_eq!((f.pop(), f.pop(), f.pop()), (Some(2), Some(4), None));
-        assert!(f.is_empty());
     }
 }

@@ -37,8 +37,8 @@ pub enum TailConfig<'a> {
     /// into options of at most 255 bytes, without EndOfOptions. libtorrent instead
     /// truncates at 255 bytes. At most [`MAX_URL_DATA_LEN`] bytes.
     UrlData(&'a [u8]),
-    /// The legacy `extensions` field (`shared/seeds/udp-tracker-protocol.txt`):
-    /// authentication with `username` and the first 8 bytes of
+    /// The legacy `extensions` field of libtorrent's UDP tracker page
+    /// (<https://www.libtorrent.org/udp_tracker_protocol.html>): authentication with `username` and the first 8 bytes of
     /// `sha1(packet ‖ sha1(password))`, and optionally the request string (the URL's
     /// path and query). The client stores `sha1(password)`, not the password.
     /// `username` and `request_string` are at most 255 bytes each.
@@ -52,8 +52,10 @@ pub enum TailConfig<'a> {
     },
 }
 
-/// How a [`Client`](super::Client) behaves. Build it with [`ClientConfig::new`] and the
-/// setters, or assign the pub fields.
+/// How a [`Client`](super::Client) behaves. Build it with [`ClientConfig::new`] (the
+/// tracker is the one setting without a default) and the chainable `with_*` setters;
+/// the fields are public, so a configuration can also be read or adjusted in place
+/// (`#[non_exhaustive]` keeps new settings from being a breaking change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientConfig<'a> {
@@ -74,7 +76,7 @@ pub struct ClientConfig<'a> {
     pub check_source: bool,
     /// The largest UDP payload the client sends. Default
     /// [`payload_budget`]`(1500, family of the tracker)`: 1472 bytes over IPv4, 1452 over
-    /// IPv6. Capped at [`MAX_DATAGRAM_LEN`](super::MAX_DATAGRAM_LEN). It bounds how many
+    /// IPv6. Capped at [`Client::MAX_TRANSMIT_LEN`](super::Client::MAX_TRANSMIT_LEN). It bounds how many
     /// info hashes one scrape carries, and the announce with its tail must fit it.
     pub payload_budget: usize,
     /// What follows the fixed announce fields. Default [`TailConfig::None`].
@@ -159,10 +161,10 @@ impl Tail {
             TailConfig::None => TailKind::None,
             TailConfig::UrlData(url) => {
                 if url.len() > MAX_URL_DATA_LEN {
-                    return Err(UsageError::too_long("url"));
+                    return Err(UsageError::too_long("config.tail.url"));
                 }
                 let len = encode_url_data(url, false, &mut buf)
-                    .map_err(|_| UsageError::too_long("url"))?;
+                    .map_err(|_| UsageError::too_long("config.tail.url"))?;
                 TailKind::UrlData { len }
             }
             TailConfig::LegacyAuth {
@@ -170,17 +172,17 @@ impl Tail {
                 password,
                 request_string,
             } => {
-                ShortBytes::new(username).ok_or(UsageError::too_long("username"))?;
+                ShortBytes::new(username).ok_or(UsageError::too_long("config.tail.username"))?;
                 let rs = request_string.unwrap_or_default();
-                ShortBytes::new(rs).ok_or(UsageError::too_long("request_string"))?;
+                ShortBytes::new(rs).ok_or(UsageError::too_long("config.tail.request_string"))?;
                 // The user name, then the request string, back to back.
                 let total = username.len().saturating_add(rs.len());
                 let mut w = Writer::new(&mut buf, total)
-                    .map_err(|_| UsageError::too_long("request_string"))?;
+                    .map_err(|_| UsageError::too_long("config.tail.request_string"))?;
                 w.bytes(username)
-                    .map_err(|_| UsageError::too_long("username"))?;
+                    .map_err(|_| UsageError::too_long("config.tail.username"))?;
                 w.bytes(rs)
-                    .map_err(|_| UsageError::too_long("request_string"))?;
+                    .map_err(|_| UsageError::too_long("config.tail.request_string"))?;
                 TailKind::Legacy {
                     user: username.len(),
                     request_string: request_string.map(<[u8]>::len),
@@ -196,7 +198,9 @@ impl Tail {
         match self.kind {
             TailKind::None => AnnounceTail::None,
             TailKind::UrlData { len } => {
-                AnnounceTail::Raw(Reader::new(&self.buf).take(len).unwrap_or_default())
+                let options = Reader::new(&self.buf).take(len);
+                debug_assert!(options.is_ok(), "URLData of {len} bytes in the tail buffer");
+                AnnounceTail::Raw(options.unwrap_or_default())
             }
             TailKind::Legacy {
                 user,
@@ -205,10 +209,10 @@ impl Tail {
             } => {
                 let mut r = Reader::new(&self.buf);
                 let mut short = |len: usize| {
-                    r.take(len)
-                        .ok()
-                        .and_then(ShortBytes::new)
-                        .unwrap_or_default()
+                    let field = r.take(len).ok().and_then(ShortBytes::new);
+                    // `Tail::new` checked both lengths (≤ 255) and that they fit the buffer.
+                    debug_assert!(field.is_some(), "legacy field of {len} bytes");
+                    field.unwrap_or_default()
                 };
                 let username = short(user);
                 let request_string = request_string.map(short);

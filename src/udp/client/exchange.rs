@@ -3,9 +3,9 @@
 use core::fmt;
 
 use crate::time::Instant;
+use crate::udp::request::{AnnounceRequest, AnnounceTail};
 use crate::udp::types::{AnnounceEvent, ConnectionId, InfoHash, PeerId, TransactionId};
 
-use super::output::ClientEvent;
 use super::MAX_SCRAPE_HASHES;
 
 /// A handle to one announce or scrape of a [`Client`](super::Client).
@@ -72,6 +72,33 @@ impl AnnounceParams {
     }
 }
 
+impl AnnounceParams {
+    /// The announce these parameters make with the client's part: the connection id,
+    /// the datagram's transaction id and the configured tail.
+    pub(crate) const fn request<'t>(
+        &self,
+        connection_id: ConnectionId,
+        transaction_id: TransactionId,
+        tail: AnnounceTail<'t>,
+    ) -> AnnounceRequest<'t> {
+        AnnounceRequest {
+            connection_id,
+            transaction_id,
+            info_hash: self.info_hash,
+            peer_id: self.peer_id,
+            downloaded: self.downloaded,
+            left: self.left,
+            uploaded: self.uploaded,
+            event: self.event,
+            ip: self.ip,
+            key: self.key,
+            num_want: self.num_want,
+            port: self.port,
+            tail,
+        }
+    }
+}
+
 /// What an exchange asks the tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ExchangeKind {
@@ -81,7 +108,7 @@ pub enum ExchangeKind {
     Scrape,
 }
 
-/// Where an exchange stands; see the state diagram in the [module docs](super).
+/// Where an exchange stands; see the state diagram in the [`Client`](super::Client) docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExchangePhase {
@@ -91,7 +118,7 @@ pub enum ExchangePhase {
     ReadyToSend,
     /// The request was sent; waiting for its reply.
     AwaitingReply,
-    /// Timed out or failed; its [`ClientEvent`] waits for
+    /// Timed out; its [`ClientEvent::TimedOut`](super::ClientEvent::TimedOut) waits for
     /// [`poll_event`](super::Client::poll_event), which frees the slot.
     Finished,
 }
@@ -135,7 +162,11 @@ impl Job {
     pub(crate) fn hashes(&self) -> &[InfoHash] {
         match self {
             Job::Announce(_) => &[],
-            Job::Scrape { len, hashes } => hashes.get(..*len).unwrap_or(&[]),
+            Job::Scrape { len, hashes } => {
+                let stored = hashes.get(..*len);
+                debug_assert!(stored.is_some(), "scrape of {len} hashes stored in fewer");
+                stored.unwrap_or(&[])
+            }
         }
     }
 }
@@ -153,9 +184,8 @@ pub(crate) enum Phase {
         tid: TransactionId,
         connection_id: ConnectionId,
     },
-    /// Finished without a reply to return; `seq` orders the events.
-    Done {
-        event: ClientEvent,
+    /// Timed out; its event waits for `poll_event`, and `seq` orders the events.
+    TimedOut {
         seq: u64,
     },
 }
@@ -198,7 +228,7 @@ impl Slot {
             Phase::AwaitingConnect => ExchangePhase::AwaitingConnection,
             Phase::Ready { .. } => ExchangePhase::ReadyToSend,
             Phase::AwaitingReply { .. } => ExchangePhase::AwaitingReply,
-            Phase::Done { .. } => ExchangePhase::Finished,
+            Phase::TimedOut { .. } => ExchangePhase::Finished,
         };
         Some(ExchangeStatus {
             kind: self.job.kind(),

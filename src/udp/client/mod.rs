@@ -1,165 +1,6 @@
-//! The UDP tracker client: a sans-IO state machine for one tracker endpoint.
-//!
-//! A [`Client<N>`](Client) talks to one tracker address and runs up to `N` exchanges
-//! (announces and scrapes, for any number of torrents) at once. They share one
-//! connection id: one connect serves every exchange waiting for it, and the id is cached
-//! for [`ClientConfig::connection_id_lifetime`] (60 s). The client never touches a
-//! socket or a clock: the caller passes datagrams and time in, and takes datagrams,
-//! deadlines and events out. All storage is inside the value (`[_; N]`), nothing is
-//! allocated.
-//!
-//! # The run loop
-//!
-//! 1. Build the client once: [`Client::new`]`(config, seed)`, with `seed` from a real
-//!    entropy source (transaction ids are BEP 15's only defence against spoofing).
-//!    Allocate one buffer of [`MAX_DATAGRAM_LEN`] bytes.
-//! 2. Issue commands whenever needed: [`Client::announce`], [`Client::scrape`],
-//!    [`Client::cancel`]. Each returns at once; an [`ExchangeId`] names the exchange.
-//! 3. After every command or input, drain the outputs in this order:
-//!    1. [`Client::poll_transmit`] until it returns `Ok(None)`, sending each datagram to
-//!       [`Transmit::destination`];
-//!    2. [`Client::poll_timeout`]: the next deadline, if any;
-//!    3. [`Client::poll_event`] until `None`: exchanges that timed out or failed.
-//! 4. Wait for a datagram or the deadline, whichever comes first.
-//! 5. On a datagram, call [`Client::handle_datagram`]`(now, from, bytes)`. `Ok` carries
-//!    what it did, including the completed announce or scrape borrowed from `bytes`;
-//!    `Err(`[`Rejected`]`)` means it was ignored and nothing changed (log it).
-//! 6. On the deadline, call [`Client::handle_timeout`]`(now)`. Calling it early, or
-//!    twice, does nothing.
-//! 7. Go to 3.
-//!
-//! Time should not go backwards; if it does, nothing panics: waits saturate at zero and
-//! a deadline is simply not yet reached.
-//!
-//! ```
-//! use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, MAX_DATAGRAM_LEN};
-//! use trackwire::udp::{InfoHash, PeerId, Request};
-//! use trackwire::Instant;
-//!
-//! let tracker = "192.0.2.1:6969".parse().unwrap();
-//! let seed = 0x0123_4567_89ab_cdef; // from the OS RNG in real use
-//! let mut client = Client::<4>::new(ClientConfig::new(tracker), seed)?;
-//! let params = AnnounceParams::new(InfoHash([1; 20]), PeerId([2; 20]), 6881);
-//! let id = client.announce(Instant::ZERO, params)?;
-//!
-//! let mut buf = [0u8; MAX_DATAGRAM_LEN];
-//! let t = client.poll_transmit(Instant::ZERO, &mut buf)?.unwrap();
-//! // sock.send_to(&buf[..t.len], t.destination)
-//! assert!(matches!(Request::decode(&buf[..t.len])?, Request::Connect(_)));
-//! assert_eq!(client.poll_timeout(), Some(Instant::from_secs(15)));
-//! # let _ = id;
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! # States
-//!
-//! Each exchange moves through these phases ([`ExchangePhase`]); every transition is in
-//! this file.
-//!
-//! ```text
-//!              announce() / scrape()          deadline reached, sends left
-//!                        │                    (any running phase)
-//!                        ▼                               │
-//!                ╔═══════════════╗◀──────────────────────┘
-//!                ║  a send starts ║
-//!                ╚═══════════════╝
-//!        id cached and alive │   │ no id: join a connect sent less than
-//!                            │   │ initial_timeout ago, or queue a new one
-//!                            │   ▼
-//!                            │ ┌─────────────────┐  error reply   ┌──────────────────────┐
-//!                            │ │ AwaitingConnect │───────────────▶│ Done(ConnectFailed)  │
-//!                            │ └─────────────────┘  to the connect└──────────────────────┘
-//!                            │          │ connect reply (serves every waiting exchange)
-//!                            ▼          ▼
-//!                          ┌─────────────────┐
-//!                          │      Ready      │  (an error reply that drops the id sends
-//!                          └─────────────────┘   exchanges still Ready with it back up)
-//!                                   │ poll_transmit: the request, with a fresh tid
-//!                                   ▼
-//!                          ┌─────────────────┐  announce / scrape / error reply:
-//!                          │  AwaitingReply  │──▶ returned by handle_datagram ──▶ Free
-//!                          └─────────────────┘    (an error drops the id it used)
-//!
-//!   deadline reached, no sends left (any running phase) ──▶ Done(TimedOut)
-//!   Done ── poll_event ──▶ Free                any phase ── cancel ──▶ Free
-//! ```
-//!
-//! The connection itself has a cached id (or none), a connect queued for
-//! `poll_transmit` (or not) and the transaction id of the last connect sent (or none).
-//!
-//! # Timers
-//!
-//! | timer | armed | on expiry |
-//! |---|---|---|
-//! | each running exchange's deadline | when a send starts: previous deadline + [`RetryPolicy::timeout`] | next send starts, or `TimedOut` |
-//! | connection-id expiry | connect reply: `now` + lifetime | the cached id is dropped |
-//!
-//! [`Client::poll_timeout`] is the earliest of them.
-//!
-//! # Retry schedules
-//!
-//! [`RetryPolicy`] is data. The two built-in schedules, for a tracker that never answers:
-//!
-//! | policy | sends at (s) | `TimedOut` at (s) |
-//! |---|---|---|
-//! | [`RetryPolicy::SEED`] (default): "resend after 15 s, stop after 60 s" | 0, 15, 30, 45 | 60 |
-//! | [`RetryPolicy::BEP15`]: 15·2ⁿ s, n = 0…8 | 0, 15, 45, 105, 225, 465, 945, 1905, 3825 | 7665 |
-//!
-//! A send is a connect when no id is cached, else the request; a connect reply makes the
-//! request go out at once, within the same send (the deadline does not move). So after
-//! the id expires in the middle of a retry, the retransmission is a connect and then the
-//! request. A new exchange that needs a connect joins one sent less than
-//! [`RetryPolicy::initial_timeout`] ago instead of sending another.
-//!
-//! # Transaction ids
-//!
-//! Every datagram, retransmissions included, gets a fresh transaction id from a
-//! SplitMix64 generator seeded by the caller; it is never 0 and never one still awaited.
-//! Only the latest datagram of an exchange (or the latest connect) is awaited: a reply to
-//! a superseded datagram is [`Rejected::UnknownTransaction`].
-//!
-//! # What this fixes compared with real clients
-//!
-//! (Sources: `shared/spec/udp-anchors.md` §1.5, §2 and `shared/spec/real-peers.md` §3–4.)
-//!
-//! * **Retransmission.** libtorrent, Transmission, rqbit and webtorrent never
-//!   retransmit (one datagram, then a 10–45 s timeout); aria2 retransmits a connect with
-//!   the same tid. Here both documented schedules are available and exact, with a new
-//!   tid for every datagram.
-//! * **Expiry mid-retry.** The cached id is checked at every send, so a retransmission
-//!   after the 60 s lifetime reconnects first (as bip_utracker does).
-//! * **Rejected ids are dropped.** libtorrent (and Transmission) keep re-using an id the
-//!   tracker rejected with "Connection ID missmatch." until their own 60 s expiry. Here
-//!   an error answering a request that used the cached id drops it.
-//! * **Error messages are kept.** libtorrent builds the message from the whole datagram,
-//!   so it is always empty; here [`Received::Failed`] returns the [`ErrorResponse`]
-//!   borrowed from the datagram, message intact (NUL included; see
-//!   [`ErrorResponse::text`]).
-//! * **An error fails only its exchange.** An error to one announce leaves the others
-//!   running (Transmission's `fail_all` applies only to a connect error, which here too
-//!   fails exactly the exchanges that waited for that connect).
-//! * **Spoofed or stray replies change nothing.** webtorrent fails a request on a tid
-//!   mismatch; here a foreign tid, a wrong source address or a malformed reply is
-//!   reported as [`Rejected`] and the exchange keeps waiting. The source check is
-//!   configurable ([`ClientConfig::check_source`]), for the NAT and multi-address cases
-//!   of libtorrent PR #7913.
-//! * **Malformed replies are never half-used.** aria2 reads peers past the end of a
-//!   ragged announce reply; libtorrent fails the announce. Here the datagram is rejected
-//!   as [`Rejected::Malformed`] and the exchange retransmits on schedule.
-//! * **Scrapes are batched.** libtorrent sends one hash per scrape; here a scrape carries
-//!   as many as fit the payload budget (72 over IPv4, 71 over IPv6 at MTU 1500) and the
-//!   rows come back paired with their hashes ([`ScrapeReply::iter`]).
-//! * **URLData is split, not truncated.** libtorrent truncates the path and query at
-//!   255 bytes; here they are split into 255-byte URLData options (up to
-//!   [`MAX_URL_DATA_LEN`]). The legacy authentication, which no real client implements,
-//!   is available too.
-//!
-//! # Scrapes larger than one datagram
-//!
-//! A scrape of more hashes than [`Client::max_scrape_hashes`] is refused with
-//! [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) rather than split behind the caller's back: one exchange is
-//! one datagram, one transaction id, one reply. Split with
-//! `hashes.chunks(client.max_scrape_hashes())`; the exchanges share the connect.
+//! The UDP tracker client: a sans-IO state machine for one tracker endpoint. Its
+//! documentation (run loop, states, timers, retry schedules) is on [`Client`], the type
+//! users see.
 
 mod config;
 mod exchange;
@@ -173,9 +14,7 @@ use core::time::Duration;
 use crate::error::{EncodeError, UsageError};
 use crate::time::Instant;
 use crate::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
-use crate::udp::request::{
-    AnnounceRequest, ConnectRequest, InfoHashes, ScrapeRequest, ANNOUNCE_REQUEST_LEN,
-};
+use crate::udp::request::{ConnectRequest, InfoHashes, ScrapeRequest, ANNOUNCE_REQUEST_LEN};
 use crate::udp::response::{ErrorResponse, Response};
 use crate::udp::types::{
     canonical_addr, Action, AddressFamily, ConnectionId, InfoHash, TransactionId,
@@ -183,19 +22,18 @@ use crate::udp::types::{
 
 pub use config::{ClientConfig, TailConfig, MAX_URL_DATA_LEN};
 pub use exchange::{AnnounceParams, ExchangeId, ExchangeKind, ExchangePhase, ExchangeStatus};
-pub use output::{ClientEvent, Received, Rejected, ScrapeReply, Transmit};
+pub use output::{ClientEvent, ExchangeIds, Received, Rejected, ScrapeReply, Transmit};
 pub use retry::RetryPolicy;
 
 use config::Tail;
 use exchange::{Job, Phase, Slot};
 use tid::TidGenerator;
 
-/// The largest datagram a client ever writes: the UDP payload of a 1500-byte IPv4
-/// packet (1472 bytes). A buffer of this size never makes
-/// [`Client::poll_transmit`] fail.
-pub const MAX_DATAGRAM_LEN: usize = payload_budget(MTU_ETHERNET, AddressFamily::Ipv4);
+/// The largest datagram a client ever writes; public as [`Client::MAX_TRANSMIT_LEN`].
+pub(crate) const MAX_DATAGRAM_LEN: usize = payload_budget(MTU_ETHERNET, AddressFamily::Ipv4);
 
-/// The most info hashes one scrape can carry: what fits [`MAX_DATAGRAM_LEN`] (72).
+/// The most info hashes one scrape can carry: what fits [`Client::MAX_TRANSMIT_LEN`]
+/// (72).
 pub const MAX_SCRAPE_HASHES: usize = max_scrape_hashes(MAX_DATAGRAM_LEN);
 
 /// Where the shared connect stands.
@@ -220,13 +58,183 @@ struct Connection {
     awaited: Option<(TransactionId, Instant)>,
 }
 
-/// A UDP tracker client for one tracker endpoint, with up to `N` exchanges in flight.
+/// A UDP tracker client for one tracker endpoint, with up to `N` exchanges in flight
+/// (`N` defaults to 8).
 ///
-/// See the [module docs](self) for the run loop, the states and the schedules. Its size
-/// is about `1.2 KiB + N × 1.5 KiB` (each slot can hold a full scrape's info hashes; the
-/// announce tail is kept inside).
+/// A client talks to one tracker address and runs up to `N` exchanges (announces and
+/// scrapes, for any number of torrents) at once. They share one connection id: one
+/// connect serves every exchange waiting for it, and the id is cached for
+/// [`ClientConfig::connection_id_lifetime`] (60 s). The client never touches a socket or
+/// a clock: the caller passes datagrams and time in, and takes datagrams, deadlines and
+/// events out. All storage is inside the value (`[_; N]`), nothing is allocated; its
+/// size is about `1.2 KiB + N × 1.5 KiB` (each slot can hold a full scrape's info
+/// hashes; the announce tail is kept inside).
+///
+/// # The run loop
+///
+/// 1. Build the client once: [`Client::new`]`(config, seed)` for the default capacity,
+///    or [`Client::<N>::new_sized`](Client::new_sized)`(config, seed)` for another,
+///    with `seed` from a real entropy source (transaction ids are BEP 15's only defence
+///    against spoofing). Allocate one buffer of [`Client::MAX_TRANSMIT_LEN`] bytes.
+/// 2. Issue commands whenever needed: [`Client::announce`], [`Client::scrape`],
+///    [`Client::cancel`]. Each returns at once; an [`ExchangeId`] names the exchange.
+/// 3. After every command or input, drain the outputs in this order:
+///    1. [`Client::poll_transmit`] until it returns `Ok(None)`, sending each datagram to
+///       [`Transmit::destination`] (one datagram per call);
+///    2. [`Client::poll_timeout`]: the next deadline, if any;
+///    3. [`Client::poll_event`] until `None`: exchanges that timed out.
+/// 4. Wait for a datagram or the deadline, whichever comes first.
+/// 5. On a datagram, call [`Client::handle_datagram`]`(now, from, bytes)`. `Ok` carries
+///    what it did ([`Received`]): a completed announce or scrape borrowed from `bytes`,
+///    an error reply, or a refused connect with the exchanges it failed. That is the
+///    only report of these outcomes; the reply does not borrow the client, so new
+///    commands can be issued while it is held. `Err(`[`Rejected`]`)` means the datagram
+///    was ignored and nothing changed (log it).
+/// 6. On the deadline, call [`Client::handle_timeout`]`(now)`. Calling it early, or
+///    twice, does nothing.
+/// 7. Go to 3.
+///
+/// Replies come back from the call that delivered them, rather than through
+/// `poll_event`, because they borrow the datagram: peer lists and error messages are
+/// read in place, never copied. `poll_event` carries only what time causes.
+///
+/// Time should not go backwards; if it does, nothing panics: waits saturate at zero and
+/// a deadline is simply not yet reached.
+///
+/// ```
+/// use trackwire::udp::{AnnounceParams, Client, ClientConfig, InfoHash, PeerId, Request};
+/// use trackwire::Instant;
+///
+/// let tracker = "192.0.2.1:6969".parse().unwrap();
+/// let seed = 0x0123_4567_89ab_cdef; // from the OS RNG in real use
+/// let mut client = Client::new(ClientConfig::new(tracker), seed)?;
+/// let params = AnnounceParams::new(InfoHash([1; 20]), PeerId([2; 20]), 6881);
+/// let id = client.announce(Instant::ZERO, params)?;
+///
+/// let mut buf = [0u8; <Client>::MAX_TRANSMIT_LEN];
+/// let t = client.poll_transmit(Instant::ZERO, &mut buf)?.unwrap();
+/// // sock.send_to(&buf[..t.len], t.destination)
+/// assert!(matches!(Request::decode(&buf[..t.len])?, Request::Connect(_)));
+/// assert_eq!(client.poll_timeout(), Some(Instant::from_secs(15)));
+/// # let _ = id;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # States
+///
+/// Each exchange moves through these phases ([`ExchangePhase`]); every transition is in
+/// the client's code.
+///
+/// ```text
+///              announce() / scrape()          deadline reached, sends left
+///                        │                    (any running phase)
+///                        ▼                               │
+///                ╔═══════════════╗◀──────────────────────┘
+///                ║  a send starts ║
+///                ╚═══════════════╝
+///        id cached and alive │   │ no id: join a connect sent less than
+///                            │   │ initial_timeout ago, or queue a new one
+///                            │   ▼
+///                            │ ┌─────────────────┐  error reply to the connect:
+///                            │ │ AwaitingConnect │──▶ returned by handle_datagram as
+///                            │ └─────────────────┘    ConnectFailed (naming it) ──▶ Free
+///                            │          │ connect reply (serves every waiting exchange)
+///                            ▼          ▼
+///                          ┌─────────────────┐
+///                          │      Ready      │  (an error reply that drops the id sends
+///                          └─────────────────┘   exchanges still Ready with it back up)
+///                                   │ poll_transmit: the request, with a fresh tid
+///                                   ▼
+///                          ┌─────────────────┐  announce / scrape / error reply:
+///                          │  AwaitingReply  │──▶ returned by handle_datagram ──▶ Free
+///                          └─────────────────┘    (an error drops the id it used)
+///
+///   deadline reached, no sends left (any running phase) ──▶ TimedOut
+///   TimedOut ── poll_event ──▶ Free            any phase ── cancel ──▶ Free
+/// ```
+///
+/// The connection itself has a cached id (or none), a connect queued for
+/// `poll_transmit` (or not) and the transaction id of the last connect sent (or none).
+///
+/// # Timers
+///
+/// | timer | armed | on expiry |
+/// |---|---|---|
+/// | each running exchange's deadline | when a send starts: previous deadline + [`RetryPolicy::timeout`] | next send starts, or `TimedOut` |
+/// | connection-id expiry | connect reply: `now` + lifetime | the cached id is dropped |
+///
+/// [`Client::poll_timeout`] is the earliest of them.
+///
+/// # Retry schedules
+///
+/// [`RetryPolicy`] is data. The two built-in schedules, for a tracker that never answers:
+///
+/// | policy | sends at (s) | `TimedOut` at (s) |
+/// |---|---|---|
+/// | [`RetryPolicy::SEED`] (default): "resend after 15 s, stop after 60 s" | 0, 15, 30, 45 | 60 |
+/// | [`RetryPolicy::BEP15`]: 15·2ⁿ s, n = 0…8 | 0, 15, 45, 105, 225, 465, 945, 1905, 3825 | 7665 |
+///
+/// A send is a connect when no id is cached, else the request; a connect reply makes the
+/// request go out at once, within the same send (the deadline does not move). So after
+/// the id expires in the middle of a retry, the retransmission is a connect and then the
+/// request. A new exchange that needs a connect joins one sent less than
+/// [`RetryPolicy::initial_timeout`] ago instead of sending another.
+///
+/// # Transaction ids
+///
+/// Every datagram, retransmissions included, gets a fresh transaction id from a
+/// SplitMix64 generator seeded by the caller; it is never 0 and never one still awaited.
+/// Only the latest datagram of an exchange (or the latest connect) is awaited: a reply to
+/// a superseded datagram is [`Rejected::UnknownTransaction`].
+///
+/// # What this fixes compared with real clients
+///
+/// (Sources: the UDP tracker code of libtorrent (`src/udp_tracker_connection.cpp`),
+/// Transmission (`libtransmission/announcer-udp.cc`), rqbit, webtorrent and
+/// bip_utracker, and runs of libtorrent 2.0.8, aria2 1.36 and Transmission 3.00 against
+/// a scripted tracker.)
+///
+/// * **Retransmission.** libtorrent, Transmission, rqbit and webtorrent never
+///   retransmit (one datagram, then a 10–45 s timeout); aria2 retransmits a connect with
+///   the same tid. Here both documented schedules are available and exact, with a new
+///   tid for every datagram.
+/// * **Expiry mid-retry.** The cached id is checked at every send, so a retransmission
+///   after the 60 s lifetime reconnects first (as bip_utracker does).
+/// * **Rejected ids are dropped.** libtorrent (and Transmission) keep re-using an id the
+///   tracker rejected with "Connection ID missmatch." until their own 60 s expiry. Here
+///   an error answering a request that used the cached id drops it.
+/// * **Error messages are kept.** libtorrent builds the message from the whole datagram,
+///   so it is always empty; here [`Received::Failed`] returns the [`ErrorResponse`]
+///   borrowed from the datagram, message intact (NUL included; see
+///   [`ErrorResponse::text`]).
+/// * **An error fails only its exchange.** An error to one announce leaves the others
+///   running (Transmission's `fail_all` applies only to a connect error, which here too
+///   fails exactly the exchanges that waited for that connect, named in
+///   [`Received::ConnectFailed`]).
+/// * **Spoofed or stray replies change nothing.** webtorrent fails a request on a tid
+///   mismatch; here a foreign tid, a wrong source address or a malformed reply is
+///   reported as [`Rejected`] and the exchange keeps waiting. The source check is
+///   configurable ([`ClientConfig::check_source`]), for the NAT and multi-address cases
+///   of libtorrent PR #7913.
+/// * **Malformed replies are never half-used.** aria2 reads peers past the end of a
+///   ragged announce reply; libtorrent fails the announce. Here the datagram is rejected
+///   as [`Rejected::Malformed`] and the exchange retransmits on schedule.
+/// * **Scrapes are batched.** libtorrent sends one hash per scrape; here a scrape carries
+///   as many as fit the payload budget (72 over IPv4, 71 over IPv6 at MTU 1500) and the
+///   rows come back paired with their hashes ([`ScrapeReply::iter`]).
+/// * **URLData is split, not truncated.** libtorrent truncates the path and query at
+///   255 bytes; here they are split into 255-byte URLData options (up to
+///   [`MAX_URL_DATA_LEN`]). The legacy authentication, which no real client implements,
+///   is available too.
+///
+/// # Scrapes larger than one datagram
+///
+/// A scrape of more hashes than [`Client::max_scrape_hashes`] is refused with
+/// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) rather than split behind
+/// the caller's back: one exchange is one datagram, one transaction id, one reply. Split
+/// with `hashes.chunks(client.max_scrape_hashes())`; the exchanges share the connect.
 #[derive(Debug, Clone)]
-pub struct Client<const N: usize> {
+pub struct Client<const N: usize = 8> {
     tracker: SocketAddr,
     retry: RetryPolicy,
     lifetime: Duration,
@@ -240,12 +248,10 @@ pub struct Client<const N: usize> {
     next_seq: u64,
 }
 
-impl<const N: usize> Client<N> {
-    /// [`MAX_DATAGRAM_LEN`], for drivers that allocate from the type.
-    pub const MAX_DATAGRAM_LEN: usize = MAX_DATAGRAM_LEN;
-
-    /// A client for `config.tracker`, drawing transaction ids from a generator seeded
-    /// with `seed`.
+impl Client {
+    /// A client of the default capacity (8 exchanges) for `config.tracker`, drawing
+    /// transaction ids from a generator seeded with `seed`; [`Client::new_sized`] is the
+    /// same for any capacity.
     ///
     /// `seed` MUST come from a real entropy source (the OS RNG): transaction ids are the
     /// only thing that stops an off-path attacker from forging replies, and the
@@ -253,10 +259,32 @@ impl<const N: usize> Client<N> {
     ///
     /// # Errors
     ///
-    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) if the tail's URL is longer than [`MAX_URL_DATA_LEN`], a
-    /// legacy user name or request string is longer than 255 bytes, or an announce with
-    /// the tail does not fit the payload budget.
+    /// As [`Client::new_sized`].
     pub fn new(config: ClientConfig<'_>, seed: u64) -> Result<Self, UsageError> {
+        Self::new_sized(config, seed)
+    }
+}
+
+impl<const N: usize> Client<N> {
+    /// A buffer of this many bytes always suffices for one [`Client::poll_transmit`]:
+    /// the UDP payload of a 1500-byte IPv4 packet (1472 bytes), which caps
+    /// [`ClientConfig::payload_budget`]. It does not depend on `N`: name it as
+    /// `<Client>::MAX_TRANSMIT_LEN` (the angle brackets pick the default capacity),
+    /// which also works as an array length inside code generic over `N`, where
+    /// `Client::<N>::MAX_TRANSMIT_LEN` does not.
+    pub const MAX_TRANSMIT_LEN: usize = MAX_DATAGRAM_LEN;
+
+    /// A client with room for `N` exchanges, e.g. `Client::<64>::new_sized(config,
+    /// seed)`; see [`Client::new`] for `seed`.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageErrorKind::TooLong`](crate::UsageErrorKind::TooLong) with argument
+    /// `config.tail.url` if the URLData is longer than [`MAX_URL_DATA_LEN`],
+    /// `config.tail.username` or `config.tail.request_string` if a legacy field is
+    /// longer than 255 bytes, or `config.tail` if an announce with the tail does not fit
+    /// the payload budget.
+    pub fn new_sized(config: ClientConfig<'_>, seed: u64) -> Result<Self, UsageError> {
         let budget = config.payload_budget.min(MAX_DATAGRAM_LEN);
         let tail = Tail::new(&config.tail)?;
         let announce_len = ANNOUNCE_REQUEST_LEN.saturating_add(tail.announce_tail().encoded_len());
@@ -394,19 +422,21 @@ impl<const N: usize> Client<N> {
 
     // ---- inputs ----------------------------------------------------------------------
 
-    /// Handles a datagram received from `from`.
+    /// Handles a datagram received from `from`, and returns what it did: the only
+    /// report of a completed, failed or refused exchange. The result borrows `datagram`,
+    /// not the client.
     ///
     /// # Errors
     ///
     /// [`Rejected`] if the datagram was ignored: from an unexpected address, malformed,
     /// with a transaction id that is not awaited, or of the wrong kind for the request it
     /// names. Nothing in the client changed.
-    pub fn handle_datagram<'s, 'a>(
-        &'s mut self,
+    pub fn handle_datagram<'a>(
+        &mut self,
         now: Instant,
         from: SocketAddr,
         datagram: &'a [u8],
-    ) -> Result<Received<'s, 'a>, Rejected> {
+    ) -> Result<Received<'a, N>, Rejected> {
         if self.check_source && !same_endpoint(from, self.tracker) {
             return Err(Rejected::UnexpectedSource(from));
         }
@@ -433,10 +463,10 @@ impl<const N: usize> Client<N> {
             .position(|s| s.awaited_tid() == Some(tid))
             .ok_or(Rejected::UnknownTransaction(tid))?;
         let slot = self
-            .slots
-            .get_mut(index)
+            .slot_at(index)
             .ok_or(Rejected::UnknownTransaction(tid))?;
         let Phase::AwaitingReply { connection_id, .. } = slot.phase else {
+            debug_assert!(false, "a slot awaiting a tid is not AwaitingReply");
             return Err(Rejected::UnknownTransaction(tid));
         };
         let id = slot.id;
@@ -447,10 +477,9 @@ impl<const N: usize> Client<N> {
             }
             (ExchangeKind::Scrape, Response::Scrape(response)) => {
                 slot.phase = Phase::Free;
-                let hashes = self.slots.get(index).map_or(&[][..], |s| s.job.hashes());
                 Ok(Received::Scraped {
                     id,
-                    response: ScrapeReply { hashes, response },
+                    response: ScrapeReply::new(slot.job.hashes(), response),
                 })
             }
             (_, Response::Error(error)) => {
@@ -476,7 +505,10 @@ impl<const N: usize> Client<N> {
         }
         let max_sends = self.retry.sends();
         for index in 0..N {
-            let Some(slot) = self.slots.get_mut(index) else {
+            // Not `slot_at`: the loop below also reads other fields of `self`.
+            let slot = self.slots.get_mut(index);
+            debug_assert!(slot.is_some(), "index {index} counts over 0..{N}");
+            let Some(slot) = slot else {
                 continue;
             };
             if !slot.is_active() || slot.deadline > now {
@@ -484,11 +516,7 @@ impl<const N: usize> Client<N> {
             }
             loop {
                 if slot.sends >= max_sends {
-                    let event = ClientEvent::TimedOut { id: slot.id };
-                    slot.phase = Phase::Done {
-                        event,
-                        seq: self.next_seq,
-                    };
+                    slot.phase = Phase::TimedOut { seq: self.next_seq };
                     self.next_seq = self.next_seq.wrapping_add(1);
                     break;
                 }
@@ -515,7 +543,7 @@ impl<const N: usize> Client<N> {
     /// [`EncodeError`] if `buf` is too small for the next datagram. Then nothing
     /// changed: `buf` is untouched, the datagram stays queued and no transaction id was
     /// drawn; call again with at least [`EncodeError::required`] bytes. A buffer of
-    /// [`MAX_DATAGRAM_LEN`] bytes always suffices.
+    /// [`Client::MAX_TRANSMIT_LEN`] bytes always suffices.
     pub fn poll_transmit(
         &mut self,
         now: Instant,
@@ -543,29 +571,22 @@ impl<const N: usize> Client<N> {
         };
         let mut tids = self.tids.clone();
         let tid = tids.next(|t| self.is_awaited(t));
-        let Some(slot) = self.slots.get(index) else {
+        let slot = self.slots.get(index);
+        debug_assert!(
+            slot.is_some(),
+            "position() returned an index out of the slots"
+        );
+        let Some(slot) = slot else {
             return Ok(None);
         };
         let Phase::Ready { connection_id } = slot.phase else {
+            debug_assert!(false, "the slot found Ready is not Ready");
             return Ok(None);
         };
         let len = match &slot.job {
-            Job::Announce(p) => AnnounceRequest {
-                connection_id,
-                transaction_id: tid,
-                info_hash: p.info_hash,
-                peer_id: p.peer_id,
-                downloaded: p.downloaded,
-                left: p.left,
-                uploaded: p.uploaded,
-                event: p.event,
-                ip: p.ip,
-                key: p.key,
-                num_want: p.num_want,
-                port: p.port,
-                tail: self.tail.announce_tail(),
-            }
-            .encode(buf)?,
+            Job::Announce(p) => p
+                .request(connection_id, tid, self.tail.announce_tail())
+                .encode(buf)?,
             job @ Job::Scrape { .. } => ScrapeRequest {
                 connection_id,
                 transaction_id: tid,
@@ -574,7 +595,7 @@ impl<const N: usize> Client<N> {
             .encode(buf)?,
         };
         self.tids = tids;
-        if let Some(slot) = self.slots.get_mut(index) {
+        if let Some(slot) = self.slot_at(index) {
             slot.phase = Phase::AwaitingReply { tid, connection_id };
         }
         Ok(Some(Transmit { destination, len }))
@@ -592,22 +613,20 @@ impl<const N: usize> Client<N> {
         exchanges.chain(expiry).min()
     }
 
-    /// The oldest event of an exchange that finished without a reply (timed out, or its
-    /// connect was refused). Polling it frees the exchange's slot.
+    /// The oldest event of an exchange that time ended (it timed out). Polling it frees
+    /// the exchange's slot. Outcomes of datagrams are never reported here: they are the
+    /// return value of [`Client::handle_datagram`].
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         let slot = self
             .slots
             .iter_mut()
-            .filter(|s| matches!(s.phase, Phase::Done { .. }))
+            .filter(|s| matches!(s.phase, Phase::TimedOut { .. }))
             .min_by_key(|s| match s.phase {
-                Phase::Done { seq, .. } => seq,
+                Phase::TimedOut { seq } => seq,
                 _ => u64::MAX,
             })?;
-        let Phase::Done { event, .. } = slot.phase else {
-            return None;
-        };
         slot.phase = Phase::Free;
-        Some(event)
+        Some(ClientEvent::TimedOut { id: slot.id })
     }
 
     // ---- transitions -----------------------------------------------------------------
@@ -616,6 +635,15 @@ impl<const N: usize> Client<N> {
         self.slots
             .iter()
             .find(|s| s.phase != Phase::Free && s.id == id)
+    }
+
+    /// Slot `index`, which the caller found in (or counted over) `self.slots`. The
+    /// lookup cannot fail; if a broken invariant made it, release builds skip the slot
+    /// rather than panic, and debug builds stop here.
+    fn slot_at(&mut self, index: usize) -> Option<&mut Slot> {
+        let slot = self.slots.get_mut(index);
+        debug_assert!(slot.is_some(), "slot index {index} out of 0..{N}");
+        slot
     }
 
     fn is_awaited(&self, tid: TransactionId) -> bool {
@@ -633,7 +661,7 @@ impl<const N: usize> Client<N> {
         let id = ExchangeId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
         let deadline = now.saturating_add(self.retry.timeout(0));
-        if let Some(slot) = self.slots.get_mut(index) {
+        if let Some(slot) = self.slot_at(index) {
             *slot = Slot {
                 id,
                 phase: Phase::AwaitingConnect,
@@ -659,7 +687,7 @@ impl<const N: usize> Client<N> {
                 Phase::AwaitingConnect
             }
         };
-        if let Some(slot) = self.slots.get_mut(index) {
+        if let Some(slot) = self.slot_at(index) {
             slot.phase = phase;
         }
     }
@@ -674,11 +702,7 @@ impl<const N: usize> Client<N> {
         }
     }
 
-    fn on_connected<'s, 'a>(
-        &mut self,
-        now: Instant,
-        connection_id: ConnectionId,
-    ) -> Received<'s, 'a> {
+    fn on_connected<'a>(&mut self, now: Instant, connection_id: ConnectionId) -> Received<'a, N> {
         self.conn.cached = Some((connection_id, now.saturating_add(self.lifetime)));
         self.conn.awaited = None;
         self.conn.connect_queued = false;
@@ -695,18 +719,16 @@ impl<const N: usize> Client<N> {
         }
     }
 
-    fn on_connect_refused<'s, 'a>(&mut self, error: ErrorResponse<'a>) -> Received<'s, 'a> {
+    /// The connect was answered with an error: every exchange waiting for it fails, and
+    /// is named in the return value (its only report; the slots are freed at once).
+    fn on_connect_refused<'a>(&mut self, error: ErrorResponse<'a>) -> Received<'a, N> {
         self.conn.awaited = None;
         self.conn.connect_queued = false;
-        let mut failed = 0usize;
+        let mut failed = ExchangeIds::EMPTY;
         for slot in &mut self.slots {
             if slot.phase == Phase::AwaitingConnect {
-                slot.phase = Phase::Done {
-                    event: ClientEvent::ConnectFailed { id: slot.id },
-                    seq: self.next_seq,
-                };
-                self.next_seq = self.next_seq.wrapping_add(1);
-                failed = failed.saturating_add(1);
+                slot.phase = Phase::Free;
+                failed.push(slot.id);
             }
         }
         Received::ConnectFailed { error, failed }

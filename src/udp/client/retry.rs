@@ -17,7 +17,7 @@ use core::time::Duration;
 /// | [`RetryPolicy::single`]`(10 s)` (libtorrent-like) | 0 | 10 |
 ///
 /// A "send" is whatever the exchange needs at that moment: its request when a
-/// connection id is cached, otherwise a connect (see the [module docs](super)).
+/// connection id is cached, otherwise a connect (see the [`Client`](super::Client) docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RetryPolicy {
     /// How long to wait for a reply to the first send.
@@ -31,10 +31,11 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The seed page's rule (`shared/seeds/udp-tracker-protocol.txt`): "If no response to
-    /// a request is received within 15 seconds, resend the request. If no reply has been
-    /// received after 60 seconds, stop retrying." Sends at 0, 15, 30 and 45 s; times out
-    /// at 60 s.
+    /// The rule of libtorrent's UDP tracker page
+    /// (<https://www.libtorrent.org/udp_tracker_protocol.html>), the protocol's original
+    /// description: "If no response to a request is received within 15 seconds, resend
+    /// the request. If no reply has been received after 60 seconds, stop retrying."
+    /// Sends at 0, 15, 30 and 45 s; times out at 60 s.
     pub const SEED: RetryPolicy = RetryPolicy {
         initial_timeout: Duration::from_secs(15),
         backoff: 1,

@@ -35,8 +35,9 @@ impl TidGenerator {
     /// stepping to the next value, which ends after at most as many steps as there are
     /// ids in use.
     pub(crate) fn next(&mut self, in_use: impl Fn(TransactionId) -> bool) -> TransactionId {
-        let high = self.next_u64() >> 32;
-        let mut tid = TransactionId(u32::try_from(high).unwrap_or(1));
+        let high = u32::try_from(self.next_u64() >> 32);
+        debug_assert!(high.is_ok(), "the high half of a u64 fits a u32");
+        let mut tid = TransactionId(high.unwrap_or(1));
         while tid.0 == 0 || in_use(tid) {
             tid = TransactionId(tid.0.wrapping_add(1));
         }
