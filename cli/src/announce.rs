@@ -6,14 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, TailConfig,
-    MAX_DATAGRAM_LEN,
+use trackwire::udp::{
+    AnnounceEvent, AnnounceParams, Client, ClientConfig, ClientEvent, InfoHash, PeerId, Received,
+    Response, RetryPolicy, TailConfig,
 };
-use trackwire::udp::{AnnounceEvent, InfoHash, PeerId, Response};
+use trackwire::StdClock;
 
 use crate::cli::{AnnounceArgs, Event, Retry};
-use crate::clock::Clock;
 use crate::failure::{Failure, FAILED, UNREACHABLE};
 use crate::udp_json;
 
@@ -201,7 +200,8 @@ fn exchange(
         TailConfig::UrlData(&t.url_data)
     };
     let config = ClientConfig::new(tracker).with_retry(retry).with_tail(tail);
-    let mut client = match Client::<1>::new(config, u64::from_be_bytes(crate::random::bytes())) {
+    let seed = u64::from_be_bytes(crate::random::bytes());
+    let mut client = match Client::<1>::new_sized(config, seed) {
         Ok(c) => c,
         Err(e) => {
             return Outcome::Refused(
@@ -218,7 +218,7 @@ fn exchange(
         Ok(s) => s,
         Err(e) => return Outcome::Unreachable(format!("cannot bind {bind}: {e}")),
     };
-    let clock = Clock::start();
+    let clock = StdClock::new();
     let started = std::time::Instant::now();
     let issued = if scrape {
         client.scrape(clock.now(), &[params.info_hash])
@@ -228,7 +228,7 @@ fn exchange(
     if let Err(e) = issued {
         return Outcome::Refused(json!({"error": "usage", "message": e.to_string()}));
     }
-    let mut out = [0u8; MAX_DATAGRAM_LEN];
+    let mut out = [0u8; Client::<1>::MAX_TRANSMIT_LEN];
     let mut inbuf = [0u8; 65536];
     let mut said_unreachable = false;
     loop {
@@ -242,9 +242,12 @@ fn exchange(
                     "no reply from {tracker} (timeout after {} s)",
                     started.elapsed().as_secs()
                 )),
-                // The connect was refused; its error reply was returned by
-                // `handle_datagram`, which ends the loop first.
-                _ => Outcome::Refused(json!({"error": "connect_failed"})),
+                // A refused connect is `handle_datagram`'s `ConnectFailed`, which ends
+                // the loop first; time causes nothing else today.
+                other => Outcome::Unreachable(format!(
+                    "exchange {} with {tracker} ended without a reply",
+                    other.id()
+                )),
             };
         }
         if let Some(limit) = timeout {
@@ -255,9 +258,9 @@ fn exchange(
                 ));
             }
         }
-        let mut wait = client
-            .poll_timeout()
-            .map_or(Duration::from_secs(1), |d| clock.until(d));
+        let mut wait = client.poll_timeout().map_or(Duration::from_secs(1), |at| {
+            at.saturating_duration_since(clock.now())
+        });
         if let Some(limit) = timeout {
             wait = wait.min(limit.saturating_sub(started.elapsed()));
         }

@@ -9,11 +9,10 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use trackwire::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
-use trackwire::udp::options::encode_url_data;
 use trackwire::udp::{
-    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId,
-    InfoHash, InfoHashes, PeerId, Response, ScrapeRequest, TransactionId,
+    encode_url_data, max_scrape_hashes, payload_budget, AddressFamily, AnnounceEvent,
+    AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId, InfoHash, InfoHashes, PeerId,
+    Response, ScrapeRequest, TransactionId, MTU_ETHERNET,
 };
 
 use crate::cli::CheckArgs;

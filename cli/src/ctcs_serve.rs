@@ -43,12 +43,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
-use trackwire::ctcs::{BlockKind, ServerConfig, ServerEvent, ServerSession, ServerState, Version};
-use trackwire::time::Instant;
+use trackwire::ctcs::{
+    BlockKind, ServerConfig, ServerEvent, ServerSession, ServerState, Version, MAX_PASSWORD_LEN,
+};
+use trackwire::{Instant, StdClock, UsageErrorKind};
 
 use crate::cli::CtcsServeArgs;
-use crate::clock::Clock;
 use crate::ctcs_json;
 use crate::failure::Failure;
 
@@ -83,8 +83,17 @@ pub(crate) fn run(a: &CtcsServeArgs) -> Result<ExitCode, Failure> {
     let probe = ServerConfig::new()
         .with_max_version(o.protocol)
         .with_password(o.password.as_deref().map(str::as_bytes));
-    ServerSession::new(Instant::ZERO, probe)
-        .map_err(|e| Failure::Usage(format!("--password: {e}")))?;
+    ServerSession::new(probe, Instant::ZERO).map_err(|e| {
+        Failure::Usage(match e.kind() {
+            UsageErrorKind::TooLong => format!(
+                "--password: longer than {MAX_PASSWORD_LEN} bytes, which no ctorrent client can send"
+            ),
+            UsageErrorKind::InvalidValue => {
+                "--password: contains a NUL, CR or LF byte, which no AUTH line can carry".into()
+            }
+            _ => format!("--password: {e}"),
+        })
+    })?;
     let listen: SocketAddr = a
         .listen
         .to_socket_addrs()
@@ -102,7 +111,7 @@ pub(crate) fn run(a: &CtcsServeArgs) -> Result<ExitCode, Failure> {
         std::thread::spawn(move || read_commands(&registry));
     }
     let options = Arc::new(o);
-    let clock = Clock::start();
+    let clock = StdClock::new();
     let next = AtomicU32::new(1);
     for stream in listener.incoming() {
         let stream = match stream {
@@ -298,7 +307,7 @@ fn read_commands(registry: &Registry) {
                 }
             }
             Err(e) => {
-                log(&format!("trackwire: stdin command {line:?}: {e}"));
+                log(&format!("trackwire: stdin command `{line}`: {e}"));
                 command_error(0, &e);
             }
         }
@@ -316,7 +325,7 @@ fn command_error(conn: u32, message: &str) {
 struct Connection {
     conn: u32,
     stream: TcpStream,
-    clock: Clock,
+    clock: StdClock,
     registry: Registry,
     commands: Receiver<Command>,
     /// When to close a connection that failed authentication.
@@ -328,70 +337,78 @@ impl Connection {
         self.clock.now()
     }
 
+    /// The session's run loop: drain events, then lines to send, then look at the
+    /// deadline; wait for bytes, a deadline or a command; repeat. Bytes are read straight
+    /// into the session's own input buffer, so this loop keeps no buffer of its own.
     fn run(mut self, o: &Options) {
         let config = ServerConfig::new()
             .with_max_version(o.protocol)
             .with_password(o.password.as_deref().map(str::as_bytes))
             .with_poll_interval(o.poll);
-        let mut s = match ServerSession::new(self.now(), config) {
+        let mut s = match ServerSession::new(config, self.now()) {
             Ok(s) => s,
             Err(e) => {
-                log(&format!("conn {}: {e}", self.conn));
+                log(&format!("conn {}: cannot start a session: {e}", self.conn));
                 return;
             }
         };
         let _ = self.stream.set_nodelay(true);
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut closed = false;
-        while !closed {
-            closed = self.drain(&mut s);
-            if closed {
+        loop {
+            if self.drain(&mut s) {
                 break;
             }
-            // Commands queued by the stdin thread.
+            // Commands queued by the stdin thread; each queues a line to send at once.
+            let mut commanded = false;
             while let Ok(cmd) = self.commands.try_recv() {
                 self.command(&mut s, cmd);
+                commanded = true;
             }
-            closed = self.drain(&mut s);
-            if closed {
+            if commanded && self.drain(&mut s) {
                 break;
             }
             // Wait for bytes, the session's deadline or the next look at the commands.
             let now = self.now();
-            let wait = match s.poll_timeout() {
-                Some(at) => Duration::from_millis(at.as_millis().saturating_sub(now.as_millis()))
-                    .min(COMMAND_LATENCY),
-                None => COMMAND_LATENCY,
-            }
-            .max(Duration::from_millis(1));
+            let wait = s
+                .poll_timeout()
+                .map_or(COMMAND_LATENCY, |at| {
+                    at.saturating_duration_since(now).min(COMMAND_LATENCY)
+                })
+                .max(Duration::from_millis(1));
             let _ = self.stream.set_read_timeout(Some(wait));
-            match self.stream.read(&mut buf) {
+            let room = s.input_buf();
+            if room.is_empty() {
+                // Cannot happen: every event was polled, which leaves room for a whole
+                // line. A read into no room would return 0 and look like end of file.
+                log(&format!(
+                    "conn {}: the session's input buffer is full after its events were polled; closing",
+                    self.conn
+                ));
+                s.handle_closed();
+                continue;
+            }
+            match self.stream.read(room) {
                 Ok(0) => {
                     log(&format!("conn {}: closed by the client", self.conn));
-                    s.handle_closed(self.now());
+                    s.handle_closed();
                 }
                 Ok(n) => {
-                    let mut rest = &buf[..n];
-                    while !rest.is_empty() {
-                        let used = s.handle_input(self.now(), rest);
-                        rest = &rest[used..];
-                        let finished = self.drain(&mut s);
-                        if finished {
-                            closed = true;
-                            break;
-                        }
-                        if used == 0 && s.state() != ServerState::Closed {
-                            // Cannot happen: events were drained, so the session takes input.
-                            break;
-                        }
+                    if let Err(e) = s.commit_input(self.now(), n) {
+                        // Cannot happen: `n` is at most the room `input_buf` gave.
+                        log(&format!("conn {}: {e}; closing", self.conn));
+                        s.handle_closed();
                     }
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     log(&format!("conn {}: read: {e}", self.conn));
-                    s.handle_closed(self.now());
+                    s.handle_closed();
                 }
+            }
+            // Lines just read are acted on by the next drain, before the timers look at
+            // the time: a block's next line must count before its timer fires.
+            if self.drain(&mut s) {
+                break;
             }
             let now = self.now();
             if s.poll_timeout().is_some_and(|at| at <= now) {
@@ -401,54 +418,30 @@ impl Connection {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    /// Writes what is queued, closes if the session says so, prints the events and
-    /// updates the registry. Returns true once the session is closed.
+    /// The run loop's drain, in the session's order: events (acting on received lines,
+    /// which may queue a reply), then the queued lines, one write each; then closes a
+    /// rejected client once its `ERROR` line is out and the delay has passed. Returns
+    /// true once the session is closed and its last event printed.
     fn drain(&mut self, s: &mut ServerSession) -> bool {
-        let mut line = [0u8; MAX_TRANSMIT_LEN];
-        loop {
-            match s.poll_transmit(self.now(), &mut line) {
-                Ok(Some(n)) => {
-                    if let Err(e) = self.stream.write_all(&line[..n]) {
-                        log(&format!("conn {}: write: {e}", self.conn));
-                        s.handle_closed(self.now());
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    // MAX_TRANSMIT_LEN always suffices.
-                    log(&format!("conn {}: transmit: {e}", self.conn));
-                    break;
-                }
-            }
+        if self.events(s) {
+            return true;
         }
-        if s.should_close() {
-            let now = std::time::Instant::now();
-            match self.close_at {
-                None => {
-                    log(&format!(
-                        "conn {}: authentication failed; closing in {} s",
-                        self.conn,
-                        REJECT_CLOSE_DELAY.as_secs()
-                    ));
-                    self.close_at = Some(now + REJECT_CLOSE_DELAY);
-                }
-                Some(at) if now >= at => {
-                    log(&format!(
-                        "conn {}: closing after failed authentication",
-                        self.conn
-                    ));
-                    let _ = self.stream.shutdown(Shutdown::Both);
-                    s.handle_closed(self.now());
-                }
-                Some(_) => {}
-            }
-        }
-        let version = s.version();
+        let closing = self.transmit(s) || self.close_if_rejected(s);
+        // `handle_closed` was called: print what it reported (the last is `closed`).
+        closing && self.events(s)
+    }
+
+    /// Prints every waiting event and updates the registry; true if the last was
+    /// `closed`.
+    fn events(&mut self, s: &mut ServerSession) -> bool {
         let mut closed = false;
         let mut identity = None;
         let mut announced = None;
-        while let Some(ev) = s.poll_event() {
+        loop {
+            // The version the next event's line is read under (a file line's fields
+            // depend on it); an event borrows the session, so ask before polling.
+            let version = s.version();
+            let Some(ev) = s.poll_event() else { break };
             if let ServerEvent::Hello(t) = &ev {
                 identity = Some((
                     t.peer_id.to_string(),
@@ -478,6 +471,59 @@ impl Connection {
             }
         }
         closed
+    }
+
+    /// Writes every queued line, each in one write (dnh3.3.2 acts on what one `recv`
+    /// returns). True if a write failed and the session was closed.
+    fn transmit(&mut self, s: &mut ServerSession) -> bool {
+        let mut line = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+        loop {
+            match s.poll_transmit(&mut line) {
+                Ok(Some(n)) => {
+                    if let Err(e) = self.stream.write_all(line.get(..n).unwrap_or_default()) {
+                        log(&format!("conn {}: write: {e}", self.conn));
+                        s.handle_closed();
+                        return true;
+                    }
+                }
+                Ok(None) => return false,
+                Err(e) => {
+                    // Cannot happen: MAX_TRANSMIT_LEN always suffices; the line stays queued.
+                    log(&format!("conn {}: transmit: {e}", self.conn));
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Once a client that failed authentication has its `ERROR` line, closes the
+    /// connection [`REJECT_CLOSE_DELAY`] later. True if it closed the session now.
+    fn close_if_rejected(&mut self, s: &mut ServerSession) -> bool {
+        if !s.should_close() {
+            return false;
+        }
+        let now = std::time::Instant::now();
+        match self.close_at {
+            None => {
+                log(&format!(
+                    "conn {}: authentication failed; closing in {} s",
+                    self.conn,
+                    REJECT_CLOSE_DELAY.as_secs()
+                ));
+                self.close_at = Some(now + REJECT_CLOSE_DELAY);
+                false
+            }
+            Some(at) if now >= at => {
+                log(&format!(
+                    "conn {}: closing after failed authentication",
+                    self.conn
+                ));
+                let _ = self.stream.shutdown(Shutdown::Both);
+                s.handle_closed();
+                true
+            }
+            Some(_) => false,
+        }
     }
 
     /// The JSON line for an event, or `None` for those only logged on stderr.
@@ -558,7 +604,7 @@ impl Connection {
                 return None;
             }
             ServerEvent::Unknown(t) => {
-                log(&format!("conn {conn}: unknown line {:?}", t.to_string()));
+                log(&format!("conn {conn}: unknown line `{t}`"));
                 return None;
             }
             ServerEvent::BlockBegin(block) => {

@@ -34,20 +34,21 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use trackwire::ctcs::client::MAX_LINE_WITH_LF;
 use trackwire::ctcs::{
     ClientEvent, ClientSession, ClientSessionConfig, ClientState, ConfigType, CtBw, CtConfig,
     CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, PeerFlags, PeerIdText, Positional,
-    Text, Version, Word,
+    Text, Version, Word, DEFAULT_INPUT_CAPACITY, MAX_PASSWORD_LEN, MAX_TORRENT_PATH_LEN,
 };
-use trackwire::Instant;
+use trackwire::{Instant, StdClock, UsageError, UsageErrorKind};
 
 use crate::cli::CtcsSimulateArgs;
-use crate::clock::Clock;
 use crate::failure::Failure;
 
 /// Output queue: room for a peer list of about 800 peers.
 const OUT: usize = 64 * 1024;
+
+/// The session: the default input buffer, a larger output queue.
+type Session = ClientSession<DEFAULT_INPUT_CAPACITY, OUT>;
 const PIECE_SIZE: u64 = 256 * 1024;
 
 /// The simulation's settings.
@@ -77,17 +78,18 @@ pub(crate) fn run(a: &CtcsSimulateArgs) -> Result<ExitCode, Failure> {
         dlimit: a.dlimit,
         ulimit: a.ulimit,
     };
-    let clock = Clock::start();
+    let clock = StdClock::new();
     let unix_ms = unix_now_ms();
     let start = i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX);
     let mut peer_id = [0u8; 20];
     peer_id[..8].copy_from_slice(b"-CD0303-");
     peer_id[8..].copy_from_slice(&crate::random::bytes::<12>());
-    let mut config = ClientSessionConfig::new(peer_id, start, o.torrent.as_bytes(), unix_ms);
-    config.password = o.password.as_deref().map(str::as_bytes);
-    let session = ClientSession::<OUT>::new(&config)
+    let config = ClientSessionConfig::new(peer_id, start, o.torrent.as_bytes())
+        .with_unix_time_at_zero_ms(unix_ms)
+        .with_password(o.password.as_deref().map(str::as_bytes));
+    let session = Session::new_sized(config)
         .map(Box::new)
-        .map_err(|e| Failure::Usage(format!("{e}")))?;
+        .map_err(|e| Failure::Usage(session_error(e)))?;
     let sim = Sim::new(&o, start);
     log(&format!(
         "simulate: {} seeding {} ({} bytes, {} files, {} pieces), {} peers",
@@ -109,6 +111,22 @@ pub(crate) fn run(a: &CtcsSimulateArgs) -> Result<ExitCode, Failure> {
     };
     c.run();
     Ok(ExitCode::SUCCESS)
+}
+
+/// What is wrong with the options the session refused, named by the option.
+fn session_error(e: UsageError) -> String {
+    match (e.argument(), e.kind()) {
+        ("torrent", UsageErrorKind::InvalidValue) => {
+            "--torrent: empty, or contains a NUL, CR or LF byte".into()
+        }
+        ("torrent", UsageErrorKind::TooLong) => format!(
+            "--torrent: longer than {MAX_TORRENT_PATH_LEN} bytes, or too long for a CTORRENT line"
+        ),
+        ("password", UsageErrorKind::InvalidValue) => format!(
+            "--password: contains a NUL, CR or LF byte in its first {MAX_PASSWORD_LEN} bytes (the part ctorrent sends)"
+        ),
+        _ => format!("cannot start the session: {e}"),
+    }
 }
 
 /// C's `atoi`: leading blanks, a sign, digits; anything else stops it (0 if none).
@@ -548,11 +566,14 @@ impl Act {
             ClientEvent::Restart => Act::Restart,
             ClientEvent::Update => Act::Update,
             ClientEvent::Protocol { version, previous } => Act::Protocol(*version, *previous),
-            ClientEvent::Unknown(t) => Act::Ignored(format!("unknown line {:?}", t.to_string())),
-            ClientEvent::Malformed { error, line } => Act::Ignored(format!(
-                "malformed line {:?}: {error}",
-                line.map(|l| l.to_string()).unwrap_or_default()
-            )),
+            ClientEvent::Unknown(t) => Act::Ignored(format!("unknown line `{t}`")),
+            ClientEvent::Malformed {
+                error,
+                line: Some(line),
+            } => Act::Ignored(format!("malformed line `{line}`: {error}")),
+            ClientEvent::Malformed { error, line: None } => {
+                Act::Ignored(format!("a line that could not be framed: {error}"))
+            }
             _ => Act::Ignored("an event this version of the tool does not know".into()),
         }
     }
@@ -560,10 +581,10 @@ impl Act {
 
 /// The driver: the session, the socket and the simulation.
 struct Client {
-    session: Box<ClientSession<OUT>>,
+    session: Box<Session>,
     stream: Option<TcpStream>,
     sim: Sim,
-    clock: Clock,
+    clock: StdClock,
     last_bw: CtBw,
     quit: bool,
 }
@@ -634,26 +655,30 @@ impl Client {
         self.pump();
     }
 
-    /// Waits up to `wait` for bytes from the server and handles them.
+    /// Waits up to `wait` for bytes from the server, reads them straight into the
+    /// session's input buffer and handles them.
     fn read(&mut self, wait: Duration) {
         let Some(stream) = self.stream.as_mut() else {
             self.closed("no socket");
             return;
         };
         let _ = stream.set_read_timeout(Some(wait));
-        let mut buf = [0u8; 8192];
-        match stream.read(&mut buf) {
+        let room = self.session.input_buf();
+        if room.is_empty() {
+            // Cannot happen: every event was polled, which leaves room for a whole line.
+            // A read into no room would return 0 and look like end of file.
+            self.closed("the session's input buffer is full after its events were polled");
+            return;
+        }
+        match stream.read(room) {
             Ok(0) => self.closed("the server closed the connection"),
             Ok(n) => {
-                let mut rest = &buf[..n];
-                while !rest.is_empty() && self.session.state() == ClientState::Ready {
-                    let used = self.session.handle_input(self.now(), rest);
-                    rest = &rest[used..];
-                    let had_events = self.pump();
-                    if self.quit || (used == 0 && !had_events) {
-                        break;
-                    }
+                if let Err(e) = self.session.commit_input(n) {
+                    // Cannot happen: `n` is at most the room `input_buf` gave.
+                    self.closed(&format!("input: {e}"));
+                    return;
                 }
+                self.pump();
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -669,14 +694,16 @@ impl Client {
         self.session.handle_closed(self.now());
     }
 
-    /// Writes what is queued; returns false (and closes) on a write error.
+    /// Writes what is queued, one line per write; returns false (and closes) on a
+    /// write error.
     fn flush(&mut self) -> bool {
-        let mut buf = vec![0u8; MAX_LINE_WITH_LF.max(OUT)];
+        let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
         loop {
-            let n = match self.session.poll_transmit(self.now(), &mut buf) {
+            let n = match self.session.poll_transmit(&mut buf) {
                 Ok(Some(n)) => n,
                 Ok(None) => return true,
                 Err(e) => {
+                    // Cannot happen: MAX_TRANSMIT_LEN always suffices.
                     log(&format!("simulate: transmit: {e}"));
                     return true;
                 }
@@ -684,39 +711,34 @@ impl Client {
             let Some(stream) = self.stream.as_mut() else {
                 return true;
             };
-            if let Err(e) = stream.write_all(&buf[..n]) {
+            if let Err(e) = stream.write_all(buf.get(..n).unwrap_or_default()) {
                 self.closed(&format!("write: {e}"));
                 return false;
             }
         }
     }
 
-    /// Writes output and handles events until there are none; returns whether any
-    /// event was handled.
+    /// The session's drain: acts on every event (received lines are decoded as they
+    /// are polled, and the answers are queued), then writes what is queued. Returns
+    /// whether any event was handled.
     fn pump(&mut self) -> bool {
         let mut any = false;
-        loop {
-            if !self.flush() {
-                return any;
-            }
-            let Some(act) = self.session.poll_event().map(|ev| Act::of(&ev)) else {
-                return any;
-            };
+        while let Some(act) = self.session.poll_event().map(|ev| Act::of(&ev)) {
             any = true;
             self.act(act);
             if self.quit {
-                let _ = self.flush();
-                return any;
+                break;
             }
         }
+        self.flush();
+        any
     }
 
     fn report_bw(&mut self) {
         let bw = self.sim.bw();
         if bw != self.last_bw {
             self.last_bw = bw;
-            let now = self.now();
-            match self.session.send_bw(now, &bw) {
+            match self.session.send_bw(&bw) {
                 Ok(()) => log(&format!(
                     "simulate: CTBW {},{} {},{}",
                     bw.dl_rate, bw.ul_rate, bw.dl_limit, bw.ul_limit
@@ -730,14 +752,14 @@ impl Client {
     fn act(&mut self, act: Act) {
         let now = self.now();
         let r = match act {
-            Act::Connected => self.session.send_status(now, &self.sim.status()),
+            Act::Connected => self.session.send_status(&self.sim.status()),
             Act::Reconnect => {
                 log("simulate: reconnecting");
                 Ok(())
             }
             Act::Status => {
                 log("simulate: SENDSTATUS");
-                self.session.send_status(now, &self.sim.status())
+                self.session.send_status(&self.sim.status())
             }
             Act::Detail => {
                 log(&format!(
@@ -751,17 +773,17 @@ impl Client {
                     "simulate: SENDPEERS: {} peers",
                     self.sim.peers.len()
                 ));
-                self.send_peers(now)
+                self.send_peers()
             }
             Act::Config => {
                 log(&format!(
                     "simulate: SENDCONF (version {})",
                     self.session.version().get()
                 ));
-                self.send_config(now)
+                self.send_config()
             }
             Act::Dlimit(limit) => {
-                // A seeding dnh3.3.2 only lowers its download limit (spec §9).
+                // A seeding dnh3.3.2 only lowers its download limit (measured from dnh3.3.2).
                 if limit < self.sim.dl_limit {
                     log(&format!("simulate: SETDLIMIT {limit}: applied"));
                     self.sim.dl_limit = limit;
@@ -797,12 +819,12 @@ impl Client {
                     let text =
                         format!("Malformed or invalid input from CTCS: CTCONFIG {name} {value}");
                     log(&format!("simulate: {text}"));
-                    self.session.send_info(now, 2, text.as_bytes())
+                    self.session.send_info(2, text.as_bytes())
                 }
                 Err(Some(())) => {
                     let text = format!("Unknown config option {name} from CTCS");
                     log(&format!("simulate: {text}"));
-                    self.session.send_info(now, 2, text.as_bytes())
+                    self.session.send_info(2, text.as_bytes())
                 }
             },
             Act::Values(v) => {
@@ -833,7 +855,7 @@ impl Client {
             }
             Act::Quit => {
                 log("simulate: CTQUIT: sending the final CTSTATUS and exiting");
-                let r = self.session.send_status(now, &self.sim.status());
+                let r = self.session.send_status(&self.sim.status());
                 let _ = self.flush();
                 if let Some(s) = self.stream.take() {
                     let _ = s.shutdown(Shutdown::Both);
@@ -868,7 +890,7 @@ impl Client {
         }
     }
 
-    fn send_detail(&mut self, now: Instant) -> Result<(), trackwire::UsageError> {
+    fn send_detail(&mut self, now: Instant) -> Result<(), UsageError> {
         let detail = CtDetail {
             torrent_size: self.sim.torrent_size as i64,
             piece_size: PIECE_SIZE as i32,
@@ -893,10 +915,10 @@ impl Client {
                 })
             })
             .collect();
-        self.session.send_detail(now, &detail, files)
+        self.session.send_detail(&detail, files)
     }
 
-    fn send_peers(&mut self, now: Instant) -> Result<(), trackwire::UsageError> {
+    fn send_peers(&mut self) -> Result<(), UsageError> {
         let sim = &self.sim;
         let peers: Vec<CtPeer<'_>> = sim
             .peers
@@ -920,10 +942,10 @@ impl Client {
                 })
             })
             .collect();
-        self.session.send_peers(now, peers)
+        self.session.send_peers(peers)
     }
 
-    fn send_config(&mut self, now: Instant) -> Result<(), trackwire::UsageError> {
+    fn send_config(&mut self) -> Result<(), UsageError> {
         let options = self.sim.options();
         let items: Vec<CtConfig<'_>> = options
             .iter()
@@ -951,6 +973,6 @@ impl Client {
             pause: Positional::Set(i32::from(s.pause)),
             ..CtConfigValues::default()
         };
-        self.session.send_config(now, &values, items)
+        self.session.send_config(&values, items)
     }
 }

@@ -8,7 +8,6 @@
 mod announce;
 mod check;
 mod cli;
-mod clock;
 mod ctcs_check;
 mod ctcs_json;
 mod ctcs_serve;

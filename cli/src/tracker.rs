@@ -16,12 +16,12 @@ use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use trackwire::time::Instant;
-use trackwire::udp::server::{Dropped, Rejection, ServerAction, ServerConfig};
-use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow, Server};
+use trackwire::udp::{
+    AnnounceEvent, Dropped, InfoHash, Rejection, ScrapeRow, Server, ServerAction, ServerConfig,
+};
+use trackwire::{Instant, StdClock};
 
 use crate::cli::TrackerArgs;
-use crate::clock::Clock;
 use crate::failure::Failure;
 
 /// What the loops need to know.
@@ -46,8 +46,7 @@ pub(crate) fn run(a: &TrackerArgs) -> Result<ExitCode, Failure> {
                 .unwrap_or_else(|| u64::from(a.interval) * 2 + 60),
         ),
     };
-    let mut config = ServerConfig::default();
-    config.max_connection_age = Duration::from_secs(a.max_age);
+    let config = ServerConfig::new().with_max_connection_age(Duration::from_secs(a.max_age));
     let server = Server::new(config, crate::random::bytes());
     let mut sockets = Vec::new();
     for bind in &a.bind {
@@ -63,7 +62,7 @@ pub(crate) fn run(a: &TrackerArgs) -> Result<ExitCode, Failure> {
         }
     }
     let swarms: Swarms = Mutex::default();
-    let clock = Clock::start();
+    let clock = StdClock::new();
     std::thread::scope(|s| {
         for socket in sockets {
             let (server, swarms, o) = (&server, &swarms, &o);
@@ -132,7 +131,7 @@ type Swarms = Mutex<HashMap<InfoHash, Swarm>>;
 
 /// One socket's loop: the library's server triages each datagram; announces and scrapes
 /// are answered from the swarm store.
-fn serve(socket: UdpSocket, server: &Server, swarms: &Swarms, o: &Options, clock: Clock) {
+fn serve(socket: UdpSocket, server: &Server, swarms: &Swarms, o: &Options, clock: StdClock) {
     let mut buf = [0u8; 2048];
     let mut reply = [0u8; 1500];
     loop {
