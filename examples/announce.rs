@@ -2,7 +2,7 @@
 //! smallest form (the `trackwire announce` command is the full tool).
 //!
 //! ```text
-//! cargo run --features std --example announce -- 127.0.0.1:6969 [INFO_HASH_HEX40]
+//! cargo run --example announce -- 127.0.0.1:6969 [INFO_HASH_HEX40]
 //! ```
 //!
 //! The client is sans-IO: it never touches the socket or the clock. The loop below hands
@@ -13,11 +13,10 @@
 use std::net::{ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-use trackwire::time::StdClock;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ClientEvent, Received, MAX_DATAGRAM_LEN,
+use trackwire::udp::{
+    AnnounceEvent, AnnounceParams, Client, ClientConfig, ClientEvent, InfoHash, PeerId, Received,
 };
-use trackwire::udp::{AnnounceEvent, InfoHash, PeerId};
+use trackwire::StdClock;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -45,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = StdClock::new();
     // The seed randomises transaction ids: take it from the OS in real programs.
     let seed = u64::from(std::process::id()) << 32 | 0x5eed;
-    let mut client = Client::<1>::new(ClientConfig::new(tracker), seed)?;
+    let mut client = Client::<1>::new_sized(ClientConfig::new(tracker), seed)?;
 
     let mut params =
         AnnounceParams::new(InfoHash(info_hash), PeerId(*b"-TW0001-example00001"), 6881);
@@ -53,17 +52,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     params.left = 1000;
     client.announce(clock.now(), params)?;
 
-    let mut out = [0u8; MAX_DATAGRAM_LEN];
+    let mut out = [0u8; Client::<1>::MAX_TRANSMIT_LEN];
     let mut buf = [0u8; 2048];
     loop {
-        // 1. Send whatever the client queued (a connect first, then the announce).
-        while let Some(t) = client.poll_transmit(clock.now(), &mut out)? {
-            socket.send_to(&out[..t.len], t.destination)?;
-        }
-        // 2. An exchange that ended without a reply (every retry unanswered).
+        // 1. What time caused: an exchange that ended without a reply (every retry
+        //    unanswered).
         if let Some(ClientEvent::TimedOut { .. }) = client.poll_event() {
             println!("no reply from {tracker}");
             return Ok(());
+        }
+        // 2. Send whatever the client queued (a connect first, then the announce), one
+        //    datagram per call.
+        while let Some(t) = client.poll_transmit(clock.now(), &mut out)? {
+            socket.send_to(&out[..t.len], t.destination)?;
         }
         // 3. Wait for a datagram, or until the client's next deadline.
         let wait = client.poll_timeout().map_or(Duration::from_secs(1), |at| {

@@ -11,10 +11,9 @@
 //! `trackwire` command (`cli/`) does this for whole captures: `trackwire decode udp`.
 
 use trackwire::ctcs::{ClientMessage, CtBw, Version};
-use trackwire::udp::options::encode_url_data;
 use trackwire::udp::{
-    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectionId, InfoHash, Options,
-    PeerId, Request, Response, TransactionId,
+    encode_url_data, AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectionId,
+    InfoHash, Options, PeerId, Request, Response, TransactionId,
 };
 
 fn main() {
@@ -58,7 +57,8 @@ fn main() {
                 String::from_utf8_lossy(&url)
             );
         }
-        other => println!("unexpected: {other:?}"),
+        Ok(_) => println!("decoded a request that is not an announce"),
+        Err(e) => println!("cannot decode what was just encoded: {e}"),
     }
 
     // A tracker's announce reply with one IPv4 peer (6 bytes: address, port).
@@ -69,11 +69,15 @@ fn main() {
         Ok(Response::Announce(a)) => {
             let peers: Vec<String> = a.peers.iter().map(|p| p.to_string()).collect();
             println!(
-                "reply: interval {} s, {} seeders, {} leechers, peers {peers:?}",
-                a.interval, a.seeders, a.leechers
+                "reply: interval {} s, {} seeders, {} leechers, peers {}",
+                a.interval,
+                a.seeders,
+                a.leechers,
+                peers.join(" ")
             );
         }
-        other => println!("unexpected: {other:?}"),
+        Ok(_) => println!("decoded a reply that is not an announce"),
+        Err(e) => println!("not a reply: {e}"),
     }
 
     // Malformed input is a typed error that says what and where, never a panic.

@@ -3,21 +3,21 @@
 //! many clients, commands on stdin, JSON events).
 //!
 //! ```text
-//! cargo run --features std --example ctcs_server -- 127.0.0.1:2780
+//! cargo run --example ctcs_server -- 127.0.0.1:2780
 //! ctorrent -S 127.0.0.1:2780 some.torrent     # Enhanced CTorrent, in another terminal
 //! ```
 //!
 //! The session does the protocol: `PROTOCOL` negotiation, identification, framing, the
-//! status poll. The loop feeds it bytes and time, writes the lines it queues, and reads
-//! its events.
+//! status poll. The loop reads bytes straight into the session's own input buffer, reads
+//! its events (the lines are acted on as they are polled), writes the lines it queues,
+//! and sleeps until its next deadline.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
 use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
-use trackwire::time::StdClock;
+use trackwire::StdClock;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bind = std::env::args()
@@ -31,39 +31,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("client {} connected", stream.peer_addr()?);
         // Ask for a CTSTATUS every 5 s; the session keeps the timer.
         let config = ServerConfig::new().with_poll_interval(Some(Duration::from_secs(5)));
-        let mut session = ServerSession::new(clock.now(), config)?;
-        let mut input = [0u8; 4096];
-        let mut line = [0u8; MAX_TRANSMIT_LEN];
-        let mut closed = false;
-        while !closed {
-            // Write every line the session queued (PROTOCOL first, then requests).
-            while let Some(n) = session.poll_transmit(clock.now(), &mut line)? {
+        let mut session = ServerSession::new(config, clock.now())?;
+        let mut line = [0u8; ServerSession::MAX_TRANSMIT_LEN];
+        loop {
+            // 1. Events first: received lines are acted on as they are polled, and
+            //    acting on one may queue a reply.
+            if report(&mut session) {
+                break;
+            }
+            // 2. Write every line the session queued (PROTOCOL first, then requests),
+            //    one whole line per call.
+            while let Some(n) = session.poll_transmit(&mut line)? {
                 stream.write_all(&line[..n])?;
             }
-            closed = report(&mut session);
-            // Wait for bytes until the session's next deadline (the status poll).
+            // 3. Wait for bytes until the session's next deadline (the status poll).
             let wait = session.poll_timeout().map_or(Duration::from_secs(1), |at| {
                 at.saturating_duration_since(clock.now())
             });
             stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
-            match stream.read(&mut input) {
-                Ok(0) => session.handle_closed(clock.now()),
-                Ok(n) => {
-                    // The session stops taking input while it has events to hand out:
-                    // read them, then feed it the rest.
-                    let mut rest = &input[..n];
-                    while !rest.is_empty() && !closed {
-                        let used = session.handle_input(clock.now(), rest);
-                        rest = &rest[used..];
-                        closed = report(&mut session);
-                    }
-                }
+            // 4. Read straight into the session's input buffer: with every event polled
+            //    there is room for a whole line, so no buffer of our own is needed.
+            match stream.read(session.input_buf()) {
+                Ok(0) => session.handle_closed(),
+                Ok(n) => session.commit_input(clock.now(), n)?,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     session.handle_timeout(clock.now())
                 }
-                Err(_) => session.handle_closed(clock.now()),
+                Err(_) => session.handle_closed(),
             }
-            closed |= report(&mut session);
         }
         println!("client gone");
     }

@@ -2,7 +2,7 @@
 //! full tool: many addresses, peer expiry, logging).
 //!
 //! ```text
-//! cargo run --features std --example tracker -- 127.0.0.1:6969
+//! cargo run --example tracker -- 127.0.0.1:6969
 //! ```
 //!
 //! The server does the protocol: connection-id cookies (stateless, nothing to store per
@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 
-use trackwire::time::StdClock;
 use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow, Server, ServerAction, ServerConfig};
+use trackwire::StdClock;
 
 /// The peers of one torrent: listen address → whether it is a seeder.
 type Swarm = HashMap<SocketAddr, bool>;
@@ -26,7 +26,7 @@ fn main() -> std::io::Result<()> {
     println!("listening on {}", socket.local_addr()?);
 
     // The secret keys the connection-id cookies: take 16 random bytes in real programs.
-    let server = Server::new(ServerConfig::default(), *b"example secret!!");
+    let server = Server::new(ServerConfig::new(), *b"example secret!!");
     let clock = StdClock::new();
     let mut swarms: HashMap<InfoHash, Swarm> = HashMap::new();
     let mut buf = [0u8; 2048];

@@ -33,7 +33,7 @@ fn demo_runs_every_step() {
     );
     for step in [
         "seeder → tracker  connect",
-        "announce reply: interval 60 s, 1 leechers, 1 seeders, peers [\"127.0.0.1:6881\"]",
+        "announce reply: interval 60 s, 1 leechers, 1 seeders, peers [127.0.0.1:6881]",
         "scrape reply",
         "ctorrent → server    PROTOCOL 0003",
         "server   → ctorrent  SENDSTATUS",
