@@ -23,9 +23,9 @@ fn client(server: &str, extra: &[&str]) -> Proc {
     Proc::spawn("ctcs simulate", cmd)
 }
 
-/// A dnh3.3.2 text peer id (spec §8) with the default `-CD0303-` prefix.
+/// A dnh3.3.2 text peer id (`-CD0303-0x` and hex digits) with the default `-CD0303-` prefix.
 fn is_dnh_peer_id(text: &str) -> bool {
-    text.starts_with("-CD0303-") && trackwire::ctcs::peer_id::parse(text.as_bytes()).is_some()
+    text.starts_with("-CD0303-") && trackwire::ctcs::PeerIdText::parse(text.as_bytes()).is_some()
 }
 
 fn int(v: &Value, key: &str) -> i64 {

@@ -72,9 +72,8 @@ mod opentracker {
 
     use crate::common::driver::{run, Outcome, Wire};
     use crate::common::procs::{start_opentracker, tool};
-    use trackwire::time::Instant;
-    use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
-    use trackwire::udp::{InfoHash, PeerId};
+    use trackwire::udp::{AnnounceParams, Client, ClientConfig, InfoHash, PeerId, RetryPolicy};
+    use trackwire::{Instant, StdClock};
 
     const WHITELISTED: [u8; 20] = [0xaa; 20];
 
@@ -144,7 +143,7 @@ mod opentracker {
             max_sends: 4,
         };
         let mut client =
-            Client::<4>::new(ClientConfig::new(tracker).with_retry(retry), 77).unwrap();
+            Client::<4>::new_sized(ClientConfig::new(tracker).with_retry(retry), 77).unwrap();
         let start = std::time::Instant::now();
         let mut params = AnnounceParams::new(
             InfoHash(WHITELISTED),
@@ -193,7 +192,7 @@ mod opentracker {
             }
         }
         // Now that the announce is in, a scrape counts it, on the cached id.
-        let t = Instant::from_millis(start.elapsed().as_millis() as u64);
+        let t = StdClock::with_origin(start).now();
         let s = client.scrape(t, &[InfoHash(WHITELISTED)]).unwrap();
         let (mut keep_out, mut keep_in) = (|_: &[u8]| true, |_: &mut [u8]| true);
         let (done, stats) = run(
@@ -217,7 +216,7 @@ mod opentracker {
         // A fresh client whose connect reply is altered on the way in: its announce carries
         // a connection id opentracker never issued, which opentracker answers with an error.
         let mut client =
-            Client::<4>::new(ClientConfig::new(tracker).with_retry(retry), 78).unwrap();
+            Client::<4>::new_sized(ClientConfig::new(tracker).with_retry(retry), 78).unwrap();
         let start = std::time::Instant::now();
         let bad = client.announce(Instant::ZERO, params).unwrap();
         let mut keep_out = |_: &[u8]| true;
@@ -252,7 +251,7 @@ mod opentracker {
             client.connection_id().is_none(),
             "the rejected id is still cached"
         );
-        let t = Instant::from_millis(start.elapsed().as_millis() as u64);
+        let t = StdClock::with_origin(start).now();
         let again = client.announce(t, params).unwrap();
         let (mut keep_out, mut keep_in) = (|_: &[u8]| true, |_: &mut [u8]| true);
         let (done, stats) = run(
@@ -575,7 +574,7 @@ mod ctorrent {
         let (hello, after) = srv.wait_event(0, 1, "hello", T);
         let peer_id = hello["peer_id"].as_str().unwrap().to_string();
         assert!(peer_id.starts_with("-CD0303-"), "{hello}");
-        assert!(trackwire::ctcs::peer_id::parse(peer_id.as_bytes()).is_some());
+        assert!(trackwire::ctcs::PeerIdText::parse(peer_id.as_bytes()).is_some());
         assert_eq!(hello["filename"], "x.torrent");
         assert_eq!(
             int(&hello, "start_timestamp"),
@@ -802,10 +801,11 @@ mod loopback {
     use std::time::Duration;
 
     use crate::common::driver::{run, Outcome, Wire};
-    use trackwire::time::Instant;
-    use trackwire::udp::client::{AnnounceParams, Client, ClientConfig, RetryPolicy};
-    use trackwire::udp::server::ServerAction;
-    use trackwire::udp::{InfoHash, PeerId, ScrapeRow, Server, ServerConfig};
+    use trackwire::udp::{
+        AnnounceParams, Client, ClientConfig, InfoHash, PeerId, RetryPolicy, ScrapeRow, Server,
+        ServerAction, ServerConfig,
+    };
+    use trackwire::{Instant, StdClock};
 
     /// A tracker thread: `udp::Server` on a socket, dropping every `drop_every`-th datagram
     /// it receives; answers announces with two fixed peers and scrapes with fixed rows.
@@ -815,8 +815,8 @@ mod loopback {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         std::thread::spawn(move || {
-            let server = Server::new(ServerConfig::default(), *b"loopback-secret!");
-            let start = std::time::Instant::now();
+            let server = Server::new(ServerConfig::new(), *b"loopback-secret!");
+            let clock = StdClock::new();
             socket
                 .set_read_timeout(Some(Duration::from_millis(50)))
                 .unwrap();
@@ -830,7 +830,7 @@ mod loopback {
                 if drop_every > 0 && n_in % drop_every == 0 {
                     continue; // lost on the way in
                 }
-                let now = Instant::from_millis(start.elapsed().as_millis() as u64);
+                let now = clock.now();
                 let len = match server.handle_datagram(now, from, &buf[..n], &mut reply) {
                     ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => len,
                     ServerAction::Announce(a) => {
@@ -870,7 +870,7 @@ mod loopback {
             backoff: 1,
             max_sends: 12,
         };
-        let mut client = Client::<8>::new(
+        let mut client = Client::<8>::new_sized(
             ClientConfig::new(server)
                 .with_retry(retry)
                 .with_connection_id_lifetime(Duration::from_millis(700)),
@@ -916,7 +916,7 @@ mod loopback {
         );
         // After the connection id's 700 ms, a new batch must connect again.
         std::thread::sleep(Duration::from_millis(800));
-        let t = Instant::from_millis(start.elapsed().as_millis() as u64);
+        let t = StdClock::with_origin(start).now();
         let later: Vec<_> = (10..13u8)
             .map(|i| {
                 client
