@@ -200,7 +200,7 @@ fn ask(p: &mut Probe, bytes: &[u8], tid: TransactionId) -> Answer {
 fn describe(a: &Answer) -> String {
     match a {
         Answer::Peers(p, _) => format!("announce reply with {} peers", p.len()),
-        Answer::Error(t, m) => format!("error reply (tid {t}): {m:?}"),
+        Answer::Error(t, m) => format!("error reply (tid {t}): \"{}\"", m.escape_debug()),
         Answer::Other(s) => s.clone(),
         Answer::Silence => "no reply".into(),
     }
@@ -358,13 +358,16 @@ fn battery(p: &mut Probe, hash: InfoHash, long: bool, rep: &mut Report) {
             "bad_connection_id",
             Verdict::Pass,
             rule,
-            format!("error reply {m:?}"),
+            format!("error reply \"{}\"", m.escape_debug()),
         ),
         Answer::Error(t, m) => rep.row(
             "bad_connection_id",
             Verdict::Fail,
             rule,
-            format!("error reply with tid {t}, not {tid}: {m:?}"),
+            format!(
+                "error reply with tid {t}, not {tid}: \"{}\"",
+                m.escape_debug()
+            ),
         ),
         Answer::Peers(..) => rep.row(
             "bad_connection_id",

@@ -136,7 +136,7 @@ fn opening(password: Option<&str>) -> Vec<u8> {
     v
 }
 
-/// What the server sent that would hurt the real client (spec §2, §9).
+/// What the server sent that would hurt the real client (measured from dnh3.3.2).
 fn harmful(line: &[u8], version: Version) -> Option<String> {
     if line.contains(&0) {
         return Some("a NUL byte (it wedges dnh3.3.2's command reader for good)".into());
@@ -229,13 +229,12 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
         } else {
             Verdict::Fail
         },
-        rule: "the server sends PROTOCOL first on every connection (spec §1)",
+        rule: "the server sends PROTOCOL first on every connection",
         seen: first.lines.first().map_or("nothing".into(), |l| {
             String::from_utf8_lossy(l).into_owned()
         }),
     });
-    let opening_rule =
-        "PROTOCOL is never answered; AUTH is followed by an empty line (spec §1, §6)";
+    let opening_rule = "PROTOCOL is never answered; AUTH is followed by an empty line";
     rows.push(Row {
         check: "opening_without_reply",
         verdict: if first.closed {
@@ -254,7 +253,7 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
     survive(
         &mut first,
         "continuation_line",
-        "CTINFO text may span lines (spec §7)",
+        "CTINFO text may span lines",
         info,
         wait,
         rows,
@@ -263,7 +262,7 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
     survive(
         &mut first,
         "unsolicited_blocks",
-        "config blocks and CTBW arrive unasked (spec §3)",
+        "config blocks and CTBW arrive unasked",
         block,
         wait,
         rows,
@@ -274,20 +273,20 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
     survive(
         &mut first,
         "line_of_4294_bytes",
-        "client lines reach 4294 bytes + LF (spec §2)",
+        "client lines reach 4294 bytes + LF",
         &long,
         wait,
         rows,
     );
     // A 4295-byte CTCONFIG is cut at 4294 with its declared length still standing, and
-    // the next line starts with the NUL dnh3.3.2 also sends (spec §2).
+    // the next line starts with the NUL dnh3.3.2 also sends.
     let mut cut = b"CTCONFIG user_exit S 4096 4250:".to_vec();
     cut.resize(4294, b'a');
     cut.extend_from_slice(b"\n\0CTCONFIG out_normal S 4096 6:stdout 20:Normal/status output 0:\n");
     survive(
         &mut first,
         "leading_nul_after_cut_line",
-        "a cut line and a leading NUL (spec §2)",
+        "a cut line and a leading NUL",
         &cut,
         wait,
         rows,
@@ -312,15 +311,21 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
                 .is_some_and(|l| l.starts_with(b"PROTOCOL"));
             rows.push(Row {
                 check: "protocol_on_reconnect",
-                verdict: if protocol_again { Verdict::Pass } else { Verdict::Fail },
-                rule: "the client keeps its version across reconnects, so PROTOCOL must come again (spec §1)",
-                seen: again.lines.first().map_or("nothing".into(), |l| String::from_utf8_lossy(l).into_owned()),
+                verdict: if protocol_again {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                },
+                rule: "the client keeps its version across reconnects, so PROTOCOL must come again",
+                seen: again.lines.first().map_or("nothing".into(), |l| {
+                    String::from_utf8_lossy(l).into_owned()
+                }),
             });
             let status = again.status_line();
             survive(
                 &mut again,
                 "version_kept_across_reconnect",
-                "old-version lines after a reconnect (spec §1)",
+                "old-version lines after a reconnect",
                 status,
                 wait,
                 rows,
@@ -330,7 +335,7 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
         Err(e) => rows.push(Row {
             check: "protocol_on_reconnect",
             verdict: Verdict::Fail,
-            rule: "the client reconnects 5 s after a close (spec §3)",
+            rule: "the client reconnects 5 s after a close",
             seen: format!("cannot reconnect: {e}"),
         }),
     }
@@ -346,7 +351,7 @@ pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
         } else {
             Verdict::Fail
         },
-        rule: "no NUL, bare CTCONFIG, over-long line or positional CTCONFIG to v3 (spec §2, §9)",
+        rule: "no NUL, bare CTCONFIG, over-long line or positional CTCONFIG to v3",
         seen: if bad.is_empty() {
             format!("{} server lines, none harmful", all_lines.len())
         } else {

@@ -57,8 +57,8 @@ const COMMAND_LATENCY: Duration = Duration::from_millis(20);
 
 /// How long a connection that failed authentication stays open after the `ERROR` line
 /// (input ignored). dnh3.3.2 sometimes aborts (glibc: `bit out of range 0 - FD_SETSIZE
-/// on fd_set`) when the server closes within milliseconds of its connect; a second is
-/// what the CTCS transcripts of the spec used.
+/// on fd_set`) when the server closes within milliseconds of its connect; with a second
+/// it never did in our measurements.
 const REJECT_CLOSE_DELAY: Duration = Duration::from_secs(1);
 
 /// The server's settings.

@@ -353,7 +353,7 @@ impl Sim {
         }
     }
 
-    /// (name, type, range, value, short_desc, long_desc), in dnh3.3.2's order (spec §5).
+    /// (name, type, range, value, short_desc, long_desc), in dnh3.3.2's order (measured from dnh3.3.2).
     fn options(
         &self,
     ) -> Vec<(
