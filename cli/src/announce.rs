@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use trackwire::udp::{
     AnnounceEvent, AnnounceParams, Client, ClientConfig, ClientEvent, InfoHash, PeerId, Received,
-    Response, RetryPolicy, TailConfig,
+    Response, RetryPolicy, TailConfig, TrackerHost, TrackerUrl,
 };
 use trackwire::StdClock;
 
@@ -35,24 +35,29 @@ enum Outcome {
     Unreachable(String),
 }
 
-/// Splits `udp://HOST:PORT[/path?query]`; a usage error otherwise.
-fn target(url: &str) -> Result<Target, Failure> {
-    let rest = url
-        .strip_prefix("udp://")
-        .ok_or_else(|| Failure::Usage(format!("{url}: a tracker URL starts with udp://")))?;
-    let (authority, path) = rest
-        .find(['/', '?'])
-        .map_or((rest, ""), |i| rest.split_at(i));
-    let well_formed = authority
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
-    if !well_formed {
-        return Err(Failure::Usage(format!("{url}: expected udp://HOST:PORT")));
+/// Parses `udp://HOST:PORT[/path?query]` with the library's [`TrackerUrl`]; a usage
+/// error that says what is wrong and at which byte otherwise.
+pub(crate) fn tracker_url(url: &str) -> Result<TrackerUrl<'_>, Failure> {
+    TrackerUrl::parse(url)
+        .map_err(|e| Failure::Usage(format!("{url}: {e}; expected udp://HOST:PORT[/path?query]")))
+}
+
+/// `HOST:PORT` of a tracker URL, as `ToSocketAddrs` resolves it (IPv6 in brackets).
+pub(crate) fn authority(url: &TrackerUrl<'_>) -> String {
+    match url.host() {
+        TrackerHost::Name(name) => format!("{name}:{}", url.port()),
+        TrackerHost::Ipv4(ip) => format!("{ip}:{}", url.port()),
+        TrackerHost::Ipv6(ip) => format!("[{ip}]:{}", url.port()),
     }
+}
+
+/// Splits a tracker URL into what the socket needs and what the datagram carries.
+fn target(url: &str) -> Result<Target, Failure> {
+    let parsed = tracker_url(url)?;
     Ok(Target {
         url: url.to_string(),
-        authority: authority.to_string(),
-        url_data: path.as_bytes().to_vec(),
+        authority: authority(&parsed),
+        url_data: parsed.url_data().as_bytes().to_vec(),
     })
 }
 

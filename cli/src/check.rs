@@ -24,11 +24,7 @@ const DEFAULT_HASH: [u8; 20] = [0x5c; 20];
 
 /// Runs `check`.
 pub(crate) fn run(a: &CheckArgs) -> Result<ExitCode, Failure> {
-    let authority = a
-        .url
-        .strip_prefix("udp://")
-        .map(|r| r.split(['/', '?']).next().unwrap_or(r))
-        .ok_or_else(|| Failure::Usage(format!("{}: a tracker URL starts with udp://", a.url)))?;
+    let authority = crate::announce::authority(&crate::announce::tracker_url(&a.url)?);
     let tracker = authority
         .to_socket_addrs()
         .map_err(|e| Failure::Unreachable(format!("cannot resolve {authority}: {e}")))?
