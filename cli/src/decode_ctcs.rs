@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
-use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
+use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Version};
 
 use crate::cli::DecodeCtcsArgs;
 use crate::ctcs_json::{self, text};
@@ -60,22 +60,18 @@ pub(crate) fn run(a: &DecodeCtcsArgs) -> Result<ExitCode, Failure> {
         };
         let stream = streams.entry((conn, dir)).or_default();
         stream.buf.extend_from_slice(&bytes);
-        let mut start = 0;
-        loop {
-            let split = stream
-                .framer
-                .split(stream.buf.get(start..).unwrap_or_default());
-            start += split.consumed;
-            let v = match split.status {
-                Status::Partial => break,
-                Status::Complete(Err(e)) => error_json(dir, conn, e),
-                Status::Complete(Ok(l)) => message_json(l, dir, conn, initial, &mut versions),
+        let mut lines = stream.framer.lines(&stream.buf);
+        for line in &mut lines {
+            let v = match line {
+                Err(e) => error_json(dir, conn, e),
+                Ok(l) => message_json(l, dir, conn, initial, &mut versions),
             };
             failed += usize::from(v.get("error").is_some());
             out.json(&v);
         }
+        let consumed = lines.consumed();
         // Once per transcript line: many messages on one line cost one move, not one each.
-        stream.buf.drain(..start);
+        stream.buf.drain(..consumed);
     }
     let mut left: Vec<_> = streams
         .into_iter()
