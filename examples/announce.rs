@@ -1,263 +1,98 @@
-//! Announce to (or scrape) a UDP tracker: a thin std loop over [`trackwire::udp::Client`].
+//! A blocking announce over std UDP: the run loop every `udp::Client` driver has, in its
+//! smallest form (the `trackwire announce` command is the full tool).
 //!
 //! ```text
-//! cargo run --example announce -- udp://HOST:PORT[/path?query] --info-hash HEX40
-//!     [--peer-id HEX40] [--port N] [--event none|started|completed|stopped] [--left N]
-//!     [--downloaded N] [--uploaded N] [--num-want N] [--scrape] [--retry seed|bep15]
-//!     [--timeout SECS]
+//! cargo run --example announce -- 127.0.0.1:6969 [INFO_HASH_HEX40]
 //! ```
 //!
-//! Prints one JSON object for the tracker's response, with the keys of the `decode`
-//! example. Exit status: 0 on success, 1 on a tracker error (its message is in the JSON),
-//! 2 on a timeout, 64 on a usage error. The path and query of the URL travel as BEP 41
-//! URLData.
+//! The client is sans-IO: it never touches the socket or the clock. The loop below hands
+//! it the time and every datagram that arrives, sends what it asks to send, and sleeps
+//! until it wants to be woken (its retry timer). Connect, retries and connection-id
+//! reuse all happen inside the client.
 
-use std::io::Read;
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::process::ExitCode;
+use std::net::{ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
-use serde_json::json;
-use trackwire::udp::client::{
-    AnnounceParams, Client, ClientConfig, ClientEvent, Received, RetryPolicy, TailConfig,
-    MAX_DATAGRAM_LEN,
+use trackwire::udp::{
+    AnnounceEvent, AnnounceParams, Client, ClientConfig, ClientEvent, InfoHash, PeerId, Received,
 };
-use trackwire::udp::{AnnounceEvent, InfoHash, PeerId, Response};
-use trackwire::Instant;
+use trackwire::StdClock;
 
-#[path = "common/udp_json.rs"]
-mod udp_json;
-
-const USAGE: &str = "usage: announce udp://HOST:PORT[/path?query] --info-hash HEX40 [--peer-id HEX40] [--port N] [--event none|started|completed|stopped] [--left N] [--downloaded N] [--uploaded N] [--num-want N] [--scrape] [--retry seed|bep15] [--timeout SECS]";
-
-struct Args {
-    tracker: SocketAddr,
-    url_data: Vec<u8>,
-    params: AnnounceParams,
-    scrape: bool,
-    retry: RetryPolicy,
-    timeout: Option<Duration>,
-}
-
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_err()
-    {
-        // No /dev/urandom: std's per-process random hash keys instead.
-        use std::hash::{BuildHasher, Hasher};
-        for (i, x) in b.iter_mut().enumerate() {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(i);
-            *x = h.finish() as u8;
-        }
-    }
-    b
-}
-
-fn hex20(s: &str, what: &str) -> Result<[u8; 20], String> {
-    udp_json::unhex(s)
-        .and_then(|v| <[u8; 20]>::try_from(v).ok())
-        .ok_or(format!("{what} must be 40 hex digits"))
-}
-
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let url = args.next().ok_or("missing tracker URL")?;
-    let rest = url
-        .strip_prefix("udp://")
-        .ok_or("the tracker URL must start with udp://")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let tracker = authority
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let tracker = args
         .next()
-        .ok_or(format!("{authority} resolves to nothing"))?;
-    let mut info_hash = None;
-    let mut peer_id = None;
-    let mut params = AnnounceParams::new(InfoHash([0; 20]), PeerId([0; 20]), 6881);
-    params.num_want = -1;
-    params.key = u32::from_be_bytes(random_bytes());
-    let (mut scrape, mut retry, mut timeout) = (false, RetryPolicy::SEED, None);
-    while let Some(flag) = args.next() {
-        if flag == "--scrape" {
-            scrape = true;
-            continue;
-        }
-        let v = args.next().ok_or(format!("{flag} needs a value"))?;
-        let num = |what: &str| format!("{what}: not a number: {v}");
-        match flag.as_str() {
-            "--info-hash" => info_hash = Some(hex20(&v, "--info-hash")?),
-            "--peer-id" => peer_id = Some(hex20(&v, "--peer-id")?),
-            "--port" => params.port = v.parse().map_err(|_| num("--port"))?,
-            "--left" => params.left = v.parse().map_err(|_| num("--left"))?,
-            "--downloaded" => params.downloaded = v.parse().map_err(|_| num("--downloaded"))?,
-            "--uploaded" => params.uploaded = v.parse().map_err(|_| num("--uploaded"))?,
-            "--num-want" => params.num_want = v.parse().map_err(|_| num("--num-want"))?,
-            "--event" => {
-                params.event = match v.as_str() {
-                    "none" => AnnounceEvent::None,
-                    "started" => AnnounceEvent::Started,
-                    "completed" => AnnounceEvent::Completed,
-                    "stopped" => AnnounceEvent::Stopped,
-                    _ => return Err(format!("--event: unknown event {v}")),
-                }
-            }
-            "--retry" => {
-                retry = match v.as_str() {
-                    "seed" => RetryPolicy::SEED,
-                    "bep15" => RetryPolicy::BEP15,
-                    _ => return Err(format!("--retry: seed or bep15, not {v}")),
-                }
-            }
-            "--timeout" => {
-                timeout = Some(Duration::from_secs(
-                    v.parse().map_err(|_| num("--timeout"))?,
-                ))
-            }
-            _ => return Err(format!("unknown flag {flag}")),
+        .ok_or("usage: announce HOST:PORT [INFO_HASH_HEX40]")?
+        .to_socket_addrs()?
+        .next()
+        .ok_or("the tracker name resolves to nothing")?;
+    let mut info_hash = [0xaa; 20];
+    if let Some(hex) = args.next() {
+        for (i, byte) in info_hash.iter_mut().enumerate() {
+            let digits = hex
+                .get(2 * i..2 * i + 2)
+                .ok_or("the info hash is 40 hex digits")?;
+            *byte = u8::from_str_radix(digits, 16)?;
         }
     }
-    params.info_hash = InfoHash(info_hash.ok_or("--info-hash is required")?);
-    params.peer_id = PeerId(peer_id.unwrap_or_else(|| {
-        let mut id = *b"-TW0001-............";
-        id[8..].copy_from_slice(&random_bytes::<12>());
-        id
-    }));
-    Ok(Args {
-        tracker,
-        url_data: path.as_bytes().to_vec(),
-        params,
-        scrape,
-        retry,
-        timeout,
-    })
-}
 
-fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("announce: {e}\n{USAGE}");
-            return ExitCode::from(64);
-        }
-    };
-    let tail = if args.url_data.is_empty() {
-        TailConfig::None
+    let socket = UdpSocket::bind(if tracker.is_ipv6() {
+        "[::]:0"
     } else {
-        TailConfig::UrlData(&args.url_data)
-    };
-    let config = ClientConfig::new(args.tracker)
-        .with_retry(args.retry)
-        .with_tail(tail);
-    let mut client = match Client::<1>::new(config, u64::from_be_bytes(random_bytes())) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("announce: {e}");
-            return ExitCode::from(64);
-        }
-    };
-    let bind: SocketAddr = if args.tracker.is_ipv6() {
-        "[::]:0".parse().unwrap()
-    } else {
-        "0.0.0.0:0".parse().unwrap()
-    };
-    let socket = match UdpSocket::bind(bind) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("announce: cannot bind {bind}: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let start = std::time::Instant::now();
-    let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
-    let issued = if args.scrape {
-        client.scrape(now(), &[args.params.info_hash])
-    } else {
-        client.announce(now(), args.params)
-    };
-    if let Err(e) = issued {
-        eprintln!("announce: {e}");
-        return ExitCode::from(64);
-    }
-    let mut out = [0u8; MAX_DATAGRAM_LEN];
-    let mut inbuf = [0u8; 65536];
+        "0.0.0.0:0"
+    })?;
+    let clock = StdClock::new();
+    // The seed randomises transaction ids: take it from the OS in real programs.
+    let seed = u64::from(std::process::id()) << 32 | 0x5eed;
+    let mut client = Client::<1>::new_sized(ClientConfig::new(tracker), seed)?;
+
+    let mut params =
+        AnnounceParams::new(InfoHash(info_hash), PeerId(*b"-TW0001-example00001"), 6881);
+    params.event = AnnounceEvent::Started;
+    params.left = 1000;
+    client.announce(clock.now(), params)?;
+
+    let mut out = [0u8; Client::<1>::MAX_TRANSMIT_LEN];
+    let mut buf = [0u8; 2048];
     loop {
-        // Drain outputs: datagrams, then the deadline, then events.
-        while let Ok(Some(t)) = client.poll_transmit(now(), &mut out) {
-            if let Err(e) = socket.send_to(&out[..t.len], t.destination) {
-                eprintln!("announce: send to {}: {e}", t.destination);
-            }
+        // 1. What time caused: an exchange that ended without a reply (every retry
+        //    unanswered).
+        if let Some(ClientEvent::TimedOut { .. }) = client.poll_event() {
+            println!("no reply from {tracker}");
+            return Ok(());
         }
-        // The one exchange ending without a reply ends the program.
-        if let Some(event) = client.poll_event() {
-            match event {
-                ClientEvent::TimedOut { .. } => {
-                    println!("{}", json!({"error": "timeout"}));
-                    return ExitCode::from(2);
-                }
-                other => {
-                    println!("{}", json!({"error": format!("{other:?}")}));
-                    return ExitCode::from(1);
-                }
-            }
+        // 2. Send whatever the client queued (a connect first, then the announce), one
+        //    datagram per call.
+        while let Some(t) = client.poll_transmit(clock.now(), &mut out)? {
+            socket.send_to(&out[..t.len], t.destination)?;
         }
-        let deadline = client.poll_timeout();
-        let t = now();
-        if args.timeout.is_some_and(|limit| start.elapsed() >= limit) {
-            println!("{}", json!({"error": "timeout"}));
-            return ExitCode::from(2);
-        }
-        let mut wait = deadline
-            .map(|d| d.saturating_duration_since(t))
-            .unwrap_or(Duration::from_secs(1));
-        if let Some(limit) = args.timeout {
-            wait = wait.min(limit.saturating_sub(start.elapsed()));
-        }
-        let _ = socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
-        match socket.recv_from(&mut inbuf) {
-            Ok((n, from)) => match client.handle_datagram(now(), from, &inbuf[..n]) {
+        // 3. Wait for a datagram, or until the client's next deadline.
+        let wait = client.poll_timeout().map_or(Duration::from_secs(1), |at| {
+            at.saturating_duration_since(clock.now())
+        });
+        socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+        match socket.recv_from(&mut buf) {
+            // 4. Hand it over; a reply that ends the exchange comes back at once.
+            Ok((n, from)) => match client.handle_datagram(clock.now(), from, &buf[..n]) {
                 Ok(Received::Announced { response, .. }) => {
-                    println!("{}", udp_json::response_json(&Response::Announce(response)));
-                    return ExitCode::SUCCESS;
-                }
-                Ok(Received::Scraped { response, .. }) => {
                     println!(
-                        "{}",
-                        udp_json::response_json(&Response::Scrape(*response.response()))
+                        "interval {} s, {} seeders, {} leechers",
+                        response.interval, response.seeders, response.leechers
                     );
-                    return ExitCode::SUCCESS;
+                    for peer in response.peers.iter() {
+                        println!("peer {peer}");
+                    }
+                    return Ok(());
                 }
-                Ok(Received::Failed { error, .. }) => {
-                    println!("{}", udp_json::response_json(&Response::Error(error)));
-                    return ExitCode::from(1);
+                Ok(Received::Failed { error, .. } | Received::ConnectFailed { error, .. }) => {
+                    println!("tracker error: {}", String::from_utf8_lossy(error.text()));
+                    return Ok(());
                 }
-                Ok(Received::ConnectFailed { error, .. }) => {
-                    println!("{}", udp_json::response_json(&Response::Error(error)));
-                    return ExitCode::from(1);
-                }
-                Ok(_) => {}
-                Err(rejected) => {
-                    eprintln!("announce: ignored a datagram from {from}: {rejected:?}")
-                }
+                // The connect reply, or a datagram that is not ours: keep going.
+                Ok(_) | Err(_) => {}
             },
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                client.handle_timeout(now());
-            }
-            Err(e) => {
-                // ICMP port unreachable surfaces here on Linux; the retry policy handles it.
-                eprintln!("announce: receive: {e}");
-                std::thread::sleep(wait.min(Duration::from_millis(200)));
-                client.handle_timeout(now());
-            }
+            // 5. Nothing arrived in time: let the client retry.
+            Err(_) => client.handle_timeout(clock.now()),
         }
     }
 }

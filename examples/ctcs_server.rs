@@ -1,635 +1,83 @@
-//! A CTCS (CTorrent Control Server) that real ctorrent clients connect to: one thread per
-//! TCP connection running a [`trackwire::ctcs::ServerSession`], commands from stdin,
-//! events as JSON lines on stdout.
+//! A minimal CTCS server loop over `ctcs::ServerSession`: one ctorrent at a time, its
+//! status printed every few seconds (the `trackwire ctcs serve` command is the full tool:
+//! many clients, commands on stdin, JSON events).
 //!
 //! ```text
-//! cargo run --example ctcs_server -- --listen 127.0.0.1:2780 [--password PW]
-//!     [--protocol 1|2|3] [--poll SECS]
+//! cargo run --example ctcs_server -- 127.0.0.1:2780
+//! ctorrent -S 127.0.0.1:2780 some.torrent     # Enhanced CTorrent, in another terminal
 //! ```
 //!
-//! * `--protocol`: the highest protocol version to negotiate (default 3); the session
-//!   sends `PROTOCOL 000k` first thing on every connection.
-//! * `--password`: clients must send `AUTH` with it (ctorrent: `-S host:port:` and the
-//!   password typed at its prompt); a wrong one gets `ERROR Authentication failed` and
-//!   the connection is closed one second later (dnh3.3.2 may abort when the server
-//!   closes within milliseconds of its connect).
-//! * `--poll SECS`: send `SENDSTATUS` to every identified client every SECS seconds.
-//!
-//! Connections are numbered from 1. `listening on ADDR` goes to stderr once the socket is
-//! bound, a short log of each connection too. Each event is one JSON line on stdout,
-//! flushed at once: `{"conn": N, "event": E, …}` with E one of
-//!
-//! | E | fields |
-//! |---|---|
-//! | `hello` | `peer_id`, `start_timestamp`, `current_timestamp`, `filename` |
-//! | `status` | `seeders`, `total_seeders`, `leechers`, `total_leechers`, `connecting`, `n_have`, `n_total`, `n_avail`, `dl_rate`, `ul_rate`, `dl_total`, `ul_total`, `dl_limit`, `ul_limit`, `cache_used` (version 1: no tracker totals, `connecting`, `cache_used`), `protocol` (the form's version) |
-//! | `bandwidth` | `dl_rate`, `ul_rate`, `dl_limit`, `ul_limit` |
-//! | `info` | `severity`, `message` (a continuation line: `continued: true` and `message`) |
-//! | `detail` | `torrent_size`, `piece_size`, `current_timestamp`, `seed_timestamp` |
-//! | `file` | `fileno`, `priority`, `current_priority` (v3), `n_pieces`, `n_have`, `n_available` (v2, v3), `filesize`, `filename` |
-//! | `files_done`, `peers_done`, `config_done` | `items` |
-//! | `peer` | `peer_id`, `address`, `choke_interest`, `dl_rate`, `ul_rate`, `dl_total`, `ul_total`, `n_pieces` |
-//! | `config` | v3: `name`, `value_type`, `range`, `value`, `short_desc`, `long_desc`; v1/v2: the positional fields (`verbose`, `seedtime`, `seed_ratio`, `maxpeers`, `minpeers`, `fileno`, `cache_size` or `exitzero` … `soft_quit`, `pause`) |
-//! | `auth_failed` | `reason` |
-//! | `closed` | |
-//! | `error` | `error` (a stable name: `line`, `not_identified`, `item_outside_block`, `unexpected_block_end`, `unterminated_block`, or `command` for a refused stdin command), `message` |
-//!
-//! Commands, one per line on stdin (N is a connection number):
-//!
-//! ```text
-//! N status | N peers | N detail | N config | N update | N restart | N quit
-//! N dlimit BYTES | N ulimit BYTES      (bytes per second, 0 = unlimited)
-//! N set NAME VALUE                    (v3 CTCONFIG name value; VALUE may hold spaces)
-//! list                                (one {"conn": N, "event": "client", …} per connection)
-//! ```
-//!
-//! All protocol logic is in `ServerSession`; this file only moves bytes, time and
-//! commands. Exit status: 64 on a usage error, 1 if the socket cannot be bound;
-//! otherwise it runs until killed.
+//! The session does the protocol: `PROTOCOL` negotiation, identification, framing, the
+//! status poll. The loop reads bytes straight into the session's own input buffer, reads
+//! its events (the lines are acted on as they are polled), writes the lines it queues,
+//! and sleeps until its next deadline.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpListener;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
-use trackwire::ctcs::server::MAX_TRANSMIT_LEN;
-use trackwire::ctcs::{BlockKind, ServerConfig, ServerEvent, ServerSession, ServerState, Version};
-use trackwire::Instant;
+use trackwire::ctcs::{ServerConfig, ServerEvent, ServerSession};
+use trackwire::StdClock;
 
-#[path = "common/ctcs_json.rs"]
-mod ctcs_json;
-
-const USAGE: &str =
-    "usage: ctcs_server --listen ADDR [--password PW] [--protocol 1|2|3] [--poll SECS]";
-
-/// The longest a connection thread waits before looking at its command queue.
-const COMMAND_LATENCY: Duration = Duration::from_millis(20);
-
-/// How long a connection that failed authentication stays open after the `ERROR` line
-/// (input ignored). dnh3.3.2 sometimes aborts (glibc: `bit out of range 0 - FD_SETSIZE
-/// on fd_set`) when the server closes within milliseconds of its connect; a second is
-/// what the CTCS transcripts of the spec used.
-const REJECT_CLOSE_DELAY: Duration = Duration::from_secs(1);
-
-struct Options {
-    listen: SocketAddr,
-    password: Option<String>,
-    protocol: Version,
-    poll: Option<Duration>,
-}
-
-fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut listen = None;
-    let mut o = Options {
-        listen: SocketAddr::from(([127, 0, 0, 1], 2780)),
-        password: None,
-        protocol: Version::V3,
-        poll: None,
-    };
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--listen" => listen = Some(value()?.parse().map_err(|e| format!("--listen: {e}"))?),
-            "--password" => o.password = Some(value()?),
-            "--protocol" => {
-                o.protocol = match value()?.as_str() {
-                    "1" => Version::V1,
-                    "2" => Version::V2,
-                    "3" => Version::V3,
-                    other => return Err(format!("--protocol takes 1, 2 or 3, not {other}")),
-                }
-            }
-            "--poll" => {
-                let secs: f64 = value()?.parse().map_err(|e| format!("--poll: {e}"))?;
-                if secs.is_nan() || secs <= 0.0 || secs.is_infinite() {
-                    return Err("--poll takes a positive number of seconds".into());
-                }
-                o.poll = Some(Duration::from_secs_f64(secs));
-            }
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    o.listen = listen.ok_or("--listen is required")?;
-    Ok(o)
-}
-
-/// One stdin command for a connection.
-#[derive(Debug)]
-enum Command {
-    Status,
-    Peers,
-    Detail,
-    Config,
-    Update,
-    Restart,
-    Quit,
-    Dlimit(i32),
-    Ulimit(i32),
-    Set(String, String),
-}
-
-/// A stdin line: `list`, or a command for connection N.
-fn parse_command(line: &str) -> Result<Option<(u32, Command)>, String> {
-    let line = line.trim_end_matches(['\r', '\n']);
-    let trimmed = line.trim_start();
-    if trimmed.is_empty() || trimmed == "list" {
-        return Ok(None);
-    }
-    let (conn, rest) = trimmed
-        .split_once(' ')
-        .ok_or("expected `N COMMAND` or `list`")?;
-    let conn: u32 = conn
-        .parse()
-        .map_err(|_| format!("`{conn}` is not a connection number"))?;
-    let rest = rest.trim_start();
-    let (verb, arg) = rest.split_once(' ').unwrap_or((rest, ""));
-    let number = |arg: &str| -> Result<i32, String> {
-        arg.trim()
-            .parse()
-            .map_err(|_| format!("{verb} takes a number of bytes per second, not `{arg}`"))
-    };
-    let cmd = match verb {
-        "status" => Command::Status,
-        "peers" => Command::Peers,
-        "detail" => Command::Detail,
-        "config" => Command::Config,
-        "update" => Command::Update,
-        "restart" => Command::Restart,
-        "quit" => Command::Quit,
-        "dlimit" => Command::Dlimit(number(arg)?),
-        "ulimit" => Command::Ulimit(number(arg)?),
-        "set" => {
-            let arg = arg.trim_start();
-            let (name, value) = arg.split_once(' ').unwrap_or((arg, ""));
-            if name.is_empty() {
-                return Err("set takes NAME VALUE".into());
-            }
-            Command::Set(name.to_string(), value.to_string())
-        }
-        other => return Err(format!("unknown command `{other}`")),
-    };
-    Ok(Some((conn, cmd)))
-}
-
-/// What `list` shows about a connection.
-#[derive(Debug, Clone, Default)]
-struct Identity {
-    peer_id: Option<String>,
-    start_timestamp: Option<i64>,
-    filename: Option<String>,
-    announced: Option<u32>,
-}
-
-/// A connection as the stdin thread sees it.
-struct Handle {
-    remote: SocketAddr,
-    commands: Sender<Command>,
-    identity: Identity,
-    state: ServerState,
-    version: Version,
-}
-
-type Registry = Arc<Mutex<BTreeMap<u32, Handle>>>;
-
-/// Prints one JSON line on stdout and flushes (a closed stdout is ignored).
-fn emit(value: &Value) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{value}");
-    let _ = out.flush();
-}
-
-fn event(conn: u32, name: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("conn".into(), json!(conn));
-    m.insert("event".into(), json!(name));
-    m
-}
-
-fn state_name(s: ServerState) -> &'static str {
-    match s {
-        ServerState::AwaitingAuth => "awaiting_auth",
-        ServerState::AwaitingIdentity => "awaiting_identity",
-        ServerState::Ready => "ready",
-        ServerState::Rejected => "rejected",
-        ServerState::Closed => "closed",
-        _ => "other",
-    }
-}
-
-fn main() -> ExitCode {
-    let o = match parse(std::env::args().skip(1)) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("ctcs_server: {e}\n{USAGE}");
-            return ExitCode::from(64);
-        }
-    };
-    // Checked once here so that every connection's session can be built.
-    let probe = ServerConfig::new()
-        .with_max_version(o.protocol)
-        .with_password(o.password.as_deref().map(str::as_bytes));
-    if let Err(e) = ServerSession::new(Instant::ZERO, probe) {
-        eprintln!("ctcs_server: --password: {e}\n{USAGE}");
-        return ExitCode::from(64);
-    }
-    let listener = match TcpListener::bind(o.listen) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("ctcs_server: cannot listen on {}: {e}", o.listen);
-            return ExitCode::FAILURE;
-        }
-    };
-    let local = listener.local_addr().unwrap_or(o.listen);
-    eprintln!("listening on {local}");
-
-    let registry: Registry = Arc::new(Mutex::new(BTreeMap::new()));
-    {
-        let registry = Arc::clone(&registry);
-        std::thread::spawn(move || read_commands(&registry));
-    }
-    let options = Arc::new(o);
-    let clock = std::time::Instant::now();
-    let next = AtomicU32::new(1);
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let bind = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:2780".into());
+    let listener = TcpListener::bind(&bind)?;
+    println!("listening on {}", listener.local_addr()?);
+    let clock = StdClock::new();
     for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("ctcs_server: accept: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-        };
-        let conn = next.fetch_add(1, Ordering::Relaxed);
-        let remote = stream
-            .peer_addr()
-            .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
-        eprintln!("conn {conn}: accepted from {remote}");
-        let (tx, rx) = channel();
-        let handle = Handle {
-            remote,
-            commands: tx,
-            identity: Identity::default(),
-            state: if options.password.is_some() {
-                ServerState::AwaitingAuth
-            } else {
-                ServerState::AwaitingIdentity
-            },
-            version: options.protocol,
-        };
-        registry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(conn, handle);
-        let registry = Arc::clone(&registry);
-        let options = Arc::clone(&options);
-        std::thread::spawn(move || {
-            Connection {
-                conn,
-                stream,
-                clock,
-                registry: Arc::clone(&registry),
-                commands: rx,
-                close_at: None,
-            }
-            .run(&options);
-            registry
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&conn);
-        });
-    }
-    ExitCode::SUCCESS
-}
-
-/// The stdin thread: parses commands and hands them to the connection threads.
-fn read_commands(registry: &Registry) {
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        match parse_command(&line) {
-            Ok(None) if line.trim() == "list" => {
-                let reg = registry.lock().unwrap_or_else(|e| e.into_inner());
-                for (conn, h) in reg.iter() {
-                    let mut m = event(*conn, "client");
-                    m.insert("address".into(), json!(h.remote.to_string()));
-                    m.insert("state".into(), json!(state_name(h.state)));
-                    m.insert("protocol".into(), json!(h.version.get()));
-                    if let Some(a) = h.identity.announced {
-                        m.insert("announced".into(), json!(a));
-                    }
-                    if let Some(p) = &h.identity.peer_id {
-                        m.insert("peer_id".into(), json!(p));
-                    }
-                    if let Some(t) = h.identity.start_timestamp {
-                        m.insert("start_timestamp".into(), json!(t));
-                    }
-                    if let Some(f) = &h.identity.filename {
-                        m.insert("filename".into(), json!(f));
-                    }
-                    emit(&Value::Object(m));
-                }
-            }
-            Ok(None) => {}
-            Ok(Some((conn, cmd))) => {
-                let reg = registry.lock().unwrap_or_else(|e| e.into_inner());
-                match reg.get(&conn) {
-                    Some(h) if h.commands.send(cmd).is_ok() => {}
-                    _ => command_error(conn, &format!("no open connection {conn}")),
-                }
-            }
-            Err(e) => {
-                eprintln!("ctcs_server: {line:?}: {e}");
-                command_error(0, &e);
-            }
-        }
-    }
-}
-
-fn command_error(conn: u32, message: &str) {
-    let mut m = event(conn, "error");
-    m.insert("error".into(), json!("command"));
-    m.insert("message".into(), json!(message));
-    emit(&Value::Object(m));
-}
-
-/// One accepted connection and its session, run on its own thread.
-struct Connection {
-    conn: u32,
-    stream: TcpStream,
-    clock: std::time::Instant,
-    registry: Registry,
-    commands: Receiver<Command>,
-    /// When to close a connection that failed authentication.
-    close_at: Option<std::time::Instant>,
-}
-
-impl Connection {
-    fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX))
-    }
-
-    fn run(mut self, o: &Options) {
-        let config = ServerConfig::new()
-            .with_max_version(o.protocol)
-            .with_password(o.password.as_deref().map(str::as_bytes))
-            .with_poll_interval(o.poll);
-        let mut s = match ServerSession::new(self.now(), config) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("conn {}: {e}", self.conn);
-                return;
-            }
-        };
-        let _ = self.stream.set_nodelay(true);
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut closed = false;
-        while !closed {
-            closed = self.drain(&mut s);
-            if closed {
-                break;
-            }
-            // Commands queued by the stdin thread.
-            while let Ok(cmd) = self.commands.try_recv() {
-                self.command(&mut s, cmd);
-            }
-            closed = self.drain(&mut s);
-            if closed {
-                break;
-            }
-            // Wait for bytes, the session's deadline or the next look at the commands.
-            let now = self.now();
-            let wait = match s.poll_timeout() {
-                Some(at) => Duration::from_millis(at.as_millis().saturating_sub(now.as_millis()))
-                    .min(COMMAND_LATENCY),
-                None => COMMAND_LATENCY,
-            }
-            .max(Duration::from_millis(1));
-            let _ = self.stream.set_read_timeout(Some(wait));
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    eprintln!("conn {}: closed by the client", self.conn);
-                    s.handle_closed(self.now());
-                }
-                Ok(n) => {
-                    let mut rest = &buf[..n];
-                    while !rest.is_empty() {
-                        let used = s.handle_input(self.now(), rest);
-                        rest = &rest[used..];
-                        let finished = self.drain(&mut s);
-                        if finished {
-                            closed = true;
-                            break;
-                        }
-                        if used == 0 && s.state() != ServerState::Closed {
-                            // Cannot happen: events were drained, so the session takes input.
-                            break;
-                        }
-                    }
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => {
-                    eprintln!("conn {}: read: {e}", self.conn);
-                    s.handle_closed(self.now());
-                }
-            }
-            let now = self.now();
-            if s.poll_timeout().is_some_and(|at| at <= now) {
-                s.handle_timeout(now);
-            }
-        }
-        let _ = self.stream.shutdown(Shutdown::Both);
-    }
-
-    /// Writes what is queued, closes if the session says so, prints the events and
-    /// updates the registry. Returns true once the session is closed.
-    fn drain(&mut self, s: &mut ServerSession) -> bool {
-        let mut line = [0u8; MAX_TRANSMIT_LEN];
+        let mut stream = stream?;
+        println!("client {} connected", stream.peer_addr()?);
+        // Ask for a CTSTATUS every 5 s; the session keeps the timer.
+        let config = ServerConfig::new().with_poll_interval(Some(Duration::from_secs(5)));
+        let mut session = ServerSession::new(config, clock.now())?;
+        let mut line = [0u8; ServerSession::MAX_TRANSMIT_LEN];
         loop {
-            match s.poll_transmit(self.now(), &mut line) {
-                Ok(Some(n)) => {
-                    if let Err(e) = self.stream.write_all(&line[..n]) {
-                        eprintln!("conn {}: write: {e}", self.conn);
-                        s.handle_closed(self.now());
-                        break;
-                    }
+            // 1. Events first: received lines are acted on as they are polled, and
+            //    acting on one may queue a reply.
+            if report(&mut session) {
+                break;
+            }
+            // 2. Write every line the session queued (PROTOCOL first, then requests),
+            //    one whole line per call.
+            while let Some(n) = session.poll_transmit(&mut line)? {
+                stream.write_all(&line[..n])?;
+            }
+            // 3. Wait for bytes until the session's next deadline (the status poll).
+            let wait = session.poll_timeout().map_or(Duration::from_secs(1), |at| {
+                at.saturating_duration_since(clock.now())
+            });
+            stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))))?;
+            // 4. Read straight into the session's input buffer: with every event polled
+            //    there is room for a whole line, so no buffer of our own is needed.
+            match stream.read(session.input_buf()) {
+                Ok(0) => session.handle_closed(),
+                Ok(n) => session.commit_input(clock.now(), n)?,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    session.handle_timeout(clock.now())
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    // MAX_TRANSMIT_LEN always suffices.
-                    eprintln!("conn {}: transmit: {e}", self.conn);
-                    break;
-                }
+                Err(_) => session.handle_closed(),
             }
         }
-        if s.should_close() {
-            let now = std::time::Instant::now();
-            match self.close_at {
-                None => {
-                    eprintln!(
-                        "conn {}: authentication failed; closing in {REJECT_CLOSE_DELAY:?}",
-                        self.conn
-                    );
-                    self.close_at = Some(now + REJECT_CLOSE_DELAY);
-                }
-                Some(at) if now >= at => {
-                    eprintln!("conn {}: closing after failed authentication", self.conn);
-                    let _ = self.stream.shutdown(Shutdown::Both);
-                    s.handle_closed(self.now());
-                }
-                Some(_) => {}
-            }
-        }
-        let version = s.version();
-        let mut closed = false;
-        let mut identity = None;
-        let mut announced = None;
-        while let Some(ev) = s.poll_event() {
-            if let ServerEvent::Hello(t) = &ev {
-                identity = Some((
-                    t.peer_id.to_string(),
-                    t.start_timestamp,
-                    t.filename.to_string(),
-                ));
-            }
-            if let ServerEvent::Protocol { announced: a, .. } = &ev {
-                announced = Some(*a);
-            }
-            closed |= matches!(ev, ServerEvent::Closed);
-            if let Some(v) = self.event_json(&ev, version) {
-                emit(&v);
-            }
-        }
-        let mut reg = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(h) = reg.get_mut(&self.conn) {
-            h.state = s.state();
-            h.version = s.version();
-            if let Some((peer_id, start, filename)) = identity {
-                h.identity.peer_id = Some(peer_id);
-                h.identity.start_timestamp = Some(start);
-                h.identity.filename = Some(filename);
-            }
-            if announced.is_some() {
-                h.identity.announced = announced;
-            }
-        }
-        closed
+        println!("client gone");
     }
+    Ok(())
+}
 
-    /// The JSON line for an event, or `None` for those only logged on stderr.
-    fn event_json(&self, ev: &ServerEvent<'_>, version: Version) -> Option<Value> {
-        let conn = self.conn;
-        let mut m;
-        match ev {
-            ServerEvent::Hello(t) => {
-                m = event(conn, "hello");
-                ctcs_json::torrent(&mut m, t);
-            }
-            ServerEvent::Status { status, version } => {
-                m = event(conn, "status");
-                ctcs_json::status(&mut m, status, *version);
-                m.insert("protocol".into(), json!(version.get()));
-            }
-            ServerEvent::Bandwidth(b) => {
-                m = event(conn, "bandwidth");
-                ctcs_json::bandwidth(&mut m, b);
-            }
-            ServerEvent::Info(i) => {
-                m = event(conn, "info");
-                ctcs_json::info(&mut m, i);
-            }
-            ServerEvent::InfoContinued(t) => {
-                m = event(conn, "info");
-                m.insert("continued".into(), json!(true));
-                m.insert("message".into(), ctcs_json::text(*t));
-            }
-            ServerEvent::Detail(d) => {
-                m = event(conn, "detail");
-                ctcs_json::detail(&mut m, d);
-            }
-            ServerEvent::File(f) => {
-                m = event(conn, "file");
-                ctcs_json::file(&mut m, f, version);
-            }
-            ServerEvent::Peer(p) => {
-                m = event(conn, "peer");
-                ctcs_json::peer(&mut m, p);
-            }
-            ServerEvent::Config(c) => {
-                m = event(conn, "config");
-                ctcs_json::config(&mut m, c);
-            }
-            ServerEvent::ConfigValues(c) => {
-                m = event(conn, "config");
-                ctcs_json::config_values(&mut m, c, version, false);
-            }
-            ServerEvent::BlockEnd { block, items } => {
-                let name = match block {
-                    BlockKind::Files => "files_done",
-                    BlockKind::Peers => "peers_done",
-                    _ => "config_done",
-                };
-                m = event(conn, name);
-                m.insert("items".into(), json!(items));
-            }
-            ServerEvent::AuthFailed(why) => {
-                m = event(conn, "auth_failed");
-                m.insert("reason".into(), json!(why.to_string()));
-            }
-            ServerEvent::Closed => m = event(conn, "closed"),
-            ServerEvent::Error(e) => {
-                m = event(conn, "error");
-                m.insert("error".into(), json!(e.name()));
-                m.insert("message".into(), json!(e.to_string()));
-            }
-            ServerEvent::Protocol { announced, version } => {
-                eprintln!(
-                    "conn {conn}: client announced PROTOCOL {announced}; version {} in force",
-                    version.get()
-                );
-                return None;
-            }
-            ServerEvent::Authenticated => {
-                eprintln!("conn {conn}: authenticated");
-                return None;
-            }
-            ServerEvent::Unknown(t) => {
-                eprintln!("conn {conn}: unknown line {:?}", t.to_string());
-                return None;
-            }
-            ServerEvent::BlockBegin(block) => {
-                eprintln!("conn {conn}: {block} block begins");
-                return None;
-            }
-            other => {
-                eprintln!("conn {conn}: {}", other.name());
-                return None;
-            }
-        }
-        Some(Value::Object(m))
-    }
-
-    fn command(&mut self, s: &mut ServerSession, cmd: Command) {
-        let r = match &cmd {
-            Command::Status => s.request_status(),
-            Command::Peers => s.request_peers(),
-            Command::Detail => s.request_detail(),
-            Command::Config => s.request_config(),
-            Command::Update => s.update(),
-            Command::Restart => s.restart(),
-            Command::Quit => s.quit(),
-            Command::Dlimit(b) => s.set_download_limit(*b),
-            Command::Ulimit(b) => s.set_upload_limit(*b),
-            Command::Set(name, value) => s.set_config(name.as_bytes(), value.as_bytes()),
-        };
-        match r {
-            Ok(()) => eprintln!("conn {}: sent {cmd:?}", self.conn),
-            Err(e) => command_error(self.conn, &format!("{cmd:?}: {e}")),
+/// Prints the session's events; returns whether the connection closed.
+fn report(session: &mut ServerSession) -> bool {
+    let mut closed = false;
+    while let Some(event) = session.poll_event() {
+        match event {
+            ServerEvent::Hello(t) => println!("torrent {} from {}", t.filename, t.peer_id),
+            ServerEvent::Status { status: s, .. } => println!(
+                "{}/{} pieces, down {} B/s, up {} B/s, {} seeders, {} leechers",
+                s.n_have, s.n_total, s.dl_rate, s.ul_rate, s.seeders, s.leechers
+            ),
+            ServerEvent::Closed => closed = true,
+            other => println!("{}", other.name()),
         }
     }
+    closed
 }

@@ -23,12 +23,7 @@ use trackwire::udp::{
     AnnounceEvent, AnnounceParams, Client, ClientConfig, ExchangeId, InfoHash, PeerId, Received,
     Request, RetryPolicy, ScrapeRow, Server, ServerAction, ServerConfig,
 };
-use trackwire::{Instant, StdClock};
-
-fn clock() -> impl Fn() -> Instant {
-    let clock = StdClock::new();
-    move || clock.now()
-}
+use trackwire::StdClock;
 
 // ---- UDP ----------------------------------------------------------------------------------
 
@@ -96,6 +91,10 @@ fn finish(
 ) -> Result<String, String> {
     let (mut out, mut inbuf) = ([0u8; Client::<2>::MAX_TRANSMIT_LEN], [0u8; 2048]);
     for _ in 0..200 {
+        // What time caused first (an exchange that gave up), then what to send.
+        if let Some(e) = client.poll_event() {
+            return Err(format!("exchange {} got no reply to any send", e.id()));
+        }
         while let Ok(Some(t)) = client.poll_transmit(clock.now(), &mut out) {
             let kind = match Request::decode(&out[..t.len]) {
                 Ok(Request::Connect(_)) => "connect",
@@ -107,9 +106,6 @@ fn finish(
             socket
                 .send_to(&out[..t.len], t.destination)
                 .map_err(|e| e.to_string())?;
-        }
-        if let Some(e) = client.poll_event() {
-            return Err(format!("{e:?}"));
         }
         socket
             .set_read_timeout(Some(Duration::from_millis(100)))
@@ -125,8 +121,11 @@ fn finish(
             Ok(Received::Announced { id: done, response }) if done == id => {
                 let peers: Vec<String> = response.peers.iter().map(|p| p.to_string()).collect();
                 return Ok(format!(
-                    "announce reply: interval {} s, {} leechers, {} seeders, peers {peers:?}",
-                    response.interval, response.leechers, response.seeders
+                    "announce reply: interval {} s, {} leechers, {} seeders, peers [{}]",
+                    response.interval,
+                    response.leechers,
+                    response.seeders,
+                    peers.join(", ")
                 ));
             }
             Ok(Received::Scraped { id: done, response }) if done == id => {
@@ -141,12 +140,13 @@ fn finish(
                         )
                     })
                     .collect();
-                return Ok(format!("scrape reply: {rows:?}"));
+                return Ok(format!("scrape reply: [{}]", rows.join("; ")));
             }
             Ok(Received::Failed { error, .. } | Received::ConnectFailed { error, .. }) => {
                 return Err(String::from_utf8_lossy(error.text()).into())
             }
-            other => println!("  ({who} ignored {other:?})"),
+            Ok(_) => println!("  ({who} ignored a reply to another exchange)"),
+            Err(rejected) => println!("  ({who} ignored a datagram: {rejected})"),
         }
     }
     Err("no answer".into())
@@ -212,7 +212,7 @@ fn ctcs_part() -> Result<(), String> {
     for s in [&c_sock, &s_sock] {
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
     }
-    let clock = trackwire::StdClock::new();
+    let clock = StdClock::new();
     let now = || clock.now();
     let mut server =
         ServerSession::new(CtcsServerConfig::new(), now()).map_err(|e| e.to_string())?;

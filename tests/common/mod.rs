@@ -3,8 +3,6 @@
 #![allow(dead_code, unused_imports)]
 
 mod ctcs;
-pub(crate) mod driver;
-pub(crate) mod procs;
 mod udp;
 
 pub(crate) use ctcs::*;

@@ -3,8 +3,10 @@
 //! error in both address families; CTCS: framing, `CTSTATUS`, v3 `CTCONFIG` with
 //! `len:value`, a whole transcript), one `udp::Server` step and one `udp::Client` step.
 //!
-//! `cargo bench --bench codec` (add `-- --quick` for a short run). The side-by-side
-//! comparison with other crates is `benches/compare`.
+//! `cargo bench -p trackwire-bench-codec` (add `-- --quick` for a short run). The
+//! benchmarks live in this package of their own so that criterion is never built for the
+//! library's tests and examples. The side-by-side comparison with other crates is
+//! `benches/compare`.
 
 use std::hint::black_box;
 use std::net::{SocketAddr, SocketAddrV4};
@@ -19,8 +21,9 @@ use trackwire::udp::{
 use trackwire::udp::{AnnounceParams, Client, ClientConfig};
 use trackwire::Instant;
 
+/// The repository's `tests/vectors`, two levels above this package (`benches/codec`).
 fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors")
 }
 
 /// One datagram of the UDP captures.

@@ -1,31 +1,60 @@
-//! A conformance battery for a live UDP tracker (BEP 15 and BEP 41).
+//! `trackwire check`: a conformance battery for a live UDP tracker (BEP 15 and BEP 41).
 //!
-//! ```text
-//! cargo run --example check_tracker -- udp://HOST:PORT [--json] [--long]
-//!     [--info-hash HEX40] [--wait-ms N]
-//! ```
-//!
-//! Prints one row per check: PASS, WARN (legal but unwise) or FAIL (breaks BEP 15/41),
-//! with the rule it comes from and what was seen; with `--json`, one JSON object per row.
-//! Exit status 0 when nothing FAILs, 1 otherwise, 64 on a usage error. `--info-hash`
-//! picks the torrent to announce (a whitelisting tracker needs one it knows); `--wait-ms`
-//! is how long to wait for each reply (default 400); `--long` adds the connection-id
-//! lifetime checks, which take an hour.
+//! One row per check: PASS, WARN (legal but unwise) or FAIL (breaks BEP 15/41), with the
+//! rule it comes from and what was seen, printed as each check completes. The datagrams
+//! are built and read by the library's codecs; this file only decides what to send and
+//! what to make of the answer.
 
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-#[path = "common/report.rs"]
-mod report;
-
-use report::{Row, Verdict};
-use trackwire::udp::limits::{max_scrape_hashes, payload_budget, MTU_ETHERNET};
-use trackwire::udp::options::encode_url_data;
 use trackwire::udp::{
-    AddressFamily, AnnounceEvent, AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId,
-    InfoHash, InfoHashes, PeerId, Response, ScrapeRequest, TransactionId,
+    encode_url_data, max_scrape_hashes, payload_budget, AddressFamily, AnnounceEvent,
+    AnnounceRequest, AnnounceTail, ConnectRequest, ConnectionId, InfoHash, InfoHashes, PeerId,
+    Response, ScrapeRequest, TransactionId, MTU_ETHERNET,
 };
+
+use crate::cli::CheckArgs;
+use crate::failure::Failure;
+use crate::report::{Report, Verdict};
+
+/// The info hash announced when none is given.
+const DEFAULT_HASH: [u8; 20] = [0x5c; 20];
+
+/// Runs `check`.
+pub(crate) fn run(a: &CheckArgs) -> Result<ExitCode, Failure> {
+    let authority = crate::announce::authority(&crate::announce::tracker_url(&a.url)?);
+    let tracker = authority
+        .to_socket_addrs()
+        .map_err(|e| Failure::Unreachable(format!("cannot resolve {authority}: {e}")))?
+        .next()
+        .ok_or_else(|| Failure::Unreachable(format!("{authority} has no address")))?;
+    let bind = if tracker.is_ipv6() {
+        SocketAddr::from(([0u16; 8], 0))
+    } else {
+        SocketAddr::from(([0u8; 4], 0))
+    };
+    let socket = UdpSocket::bind(bind)
+        .map_err(|e| Failure::Unreachable(format!("cannot bind {bind}: {e}")))?;
+    let mut probe = Probe {
+        socket,
+        tracker,
+        family: AddressFamily::of(tracker),
+        wait: Duration::from_millis(a.wait_ms),
+        next_tid: std::process::id(),
+        largest_reply: 0,
+        worst_ratio: (0.0, 0, 0),
+    };
+    let mut rep = Report::new(a.json);
+    battery(
+        &mut probe,
+        InfoHash(a.info_hash.unwrap_or(DEFAULT_HASH)),
+        a.long,
+        &mut rep,
+    );
+    Ok(rep.finish())
+}
 
 struct Probe {
     socket: UdpSocket,
@@ -102,7 +131,7 @@ impl Probe {
         let reply = self.unauthenticated(&req).ok_or("no reply to connect")?;
         match self.decode(&reply) {
             Ok(Response::Connect(c)) if c.transaction_id == tid => Ok(c.connection_id),
-            Ok(other) => Err(format!("unexpected reply {other:?}")),
+            Ok(other) => Err(format!("unexpected reply {}", shown(&other))),
             Err(e) => Err(format!("malformed reply: {e}")),
         }
     }
@@ -159,7 +188,7 @@ fn ask(p: &mut Probe, bytes: &[u8], tid: TransactionId) -> Answer {
             e.transaction_id,
             String::from_utf8_lossy(e.text()).into_owned(),
         ),
-        Ok(other) => Answer::Other(format!("{other:?}")),
+        Ok(other) => Answer::Other(shown(&other)),
         Err(e) => Answer::Other(format!("malformed: {e} ({} bytes)", reply.len())),
     }
 }
@@ -167,29 +196,22 @@ fn ask(p: &mut Probe, bytes: &[u8], tid: TransactionId) -> Answer {
 fn describe(a: &Answer) -> String {
     match a {
         Answer::Peers(p, _) => format!("announce reply with {} peers", p.len()),
-        Answer::Error(t, m) => format!("error reply (tid {t}): {m:?}"),
+        Answer::Error(t, m) => format!("error reply (tid {t}): \"{}\"", m.escape_debug()),
         Answer::Other(s) => s.clone(),
         Answer::Silence => "no reply".into(),
     }
 }
 
-fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let mut row = |check, verdict, rule, seen: String| {
-        rows.push(Row {
-            check,
-            verdict,
-            rule,
-            seen,
-        })
-    };
+/// The battery: each row is printed as soon as its check is done.
+fn battery(p: &mut Probe, hash: InfoHash, long: bool, rep: &mut Report) {
     let fam = p.family;
     let budget = payload_budget(MTU_ETHERNET, fam);
 
     // -- connect ------------------------------------------------------------------------
+    rep.progress("connect");
     let cid = match p.connect() {
         Ok(cid) => {
-            row(
+            rep.row(
                 "connect",
                 Verdict::Pass,
                 "BEP 15 connect",
@@ -198,16 +220,17 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
             cid
         }
         Err(e) => {
-            row("connect", Verdict::Fail, "BEP 15 connect", e);
-            return rows;
+            rep.row("connect", Verdict::Fail, "BEP 15 connect", e);
+            return;
         }
     };
 
     // -- announce and peers ---------------------------------------------------------------
+    rep.progress("announce and peers");
     let base = 42_000 + (std::process::id() % 1000) as u16 * 7;
     let tid = p.tid();
     match ask(p, &encode(&announce(cid, tid, hash, base)), tid) {
-        Answer::Peers(_, interval) => row(
+        Answer::Peers(_, interval) => rep.row(
             "announce",
             if interval == 0 {
                 Verdict::Warn
@@ -217,7 +240,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
             "BEP 15 announce",
             format!("announce reply, interval {interval} s"),
         ),
-        other => row(
+        other => rep.row(
             "announce",
             Verdict::Fail,
             "BEP 15 announce",
@@ -230,27 +253,27 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
             let first = peers.iter().any(|a| a.port() == base);
             let itself = peers.iter().any(|a| a.port() == base + 1);
             let verdict = if itself { Verdict::Warn } else { Verdict::Pass };
-            let mut seen = format!("{} peers in {fam:?} form", peers.len());
+            let mut seen = format!("{} peers in {} form", peers.len(), family_name(fam));
             if first {
                 seen.push_str(", including the first announcer");
             }
             if itself {
                 seen.push_str(", including the requester itself");
             }
-            row(
+            rep.row(
                 "peers_family",
                 verdict,
                 "BEP 15 IPv4/IPv6 peer lists follow the socket's family",
                 seen,
             );
         }
-        Answer::Other(s) => row(
+        Answer::Other(s) => rep.row(
             "peers_family",
             Verdict::Fail,
             "BEP 15 IPv4/IPv6 peer lists follow the socket's family",
             s,
         ),
-        other => row(
+        other => rep.row(
             "peers_family",
             Verdict::Fail,
             "BEP 15 announce",
@@ -259,6 +282,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     }
 
     // -- scrape -----------------------------------------------------------------------------
+    rep.progress("scrape");
     let max = max_scrape_hashes(budget);
     for (check, n) in [
         ("scrape_1", 1usize),
@@ -284,7 +308,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
         s.encode(&mut b).expect("sized");
         let rule = "BEP 15 scrape: one row per requested hash";
         match p.exchange(&b) {
-            None => row(
+            None => rep.row(
                 check,
                 Verdict::Fail,
                 rule,
@@ -292,21 +316,22 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
             ),
             Some(reply) => match p.decode(&reply) {
                 Ok(Response::Scrape(r)) if r.transaction_id == tid && r.rows.len() == n => {
-                    row(check, Verdict::Pass, rule, format!("{n} rows"))
+                    rep.row(check, Verdict::Pass, rule, format!("{n} rows"))
                 }
-                Ok(Response::Scrape(r)) => row(
+                Ok(Response::Scrape(r)) => rep.row(
                     check,
                     Verdict::Fail,
                     rule,
                     format!("{} rows for {n} hashes", r.rows.len()),
                 ),
-                Ok(other) => row(check, Verdict::Fail, rule, format!("{other:?}")),
-                Err(e) => row(check, Verdict::Fail, rule, format!("malformed: {e}")),
+                Ok(other) => rep.row(check, Verdict::Fail, rule, shown(&other)),
+                Err(e) => rep.row(check, Verdict::Fail, rule, format!("malformed: {e}")),
             },
         }
     }
 
     // -- a bad connection id ------------------------------------------------------------------
+    rep.progress("a bad connection id");
     let tid = p.tid();
     let bad = ConnectionId(cid.0 ^ 0x5a5a_5a5a_5a5a_5a5a);
     let bytes = encode(&announce(bad, tid, hash, base + 2));
@@ -319,31 +344,34 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
                 String::from_utf8_lossy(e.text()).into_owned(),
             ),
             Ok(Response::Announce(_)) => Answer::Peers(Vec::new(), 0),
-            Ok(other) => Answer::Other(format!("{other:?}")),
+            Ok(other) => Answer::Other(shown(&other)),
             Err(e) => Answer::Other(format!("malformed: {e}")),
         },
     };
     match &answer {
-        Answer::Silence => row("bad_connection_id", Verdict::Pass, rule, "silence".into()),
-        Answer::Error(t, m) if *t == tid => row(
+        Answer::Silence => rep.row("bad_connection_id", Verdict::Pass, rule, "silence".into()),
+        Answer::Error(t, m) if *t == tid => rep.row(
             "bad_connection_id",
             Verdict::Pass,
             rule,
-            format!("error reply {m:?}"),
+            format!("error reply \"{}\"", m.escape_debug()),
         ),
-        Answer::Error(t, m) => row(
+        Answer::Error(t, m) => rep.row(
             "bad_connection_id",
             Verdict::Fail,
             rule,
-            format!("error reply with tid {t}, not {tid}: {m:?}"),
+            format!(
+                "error reply with tid {t}, not {tid}: \"{}\"",
+                m.escape_debug()
+            ),
         ),
-        Answer::Peers(..) => row(
+        Answer::Peers(..) => rep.row(
             "bad_connection_id",
             Verdict::Fail,
             "BEP 15: connection ids authenticate requests",
             "announce accepted".into(),
         ),
-        Answer::Other(s) => row("bad_connection_id", Verdict::Fail, rule, s.clone()),
+        Answer::Other(s) => rep.row("bad_connection_id", Verdict::Fail, rule, s.clone()),
     }
     // The same at other sizes, for the amplification check below.
     for len in [16usize, 20, 36] {
@@ -351,6 +379,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     }
 
     // -- truncated requests ---------------------------------------------------------------------
+    rep.progress("truncated requests");
     let tid = p.tid();
     let full = encode(&announce(cid, tid, hash, base + 3));
     let mut connect = [0u8; 16];
@@ -378,7 +407,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     }
     let rule = "a reply is never larger than the request (no amplification)";
     if larger.is_empty() {
-        row(
+        rep.row(
             "truncated_requests",
             Verdict::Pass,
             rule,
@@ -388,10 +417,11 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
             ),
         );
     } else {
-        row("truncated_requests", Verdict::Fail, rule, larger.join("; "));
+        rep.row("truncated_requests", Verdict::Fail, rule, larger.join("; "));
     }
 
     // -- tolerated tails ----------------------------------------------------------------------------
+    rep.progress("tolerated tails");
     let accepted = |p: &mut Probe, tail: &[u8], port: u16| {
         let tid = p.tid();
         let mut bytes = encode(&announce(cid, tid, hash, port));
@@ -411,13 +441,13 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     );
     let rule = "BEP 15: do not expect packets to be exactly of a certain size";
     match (ok, &trailing) {
-        (true, Answer::Peers(..)) => row(
+        (true, Answer::Peers(..)) => rep.row(
             "trailing_bytes",
             Verdict::Pass,
             rule,
             "padded connect and announce answered".into(),
         ),
-        _ => row(
+        _ => rep.row(
             "trailing_bytes",
             Verdict::Warn,
             rule,
@@ -457,21 +487,21 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     ];
     for (i, (check, tail, rule)) in cases.into_iter().enumerate() {
         match accepted(p, &tail, base + 5 + i as u16) {
-            Answer::Peers(..) => row(check, Verdict::Pass, rule, "announce answered".into()),
-            other => row(check, Verdict::Fail, rule, describe(&other)),
+            Answer::Peers(..) => rep.row(check, Verdict::Pass, rule, "announce answered".into()),
+            other => rep.row(check, Verdict::Fail, rule, describe(&other)),
         }
     }
     let tid = p.tid();
     let mut paused = announce(cid, tid, hash, base + 11);
     paused.event = AnnounceEvent::Paused;
     match ask(p, &encode(&paused), tid) {
-        Answer::Peers(..) => row(
+        Answer::Peers(..) => rep.row(
             "event_4",
             Verdict::Pass,
             "libtorrent sends event 4 (paused)",
             "announce answered".into(),
         ),
-        other => row(
+        other => rep.row(
             "event_4",
             Verdict::Warn,
             "libtorrent sends event 4 (paused)",
@@ -480,6 +510,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
     }
 
     // -- num_want ---------------------------------------------------------------------------------
+    rep.progress("num_want (260 announces)");
     // A swarm larger than one datagram can carry, so caps show.
     let crowd = 260u16;
     for i in 0..crowd {
@@ -507,12 +538,12 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
                     ),
                     _ => (Verdict::Pass, format!("{} peers", peers.len())),
                 };
-                row(check, verdict, rule, seen);
+                rep.row(check, verdict, rule, seen);
             }
-            other => row(check, Verdict::Fail, rule, describe(&other)),
+            other => rep.row(check, Verdict::Fail, rule, describe(&other)),
         }
     }
-    row(
+    rep.row(
         "reply_sizes",
         if p.largest_reply <= budget {
             Verdict::Pass
@@ -522,8 +553,8 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
         "replies fit one datagram at MTU 1500",
         format!("largest reply {} bytes, budget {budget}", p.largest_reply),
     );
-    let (ratio, req, rep) = p.worst_ratio;
-    row(
+    let (ratio, req, reply_len) = p.worst_ratio;
+    rep.row(
         "amplification",
         if ratio <= 1.0 {
             Verdict::Pass
@@ -534,7 +565,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
         if req == 0 {
             "no unauthenticated datagram was answered".into()
         } else {
-            format!("largest ratio {ratio:.2} ({req} → {rep} bytes)")
+            format!("largest ratio {ratio:.2} ({req} → {reply_len} bytes)")
         },
     );
 
@@ -544,6 +575,7 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
             ("cid_after_2_minutes", 115u64, true),
             ("cid_after_1_hour", 3605, false),
         ] {
+            rep.progress(&format!("{check}: waiting"));
             std::thread::sleep(
                 Duration::from_secs(secs).saturating_sub(Duration::from_secs(if must {
                     0
@@ -573,83 +605,20 @@ fn run(p: &mut Probe, hash: InfoHash, long: bool) -> Vec<Row> {
                     "BEP 15: connection ids expire",
                 )
             };
-            row(check, verdict, rule, describe(&answer));
+            rep.row(check, verdict, rule, describe(&answer));
         }
     }
-    rows
 }
 
-fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let usage =
-        "usage: check_tracker udp://HOST:PORT [--json] [--long] [--info-hash HEX40] [--wait-ms N]";
-    let Some(url) = args.next() else {
-        eprintln!("{usage}");
-        return ExitCode::from(64);
-    };
-    let (mut json_out, mut long, mut hash, mut wait) = (false, false, InfoHash([0x5c; 20]), 400u64);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--json" => json_out = true,
-            "--long" => long = true,
-            "--info-hash" => {
-                let h = args.next().unwrap_or_default();
-                let bytes: Option<Vec<u8>> = (0..h.len())
-                    .step_by(2)
-                    .map(|i| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
-                    .collect();
-                match bytes.and_then(|b| <[u8; 20]>::try_from(b).ok()) {
-                    Some(b) => hash = InfoHash(b),
-                    None => {
-                        eprintln!("--info-hash takes 40 hex digits\n{usage}");
-                        return ExitCode::from(64);
-                    }
-                }
-            }
-            "--wait-ms" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(v) => wait = v,
-                None => {
-                    eprintln!("--wait-ms takes a number\n{usage}");
-                    return ExitCode::from(64);
-                }
-            },
-            other => {
-                eprintln!("unknown argument {other}\n{usage}");
-                return ExitCode::from(64);
-            }
-        }
+/// A reply as `decode udp` prints it (never a Rust `Debug` dump).
+fn shown(r: &Response<'_>) -> String {
+    crate::udp_json::response_json(r).to_string()
+}
+
+/// The family as people write it.
+fn family_name(f: AddressFamily) -> &'static str {
+    match f {
+        AddressFamily::Ipv4 => "IPv4",
+        _ => "IPv6",
     }
-    let authority = url
-        .strip_prefix("udp://")
-        .map(|r| r.split('/').next().unwrap_or(r));
-    let Some(tracker) = authority
-        .and_then(|a| a.to_socket_addrs().ok())
-        .and_then(|mut a| a.next())
-    else {
-        eprintln!("not a reachable udp:// URL: {url}\n{usage}");
-        return ExitCode::from(64);
-    };
-    let bind = if tracker.is_ipv6() {
-        "[::]:0"
-    } else {
-        "0.0.0.0:0"
-    };
-    let socket = match UdpSocket::bind(bind) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot bind {bind}: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let mut probe = Probe {
-        socket,
-        tracker,
-        family: AddressFamily::of(tracker),
-        wait: Duration::from_millis(wait),
-        next_tid: std::process::id(),
-        largest_reply: 0,
-        worst_ratio: (0.0, 0, 0),
-    };
-    let rows = run(&mut probe, hash, long);
-    report::print(&rows, json_out)
 }

@@ -1,7 +1,5 @@
-//! JSON renderings of UDP tracker messages shared by the examples (`decode`, `announce`):
+//! JSON renderings of UDP tracker messages shared by `decode udp`, `announce` and `check`:
 //! keys in snake_case and named as in BEP 15, hex in lower case.
-
-#![allow(dead_code)]
 
 use serde_json::{json, Map, Value};
 use trackwire::udp::{AnnounceRequest, AnnounceTail, PasswdHash, Request, Response};

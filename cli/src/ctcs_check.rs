@@ -1,23 +1,23 @@
-//! `ctcs_client --check`: a conformance battery for a CTCS server.
+//! `trackwire ctcs check`: a conformance battery for a CTCS server.
 //!
-//! It plays the real client (Enhanced CTorrent dnh3.3.2) byte for byte, including the
-//! behaviours a server must survive (`shared/spec/ctcs.md`), and watches every line the
-//! server sends for what would hurt the real client. One PASS / WARN / FAIL row per
-//! check; exit status 0 when nothing FAILs.
+//! It plays the real client (Enhanced CTorrent dnh3.3.2, as measured from Debian's
+//! ctorrent) byte for byte, including the behaviours a server must survive, and watches
+//! every line the server sends for what would hurt the real client. One PASS / WARN /
+//! FAIL row per check, printed as it completes; exit status 0 when nothing FAILs.
 //!
-//! The server should poll for status (e.g. `ctcs_server --poll 1`) so that the checker can
-//! tell it is still listening; without any request the liveness rows are WARN.
+//! The server should poll for status (e.g. `trackwire ctcs serve --poll 1`) so that the
+//! checker can tell it is still listening; without any request the liveness rows are WARN.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-#[path = "report.rs"]
-mod report;
-
-use report::{Row, Verdict};
 use trackwire::ctcs::{KeywordMatch, ServerMessage, Version};
+
+use crate::cli::CtcsCheckArgs;
+use crate::failure::Failure;
+use crate::report::{Report, Row, Verdict};
 
 /// One connection to the server, speaking as dnh3.3.2.
 struct Conn {
@@ -136,7 +136,7 @@ fn opening(password: Option<&str>) -> Vec<u8> {
     v
 }
 
-/// What the server sent that would hurt the real client (spec §2, §9).
+/// What the server sent that would hurt the real client (measured from dnh3.3.2).
 fn harmful(line: &[u8], version: Version) -> Option<String> {
     if line.contains(&0) {
         return Some("a NUL byte (it wedges dnh3.3.2's command reader for good)".into());
@@ -171,7 +171,7 @@ fn survive(
     rule: &'static str,
     bytes: &[u8],
     wait: Duration,
-    rows: &mut Vec<Row>,
+    rep: &mut Report,
 ) {
     let before = conn.requests;
     conn.send(bytes);
@@ -192,7 +192,7 @@ fn survive(
             "connection open, but no request arrived to prove the server is listening".to_string(),
         )
     };
-    rows.push(Row {
+    rep.push(Row {
         check,
         verdict,
         rule,
@@ -200,21 +200,20 @@ fn survive(
     });
 }
 
-/// Runs the battery against the CTCS server at `server`.
-pub(crate) fn run(
-    server: SocketAddr,
-    password: Option<&str>,
-    json_out: bool,
-    wait: Duration,
-) -> ExitCode {
-    let mut rows = Vec::new();
-    let mut first = match Conn::open(server, Version::V3) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("ctcs_client --check: cannot connect to {server}: {e}");
-            return ExitCode::from(1);
-        }
-    };
+/// Runs `ctcs check`: the battery against the CTCS server `--server`.
+pub(crate) fn run(a: &CtcsCheckArgs) -> Result<ExitCode, Failure> {
+    let server: SocketAddr = a
+        .server
+        .to_socket_addrs()
+        .map_err(|e| Failure::Unreachable(format!("cannot resolve {}: {e}", a.server)))?
+        .next()
+        .ok_or_else(|| Failure::Unreachable(format!("{} has no address", a.server)))?;
+    let password = a.password.as_deref();
+    let wait = Duration::from_millis(a.wait_ms);
+    let mut first = Conn::open(server, Version::V3)
+        .map_err(|e| Failure::Unreachable(format!("cannot connect to {server}: {e}")))?;
+    let mut rep = Report::new(a.json);
+    let rows = &mut rep;
     // The real client writes its opening at once and never answers PROTOCOL.
     first.send(&opening(password));
     first.send(first.status_line());
@@ -230,13 +229,12 @@ pub(crate) fn run(
         } else {
             Verdict::Fail
         },
-        rule: "the server sends PROTOCOL first on every connection (spec §1)",
+        rule: "the server sends PROTOCOL first on every connection",
         seen: first.lines.first().map_or("nothing".into(), |l| {
             String::from_utf8_lossy(l).into_owned()
         }),
     });
-    let opening_rule =
-        "PROTOCOL is never answered; AUTH is followed by an empty line (spec §1, §6)";
+    let opening_rule = "PROTOCOL is never answered; AUTH is followed by an empty line";
     rows.push(Row {
         check: "opening_without_reply",
         verdict: if first.closed {
@@ -255,19 +253,19 @@ pub(crate) fn run(
     survive(
         &mut first,
         "continuation_line",
-        "CTINFO text may span lines (spec §7)",
+        "CTINFO text may span lines",
         info,
         wait,
-        &mut rows,
+        rows,
     );
     let block = b"CTCONFIGSTART\nCTCONFIG verbose B 0 1:1 19:Verbose output [-v] 7:Enabled\nCTCONFIGDONE\nCTBW 0,0 0,0\n";
     survive(
         &mut first,
         "unsolicited_blocks",
-        "config blocks and CTBW arrive unasked (spec §3)",
+        "config blocks and CTBW arrive unasked",
         block,
         wait,
-        &mut rows,
+        rows,
     );
     let mut long = b"CTINFO 3 ".to_vec();
     long.resize(4294, b'x');
@@ -275,23 +273,23 @@ pub(crate) fn run(
     survive(
         &mut first,
         "line_of_4294_bytes",
-        "client lines reach 4294 bytes + LF (spec §2)",
+        "client lines reach 4294 bytes + LF",
         &long,
         wait,
-        &mut rows,
+        rows,
     );
     // A 4295-byte CTCONFIG is cut at 4294 with its declared length still standing, and
-    // the next line starts with the NUL dnh3.3.2 also sends (spec §2).
+    // the next line starts with the NUL dnh3.3.2 also sends.
     let mut cut = b"CTCONFIG user_exit S 4096 4250:".to_vec();
     cut.resize(4294, b'a');
     cut.extend_from_slice(b"\n\0CTCONFIG out_normal S 4096 6:stdout 20:Normal/status output 0:\n");
     survive(
         &mut first,
         "leading_nul_after_cut_line",
-        "a cut line and a leading NUL (spec §2)",
+        "a cut line and a leading NUL",
         &cut,
         wait,
-        &mut rows,
+        rows,
     );
     let negotiated = first.version;
     let _ = first.stream.shutdown(std::net::Shutdown::Both);
@@ -313,25 +311,31 @@ pub(crate) fn run(
                 .is_some_and(|l| l.starts_with(b"PROTOCOL"));
             rows.push(Row {
                 check: "protocol_on_reconnect",
-                verdict: if protocol_again { Verdict::Pass } else { Verdict::Fail },
-                rule: "the client keeps its version across reconnects, so PROTOCOL must come again (spec §1)",
-                seen: again.lines.first().map_or("nothing".into(), |l| String::from_utf8_lossy(l).into_owned()),
+                verdict: if protocol_again {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                },
+                rule: "the client keeps its version across reconnects, so PROTOCOL must come again",
+                seen: again.lines.first().map_or("nothing".into(), |l| {
+                    String::from_utf8_lossy(l).into_owned()
+                }),
             });
             let status = again.status_line();
             survive(
                 &mut again,
                 "version_kept_across_reconnect",
-                "old-version lines after a reconnect (spec §1)",
+                "old-version lines after a reconnect",
                 status,
                 wait,
-                &mut rows,
+                rows,
             );
             all_lines.extend(again.lines.iter().map(|l| (l.clone(), again.version)));
         }
         Err(e) => rows.push(Row {
             check: "protocol_on_reconnect",
             verdict: Verdict::Fail,
-            rule: "the client reconnects 5 s after a close (spec §3)",
+            rule: "the client reconnects 5 s after a close",
             seen: format!("cannot reconnect: {e}"),
         }),
     }
@@ -347,7 +351,7 @@ pub(crate) fn run(
         } else {
             Verdict::Fail
         },
-        rule: "no NUL, bare CTCONFIG, over-long line or positional CTCONFIG to v3 (spec §2, §9)",
+        rule: "no NUL, bare CTCONFIG, over-long line or positional CTCONFIG to v3",
         seen: if bad.is_empty() {
             format!("{} server lines, none harmful", all_lines.len())
         } else {
@@ -355,5 +359,5 @@ pub(crate) fn run(
         },
     });
 
-    report::print(&rows, json_out)
+    Ok(rep.finish())
 }

@@ -1,8 +1,6 @@
-//! JSON renderings of CTCS client messages shared by the examples (`decode`,
-//! `ctcs_server`): keys named as the parameters of the CTCS protocol page
+//! JSON renderings of CTCS client messages shared by `decode ctcs` and
+//! `ctcs serve`: keys named as the parameters of the CTCS protocol page
 //! (`seeders`, `n_have`, `dl_limit`, `value_type`, …), inserted in wire order.
-
-#![allow(dead_code)]
 
 use serde_json::{json, Map, Value};
 use trackwire::ctcs::{

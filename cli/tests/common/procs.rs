@@ -6,38 +6,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-/// Whether interop tests run: `.ci/run` sets `TRACKWIRE_INTEROP=1` after installing the
-/// real peers. Otherwise the test says loudly that it was skipped.
-pub(crate) fn interop_enabled(test: &str) -> bool {
-    if std::env::var("TRACKWIRE_INTEROP").as_deref() == Ok("1") {
-        return true;
-    }
-    // Written straight to stderr: the test harness captures eprintln!, and a skip must
-    // be seen.
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIPPED {test}: interop tests need real peers; run them with TRACKWIRE_INTEROP=1 (as .ci/run does) ***"
-    );
-    false
-}
-
-/// A built example binary (`cargo test` builds examples next to the test binaries).
-pub(crate) fn example(name: &str) -> PathBuf {
-    let mut p = std::env::current_exe().unwrap();
-    p.pop();
-    if p.ends_with("deps") {
-        p.pop();
-    }
-    let exe = p
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        exe.exists(),
-        "{} was not built (run `cargo test`, which builds examples)",
-        exe.display()
-    );
-    exe
+/// The `trackwire` binary under test, with `args`.
+pub(crate) fn tool(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_trackwire"));
+    c.args(args);
+    c
 }
 
 /// Requires `program` on PATH (interop runs must not silently lose a peer).
@@ -184,9 +157,9 @@ impl Drop for Proc {
     }
 }
 
-/// Starts `examples/tracker` on the given binds and waits until every socket is bound.
+/// Starts `trackwire tracker` on the given binds and waits until every socket is bound.
 pub(crate) fn start_tracker(binds: &[String], extra: &[&str]) -> Proc {
-    let mut cmd = Command::new(example("tracker"));
+    let mut cmd = tool(&["tracker"]);
     for b in binds {
         cmd.arg("--bind").arg(b);
     }
@@ -241,7 +214,7 @@ impl Proc {
     }
 }
 
-/// `examples/ctcs_server` driven through its stdin, its JSON event lines read back.
+/// `trackwire ctcs serve` driven through its stdin, its JSON event lines read back.
 pub(crate) struct CtcsServer {
     pub(crate) proc: Proc,
     stdin: std::process::ChildStdin,
@@ -263,10 +236,10 @@ impl CtcsServer {
             .collect()
     }
 
-    /// Starts `examples/ctcs_server --listen LISTEN EXTRA…` (a port of 0 lets the kernel
+    /// Starts `trackwire ctcs serve --listen LISTEN EXTRA…` (a port of 0 lets the kernel
     /// pick one) and waits for `listening on ADDR`.
     pub(crate) fn start(listen: &str, extra: &[&str]) -> CtcsServer {
-        let mut cmd = Command::new(example("ctcs_server"));
+        let mut cmd = tool(&["ctcs", "serve"]);
         cmd.arg("--listen").arg(listen).args(extra);
         let (mut proc, stdin) = Proc::spawn_piped("ctcs_server", cmd);
         let line = proc

@@ -1,29 +1,31 @@
-//! `examples/ctcs_server` against `examples/ctcs_client` over loopback: the server is
+//! `trackwire ctcs serve` against `trackwire ctcs simulate` over loopback: the server is
 //! driven through its stdin and its JSON events are checked; the simulated ctorrent must
 //! answer every request consistently, follow protocols 1, 2 and 3, authenticate, apply
-//! limits and options, reconnect, and exit 0 on `quit`. No external program is needed.
+//! limits and options, reconnect, and exit 0 on `quit`. Then `trackwire ctcs check`
+//! against the server (every check passes) and against a deliberately bad server (it
+//! must catch it). No external program is needed.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
-use std::process::Command;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
-use common::procs::{example, free_tcp_port, value_of, CtcsServer, Proc};
+use common::procs::{free_tcp_port, json_lines, tool, value_of, CtcsServer, Proc};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(10);
 
 fn client(server: &str, extra: &[&str]) -> Proc {
-    let mut cmd = Command::new(example("ctcs_client"));
+    let mut cmd = tool(&["ctcs", "simulate"]);
     cmd.arg("--server").arg(server).args(extra);
-    Proc::spawn("ctcs_client", cmd)
+    Proc::spawn("ctcs simulate", cmd)
 }
 
-/// A dnh3.3.2 text peer id (spec §8) with the default `-CD0303-` prefix.
+/// A dnh3.3.2 text peer id (`-CD0303-0x` and hex digits) with the default `-CD0303-` prefix.
 fn is_dnh_peer_id(text: &str) -> bool {
-    text.starts_with("-CD0303-") && trackwire::ctcs::peer_id::parse(text.as_bytes()).is_some()
+    text.starts_with("-CD0303-") && trackwire::ctcs::PeerIdText::parse(text.as_bytes()).is_some()
 }
 
 fn int(v: &Value, key: &str) -> i64 {
@@ -418,4 +420,137 @@ fn client_retries_a_refused_connect_after_15_s() {
         "{elapsed:?}"
     );
     quit(&mut srv, &mut cli, 1);
+}
+
+fn check(addr: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
+    json_lines(
+        tool(&[
+            "ctcs",
+            "check",
+            "--json",
+            "--wait-ms",
+            "1300",
+            "--server",
+            addr,
+        ])
+        .args(extra),
+    )
+}
+
+fn verdicts(rows: &[Value]) -> Vec<(String, String)> {
+    rows.iter()
+        .map(|r| {
+            (
+                r["check"].as_str().unwrap().into(),
+                r["verdict"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_passes_our_server() {
+    for (protocol, password) in [
+        ("3", None),
+        ("2", None),
+        ("1", None),
+        ("3", Some("s3cret pw")),
+    ] {
+        let port = free_tcp_port("127.0.0.1");
+        let addr = format!("127.0.0.1:{port}");
+        let mut cmd = tool(&["ctcs", "serve"]);
+        cmd.args(["--listen", &addr, "--poll", "1", "--protocol", protocol]);
+        if let Some(pw) = password {
+            cmd.args(["--password", pw]);
+        }
+        let mut server = Proc::spawn("ctcs serve", cmd);
+        assert!(server
+            .wait_for("listening on", Duration::from_secs(10))
+            .is_some());
+        let extra: Vec<&str> = password.map(|p| vec!["--password", p]).unwrap_or_default();
+        let (code, rows) = check(&addr, &extra);
+        let failing: Vec<_> = verdicts(&rows)
+            .into_iter()
+            .filter(|(_, v)| v != "PASS")
+            .collect();
+        assert_eq!(
+            failing,
+            [],
+            "protocol {protocol}, password {password:?}: {rows:#?}"
+        );
+        assert_eq!(rows.len(), 9);
+        assert_eq!(code, Some(0));
+    }
+}
+
+#[test]
+fn check_catches_a_bad_server() {
+    // Sends a bare CTCONFIG (which crashes dnh3.3.2) on the first connection, and no
+    // PROTOCOL at all on the second.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().take(2).enumerate() {
+            let Ok(mut s) = stream else { return };
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            if n == 0 {
+                s.write_all(b"PROTOCOL 0003\nSENDSTATUS\nCTCONFIG\n")
+                    .unwrap();
+            }
+            let mut buf = [0u8; 8192];
+            let end = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < end {
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    _ => continue,
+                }
+            }
+        }
+    });
+    let (code, rows) = check(&addr, &[]);
+    let v = verdicts(&rows);
+    let get = |name: &str| v.iter().find(|(c, _)| c == name).map(|(_, x)| x.as_str());
+    assert_eq!(get("protocol_sent"), Some("PASS"));
+    assert_eq!(get("protocol_on_reconnect"), Some("FAIL"), "{rows:#?}");
+    assert_eq!(get("never_harmful_lines"), Some("FAIL"), "{rows:#?}");
+    // It never asked again after the first SENDSTATUS, so liveness is unproven.
+    assert_eq!(get("line_of_4294_bytes"), Some("WARN"), "{rows:#?}");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn check_of_a_closed_port_is_unreachable() {
+    let port = free_tcp_port("127.0.0.1");
+    let out = tool(&["ctcs", "check", "--server", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("trackwire: cannot connect to 127.0.0.1:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_accepts_a_host_name_and_refuses_a_busy_port() {
+    let mut srv = CtcsServer::start("localhost:0", &[]);
+    let port = srv.addr.rsplit(':').next().unwrap().to_string();
+    let mut cli = client(&format!("localhost:{port}"), &[]);
+    let (hello, _) = srv.wait(0, "hello", T, |v| v["event"] == "hello");
+    quit(&mut srv, &mut cli, hello["conn"].as_u64().unwrap());
+    // The port is taken now: exit 1 and one line.
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = tool(&["ctcs", "serve", "--listen", &addr])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with(&format!("trackwire: cannot listen on {addr}")),
+        "{err}"
+    );
 }

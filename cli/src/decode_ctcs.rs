@@ -1,96 +1,122 @@
-//! The `ctcs` mode: decodes a CTCS transcript (`C> t cN bytes` / `S> t cN bytes`, bytes
-//! escaped with `\\ \r \n \t \0 \xNN`, `#` lines skipped) and prints one JSON object per
-//! message. Each connection and direction is framed separately; a server `PROTOCOL` line
-//! switches the version in force on its connection, as the dnh3.3.2 client does.
+//! `trackwire decode ctcs`: decodes a CTCS transcript (`C> t cN bytes` / `S> t cN bytes`,
+//! bytes escaped with `\\ \r \n \t \0 \xNN`, `#` lines skipped) and prints one JSON
+//! object per message. Each connection and direction is framed separately; a server
+//! `PROTOCOL` line switches the version in force on its connection, as the dnh3.3.2
+//! client does. Decoding is linear in the input: a stream's buffer is compacted once per
+//! transcript line, not once per message. A message still without its line end when the
+//! input ends is reported (`"error": "unterminated_line"`), never dropped.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
-use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Status, Version};
+use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Version};
 
+use crate::cli::DecodeCtcsArgs;
 use crate::ctcs_json::{self, text};
+use crate::failure::{Failure, FAILED};
+use crate::out::Buffered;
 
-/// Runs the `ctcs` mode with the arguments after the mode name.
-pub(crate) fn run(args: Vec<String>) -> ExitCode {
-    let mut initial = Version::V3;
-    let mut args = args.into_iter();
-    while let Some(a) = args.next() {
-        let value = match a.as_str() {
-            "--protocol" => args.next(),
-            s => match s.strip_prefix("--protocol=") {
-                Some(v) => Some(v.to_owned()),
-                None => {
-                    eprintln!("decode ctcs: unknown argument {a:?}");
-                    return ExitCode::from(2);
-                }
-            },
-        };
-        initial = match value.as_deref() {
-            Some("1") => Version::V1,
-            Some("2") => Version::V2,
-            Some("3") => Version::V3,
-            _ => {
-                eprintln!("decode ctcs: --protocol takes 1, 2 or 3");
-                return ExitCode::from(2);
-            }
-        };
-    }
+/// One connection and direction: its framer and the bytes not yet framed.
+#[derive(Default)]
+struct Stream {
+    framer: Framer,
+    buf: Vec<u8>,
+}
+
+/// Runs `decode ctcs`.
+pub(crate) fn run(a: &DecodeCtcsArgs) -> Result<ExitCode, Failure> {
+    let initial = match a.protocol {
+        1 => Version::V1,
+        2 => Version::V2,
+        _ => Version::V3,
+    };
     let mut input = Vec::new();
-    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
-        eprintln!("decode ctcs: reading stdin: {e}");
-        return ExitCode::from(2);
-    }
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| Failure::Failed(format!("reading stdin: {e}")))?;
     let text = String::from_utf8_lossy(&input);
 
-    let mut failed = false;
-    let mut streams: HashMap<(u32, char), (Framer, Vec<u8>)> = HashMap::new();
+    let mut out = Buffered::new();
+    // Messages that did not decode (their JSON says why), and transcript lines that are
+    // not transcript lines (stderr said so, one line each).
+    let mut failed = 0usize;
+    let mut bad_lines = 0usize;
+    let mut streams: HashMap<(u32, char), Stream> = HashMap::new();
     let mut versions: HashMap<u32, Version> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let Some((dir, conn, bytes)) = parse_entry(line) else {
             if !line.starts_with('#') && !line.trim().is_empty() {
-                eprintln!("decode ctcs: line {}: not a transcript line", n + 1);
-                failed = true;
+                out.flush();
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "trackwire: stdin line {}: not a transcript line (`C> t cN bytes` or `S> t cN bytes`)",
+                    n + 1
+                );
+                bad_lines += 1;
             }
             continue;
         };
-        let (framer, buf) = streams.entry((conn, dir)).or_default();
-        buf.extend_from_slice(&bytes);
-        loop {
-            let split = framer.split(buf);
-            let consumed = split.consumed;
-            let out = match split.status {
-                Status::Partial => None,
-                Status::Complete(Err(e)) => Some(
-                    json!({"dir": dir.to_string(), "conn": conn, "error": e.kind().name(), "offset": e.offset()}),
-                ),
-                Status::Complete(Ok(l)) => {
-                    let version = *versions.entry(conn).or_insert(initial);
-                    Some(if dir == 'C' {
-                        client_json(l, version, conn)
-                    } else {
-                        if let Some(v) = protocol_switch(l) {
-                            versions.insert(conn, v);
-                        }
-                        server_json(l, version, conn)
-                    })
-                }
+        let stream = streams.entry((conn, dir)).or_default();
+        stream.buf.extend_from_slice(&bytes);
+        let mut lines = stream.framer.lines(&stream.buf);
+        for line in &mut lines {
+            let v = match line {
+                Err(e) => error_json(dir, conn, e),
+                Ok(l) => message_json(l, dir, conn, initial, &mut versions),
             };
-            buf.drain(..consumed);
-            match out {
-                Some(v) => {
-                    failed |= v.get("error").is_some();
-                    println!("{v}");
-                }
-                None => break,
-            }
+            failed += usize::from(v.get("error").is_some());
+            out.json(&v);
         }
+        let consumed = lines.consumed();
+        // Once per transcript line: many messages on one line cost one move, not one each.
+        stream.buf.drain(..consumed);
     }
-    if failed {
-        ExitCode::FAILURE
+    let mut left: Vec<_> = streams
+        .into_iter()
+        .filter(|(_, s)| !s.buf.is_empty())
+        .collect();
+    left.sort_by_key(|((conn, dir), _)| (*conn, *dir));
+    for ((conn, dir), s) in left {
+        out.json(&json!({
+            "dir": dir.to_string(),
+            "conn": conn,
+            "error": "unterminated_line",
+            "offset": s.buf.len(),
+            "line": String::from_utf8_lossy(&s.buf),
+        }));
+        failed += 1;
+    }
+    out.flush();
+    if failed > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "trackwire: {failed} line(s) did not decode"
+        );
+    }
+    if failed > 0 || bad_lines > 0 {
+        return Ok(ExitCode::from(FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The library call: one framed line to its JSON, following `PROTOCOL` switches.
+fn message_json(
+    line: &[u8],
+    dir: char,
+    conn: u32,
+    initial: Version,
+    versions: &mut HashMap<u32, Version>,
+) -> Value {
+    let version = *versions.entry(conn).or_insert(initial);
+    if dir == 'C' {
+        client_json(line, version, conn)
     } else {
-        ExitCode::SUCCESS
+        if let Some(v) = protocol_switch(line) {
+            versions.insert(conn, v);
+        }
+        server_json(line, version, conn)
     }
 }
 
@@ -147,8 +173,8 @@ fn base(dir: &str, conn: u32, kind: &str) -> Map<String, Value> {
     m
 }
 
-fn error_json(dir: &str, conn: u32, e: trackwire::DecodeError) -> Value {
-    json!({"dir": dir, "conn": conn, "error": e.kind().name(), "offset": e.offset()})
+fn error_json(dir: impl ToString, conn: u32, e: trackwire::DecodeError) -> Value {
+    json!({"dir": dir.to_string(), "conn": conn, "error": e.kind().name(), "offset": e.offset()})
 }
 
 fn client_json(line: &[u8], version: Version, conn: u32) -> Value {

@@ -1,11 +1,6 @@
-//! A simulated ctorrent for testing CTCS servers: a std loop over
+//! `trackwire ctcs simulate`: a simulated ctorrent for testing CTCS servers: a std loop over
 //! [`trackwire::ctcs::ClientSession`] that seeds an imaginary torrent and answers every
 //! request with synthetic, self-consistent data.
-//!
-//! ```text
-//! cargo run --example ctcs_client -- --server HOST:PORT [--password PW] [--peers N]
-//!     [--files N] [--torrent NAME] [--dlimit BYTES] [--ulimit BYTES]
-//! ```
 //!
 //! It behaves as Enhanced CTorrent dnh3.3.2 does when it seeds with `-S HOST:PORT`:
 //!
@@ -29,10 +24,6 @@
 //! * once a second, `CTBW` if a rate or a limit changed since the previous second;
 //! * `CTQUIT`: a final `CTSTATUS`, then it closes the connection and exits 0.
 //!
-//! With `--check` it runs a conformance battery against the server instead (see
-//! `examples/common/ctcs_check.rs`): `cargo run --example ctcs_client -- --check
-//! --server HOST:PORT [--password PW] [--json] [--wait-ms N]` prints one PASS / WARN /
-//! FAIL row per check and exits 1 if anything FAILs.
 //!   `CTUPDATE` and `CTRESTART` are logged.
 //!
 //! A short log of what it does goes to stderr. Exit status: 0 after `CTQUIT`, 64 on a
@@ -43,25 +34,24 @@ use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use trackwire::ctcs::client::MAX_LINE_WITH_LF;
 use trackwire::ctcs::{
     ClientEvent, ClientSession, ClientSessionConfig, ClientState, ConfigType, CtBw, CtConfig,
     CtConfigValues, CtDetail, CtFile, CtPeer, CtStatus, Float, PeerFlags, PeerIdText, Positional,
-    Text, Version, Word,
+    Text, Version, Word, DEFAULT_INPUT_CAPACITY, MAX_PASSWORD_LEN, MAX_TORRENT_PATH_LEN,
 };
-use trackwire::Instant;
+use trackwire::{Instant, StdClock, UsageError, UsageErrorKind};
 
-const USAGE: &str = "usage: ctcs_client --server HOST:PORT [--password PW] [--peers N] [--files N] [--torrent NAME] [--dlimit BYTES] [--ulimit BYTES]\n       ctcs_client --check --server HOST:PORT [--password PW] [--json] [--wait-ms N]";
-
-#[path = "common/ctcs_check.rs"]
-mod ctcs_check;
+use crate::cli::CtcsSimulateArgs;
+use crate::failure::Failure;
 
 /// Output queue: room for a peer list of about 800 peers.
 const OUT: usize = 64 * 1024;
-const MAX_PEERS: usize = 500;
-const MAX_FILES: usize = 200;
+
+/// The session: the default input buffer, a larger output queue.
+type Session = ClientSession<DEFAULT_INPUT_CAPACITY, OUT>;
 const PIECE_SIZE: u64 = 256 * 1024;
 
+/// The simulation's settings.
 struct Options {
     server: String,
     password: Option<String>,
@@ -70,76 +60,73 @@ struct Options {
     torrent: String,
     dlimit: i32,
     ulimit: i32,
-    check: bool,
-    json: bool,
-    wait_ms: u64,
 }
 
-fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
-    let mut o = Options {
-        server: String::new(),
-        password: None,
-        peers: 3,
-        files: 2,
-        torrent: "simulated.torrent".into(),
-        dlimit: 0,
-        ulimit: 0,
-        check: false,
-        json: false,
-        wait_ms: 1500,
+/// One stderr line (a closed stderr is not worth stopping for).
+fn log(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Runs `ctcs simulate` until the server sends `CTQUIT`.
+pub(crate) fn run(a: &CtcsSimulateArgs) -> Result<ExitCode, Failure> {
+    let o = Options {
+        server: a.server.clone(),
+        password: a.password.clone(),
+        peers: usize::from(a.peers),
+        files: usize::from(a.files),
+        torrent: a.torrent.clone(),
+        dlimit: a.dlimit,
+        ulimit: a.ulimit,
     };
-    let mut args = args.peekable();
-    while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "--check" => {
-                o.check = true;
-                continue;
-            }
-            "--json" => {
-                o.json = true;
-                continue;
-            }
-            _ => {}
-        }
-        let mut value = || args.next().ok_or(format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--wait-ms" => o.wait_ms = value()?.parse().map_err(|e| format!("--wait-ms: {e}"))?,
-            "--server" => o.server = value()?,
-            "--password" => o.password = Some(value()?),
-            "--peers" => o.peers = value()?.parse().map_err(|e| format!("--peers: {e}"))?,
-            "--files" => o.files = value()?.parse().map_err(|e| format!("--files: {e}"))?,
-            "--torrent" => o.torrent = value()?,
-            "--dlimit" => o.dlimit = value()?.parse().map_err(|e| format!("--dlimit: {e}"))?,
-            "--ulimit" => o.ulimit = value()?.parse().map_err(|e| format!("--ulimit: {e}"))?,
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if o.server.is_empty() {
-        return Err("--server is required".into());
-    }
-    if o.peers > MAX_PEERS {
-        return Err(format!("--peers: at most {MAX_PEERS}"));
-    }
-    if !(1..=MAX_FILES).contains(&o.files) {
-        return Err(format!("--files: 1 to {MAX_FILES}"));
-    }
-    Ok(o)
+    let clock = StdClock::new();
+    let unix_ms = unix_now_ms();
+    let start = i64::try_from(unix_ms / 1000).unwrap_or(i64::MAX);
+    let mut peer_id = [0u8; 20];
+    peer_id[..8].copy_from_slice(b"-CD0303-");
+    peer_id[8..].copy_from_slice(&crate::random::bytes::<12>());
+    let config = ClientSessionConfig::new(peer_id, start, o.torrent.as_bytes())
+        .with_unix_time_at_zero_ms(unix_ms)
+        .with_password(o.password.as_deref().map(str::as_bytes));
+    let session = Session::new_sized(config)
+        .map(Box::new)
+        .map_err(|e| Failure::Usage(session_error(e)))?;
+    let sim = Sim::new(&o, start);
+    log(&format!(
+        "simulate: {} seeding {} ({} bytes, {} files, {} pieces), {} peers",
+        String::from_utf8_lossy(session.peer_id_text()),
+        o.torrent,
+        sim.torrent_size,
+        sim.files.len(),
+        sim.n_total,
+        sim.peers.len()
+    ));
+    let last_bw = sim.bw();
+    let mut c = Client {
+        session,
+        stream: None,
+        sim,
+        clock,
+        last_bw,
+        quit: false,
+    };
+    c.run();
+    Ok(ExitCode::SUCCESS)
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut b = [0u8; N];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut b))
-        .is_err()
-    {
-        use std::hash::{BuildHasher, Hasher};
-        for (i, x) in b.iter_mut().enumerate() {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(i);
-            *x = h.finish() as u8;
+/// What is wrong with the options the session refused, named by the option.
+fn session_error(e: UsageError) -> String {
+    match (e.argument(), e.kind()) {
+        ("torrent", UsageErrorKind::InvalidValue) => {
+            "--torrent: empty, or contains a NUL, CR or LF byte".into()
         }
+        ("torrent", UsageErrorKind::TooLong) => format!(
+            "--torrent: longer than {MAX_TORRENT_PATH_LEN} bytes, or too long for a CTORRENT line"
+        ),
+        ("password", UsageErrorKind::InvalidValue) => format!(
+            "--password: contains a NUL, CR or LF byte in its first {MAX_PASSWORD_LEN} bytes (the part ctorrent sends)"
+        ),
+        _ => format!("cannot start the session: {e}"),
     }
-    b
 }
 
 /// C's `atoi`: leading blanks, a sign, digits; anything else stops it (0 if none).
@@ -366,7 +353,7 @@ impl Sim {
         }
     }
 
-    /// (name, type, range, value, short_desc, long_desc), in dnh3.3.2's order (spec §5).
+    /// (name, type, range, value, short_desc, long_desc), in dnh3.3.2's order (measured from dnh3.3.2).
     fn options(
         &self,
     ) -> Vec<(
@@ -524,7 +511,7 @@ fn within(v: i64, lo: i64, hi: i64) -> Result<i64, Option<()>> {
 }
 
 /// A positional (v1/v2) `CTCONFIG`, copied out of the session.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Values {
     verbose: Option<i32>,
     seedtime: Option<i32>,
@@ -536,7 +523,6 @@ struct Values {
 }
 
 /// An event copied out of the session, so that the session can be used to answer it.
-#[derive(Debug)]
 enum Act {
     Connected,
     Reconnect,
@@ -580,22 +566,25 @@ impl Act {
             ClientEvent::Restart => Act::Restart,
             ClientEvent::Update => Act::Update,
             ClientEvent::Protocol { version, previous } => Act::Protocol(*version, *previous),
-            ClientEvent::Unknown(t) => Act::Ignored(format!("unknown line {:?}", t.to_string())),
-            ClientEvent::Malformed { error, line } => Act::Ignored(format!(
-                "malformed line {:?}: {error}",
-                line.map(|l| l.to_string()).unwrap_or_default()
-            )),
-            other => Act::Ignored(format!("{other:?}")),
+            ClientEvent::Unknown(t) => Act::Ignored(format!("unknown line `{t}`")),
+            ClientEvent::Malformed {
+                error,
+                line: Some(line),
+            } => Act::Ignored(format!("malformed line `{line}`: {error}")),
+            ClientEvent::Malformed { error, line: None } => {
+                Act::Ignored(format!("a line that could not be framed: {error}"))
+            }
+            _ => Act::Ignored("an event this version of the tool does not know".into()),
         }
     }
 }
 
 /// The driver: the session, the socket and the simulation.
 struct Client {
-    session: Box<ClientSession<OUT>>,
+    session: Box<Session>,
     stream: Option<TcpStream>,
     sim: Sim,
-    clock: std::time::Instant,
+    clock: StdClock,
     last_bw: CtBw,
     quit: bool,
 }
@@ -607,64 +596,9 @@ fn unix_now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn main() -> ExitCode {
-    let o = match parse(std::env::args().skip(1)) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("ctcs_client: {e}\n{USAGE}");
-            return ExitCode::from(64);
-        }
-    };
-    if o.check {
-        use std::net::ToSocketAddrs;
-        let Some(server) = o.server.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
-            eprintln!("ctcs_client: cannot resolve {}\n{USAGE}", o.server);
-            return ExitCode::from(64);
-        };
-        let wait = Duration::from_millis(o.wait_ms);
-        return ctcs_check::run(server, o.password.as_deref(), o.json, wait);
-    }
-    let clock = std::time::Instant::now();
-    let unix_ms = unix_now_ms();
-    let start = (unix_ms / 1000) as i64;
-    let mut peer_id = [0u8; 20];
-    peer_id[..8].copy_from_slice(b"-CD0303-");
-    peer_id[8..].copy_from_slice(&random_bytes::<12>());
-    let mut config = ClientSessionConfig::new(peer_id, start, o.torrent.as_bytes(), unix_ms);
-    config.password = o.password.as_deref().map(str::as_bytes);
-    let session = match ClientSession::<OUT>::new(&config) {
-        Ok(s) => Box::new(s),
-        Err(e) => {
-            eprintln!("ctcs_client: {e}\n{USAGE}");
-            return ExitCode::from(64);
-        }
-    };
-    let sim = Sim::new(&o, start);
-    eprintln!(
-        "ctcs_client: {} seeding {} ({} bytes, {} files, {} pieces), {} peers",
-        String::from_utf8_lossy(session.peer_id_text()),
-        o.torrent,
-        sim.torrent_size,
-        sim.files.len(),
-        sim.n_total,
-        sim.peers.len()
-    );
-    let last_bw = sim.bw();
-    let mut c = Client {
-        session,
-        stream: None,
-        sim,
-        clock,
-        last_bw,
-        quit: false,
-    };
-    c.run();
-    ExitCode::SUCCESS
-}
-
 impl Client {
     fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.clock.elapsed().as_millis()).unwrap_or(u64::MAX))
+        self.clock.now()
     }
 
     fn run(&mut self) {
@@ -706,39 +640,45 @@ impl Client {
             .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(5)));
         match stream {
             Ok(s) => {
-                eprintln!("ctcs_client: connected to {target}");
+                log(&format!("simulate: connected to {target}"));
                 let _ = s.set_nodelay(true);
                 self.stream = Some(s);
                 self.session.handle_connected(self.now());
             }
             Err(e) => {
-                eprintln!("ctcs_client: cannot connect to {target}: {e}; retrying in 15 s");
+                log(&format!(
+                    "simulate: cannot connect to {target}: {e}; retrying in 15 s"
+                ));
                 self.session.handle_connect_failed(self.now());
             }
         }
         self.pump();
     }
 
-    /// Waits up to `wait` for bytes from the server and handles them.
+    /// Waits up to `wait` for bytes from the server, reads them straight into the
+    /// session's input buffer and handles them.
     fn read(&mut self, wait: Duration) {
         let Some(stream) = self.stream.as_mut() else {
             self.closed("no socket");
             return;
         };
         let _ = stream.set_read_timeout(Some(wait));
-        let mut buf = [0u8; 8192];
-        match stream.read(&mut buf) {
+        let room = self.session.input_buf();
+        if room.is_empty() {
+            // Cannot happen: every event was polled, which leaves room for a whole line.
+            // A read into no room would return 0 and look like end of file.
+            self.closed("the session's input buffer is full after its events were polled");
+            return;
+        }
+        match stream.read(room) {
             Ok(0) => self.closed("the server closed the connection"),
             Ok(n) => {
-                let mut rest = &buf[..n];
-                while !rest.is_empty() && self.session.state() == ClientState::Ready {
-                    let used = self.session.handle_input(self.now(), rest);
-                    rest = &rest[used..];
-                    let had_events = self.pump();
-                    if self.quit || (used == 0 && !had_events) {
-                        break;
-                    }
+                if let Err(e) = self.session.commit_input(n) {
+                    // Cannot happen: `n` is at most the room `input_buf` gave.
+                    self.closed(&format!("input: {e}"));
+                    return;
                 }
+                self.pump();
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -747,66 +687,63 @@ impl Client {
     }
 
     fn closed(&mut self, why: &str) {
-        eprintln!("ctcs_client: {why}; reconnecting in 5 s");
+        log(&format!("simulate: {why}; reconnecting in 5 s"));
         if let Some(s) = self.stream.take() {
             let _ = s.shutdown(Shutdown::Both);
         }
         self.session.handle_closed(self.now());
     }
 
-    /// Writes what is queued; returns false (and closes) on a write error.
+    /// Writes what is queued, one line per write; returns false (and closes) on a
+    /// write error.
     fn flush(&mut self) -> bool {
-        let mut buf = vec![0u8; MAX_LINE_WITH_LF.max(OUT)];
+        let mut buf = [0u8; ClientSession::MAX_TRANSMIT_LEN];
         loop {
-            let n = match self.session.poll_transmit(self.now(), &mut buf) {
+            let n = match self.session.poll_transmit(&mut buf) {
                 Ok(Some(n)) => n,
                 Ok(None) => return true,
                 Err(e) => {
-                    eprintln!("ctcs_client: transmit: {e}");
+                    // Cannot happen: MAX_TRANSMIT_LEN always suffices.
+                    log(&format!("simulate: transmit: {e}"));
                     return true;
                 }
             };
             let Some(stream) = self.stream.as_mut() else {
                 return true;
             };
-            if let Err(e) = stream.write_all(&buf[..n]) {
+            if let Err(e) = stream.write_all(buf.get(..n).unwrap_or_default()) {
                 self.closed(&format!("write: {e}"));
                 return false;
             }
         }
     }
 
-    /// Writes output and handles events until there are none; returns whether any
-    /// event was handled.
+    /// The session's drain: acts on every event (received lines are decoded as they
+    /// are polled, and the answers are queued), then writes what is queued. Returns
+    /// whether any event was handled.
     fn pump(&mut self) -> bool {
         let mut any = false;
-        loop {
-            if !self.flush() {
-                return any;
-            }
-            let Some(act) = self.session.poll_event().map(|ev| Act::of(&ev)) else {
-                return any;
-            };
+        while let Some(act) = self.session.poll_event().map(|ev| Act::of(&ev)) {
             any = true;
             self.act(act);
             if self.quit {
-                let _ = self.flush();
-                return any;
+                break;
             }
         }
+        self.flush();
+        any
     }
 
     fn report_bw(&mut self) {
         let bw = self.sim.bw();
         if bw != self.last_bw {
             self.last_bw = bw;
-            let now = self.now();
-            match self.session.send_bw(now, &bw) {
-                Ok(()) => eprintln!(
-                    "ctcs_client: CTBW {},{} {},{}",
+            match self.session.send_bw(&bw) {
+                Ok(()) => log(&format!(
+                    "simulate: CTBW {},{} {},{}",
                     bw.dl_rate, bw.ul_rate, bw.dl_limit, bw.ul_limit
-                ),
-                Err(e) => eprintln!("ctcs_client: CTBW not sent: {e}"),
+                )),
+                Err(e) => log(&format!("simulate: CTBW not sent: {e}")),
             }
             self.pump();
         }
@@ -815,56 +752,62 @@ impl Client {
     fn act(&mut self, act: Act) {
         let now = self.now();
         let r = match act {
-            Act::Connected => self.session.send_status(now, &self.sim.status()),
+            Act::Connected => self.session.send_status(&self.sim.status()),
             Act::Reconnect => {
-                eprintln!("ctcs_client: reconnecting");
+                log("simulate: reconnecting");
                 Ok(())
             }
             Act::Status => {
-                eprintln!("ctcs_client: SENDSTATUS");
-                self.session.send_status(now, &self.sim.status())
+                log("simulate: SENDSTATUS");
+                self.session.send_status(&self.sim.status())
             }
             Act::Detail => {
-                eprintln!("ctcs_client: SENDDETAIL: {} files", self.sim.files.len());
+                log(&format!(
+                    "simulate: SENDDETAIL: {} files",
+                    self.sim.files.len()
+                ));
                 self.send_detail(now)
             }
             Act::Peers => {
-                eprintln!("ctcs_client: SENDPEERS: {} peers", self.sim.peers.len());
-                self.send_peers(now)
+                log(&format!(
+                    "simulate: SENDPEERS: {} peers",
+                    self.sim.peers.len()
+                ));
+                self.send_peers()
             }
             Act::Config => {
-                eprintln!(
-                    "ctcs_client: SENDCONF (version {})",
+                log(&format!(
+                    "simulate: SENDCONF (version {})",
                     self.session.version().get()
-                );
-                self.send_config(now)
+                ));
+                self.send_config()
             }
             Act::Dlimit(limit) => {
-                // A seeding dnh3.3.2 only lowers its download limit (spec §9).
+                // A seeding dnh3.3.2 only lowers its download limit (measured from dnh3.3.2).
                 if limit < self.sim.dl_limit {
-                    eprintln!("ctcs_client: SETDLIMIT {limit}: applied");
+                    log(&format!("simulate: SETDLIMIT {limit}: applied"));
                     self.sim.dl_limit = limit;
                 } else {
-                    eprintln!(
-                        "ctcs_client: SETDLIMIT {limit}: ignored (seeding, not below {})",
+                    log(&format!(
+                        "simulate: SETDLIMIT {limit}: ignored (seeding, not below {})",
                         self.sim.dl_limit
-                    );
+                    ));
                 }
                 Ok(())
             }
             Act::Ulimit(limit) => {
-                eprintln!("ctcs_client: SETULIMIT {limit}: applied");
+                log(&format!("simulate: SETULIMIT {limit}: applied"));
                 self.sim.ul_limit = limit;
                 Ok(())
             }
             Act::Set(name, value) => match self.sim.set(&name, &value) {
                 Ok(moved) => {
-                    eprintln!("ctcs_client: CTCONFIG {name} {value}: applied");
+                    log(&format!("simulate: CTCONFIG {name} {value}: applied"));
                     if moved {
-                        eprintln!(
-                            "ctcs_client: moving to CTCS server {}",
+                        log(&format!(
+                            "simulate: moving to CTCS server {}",
                             self.sim.settings.ctcs_server
-                        );
+                        ));
                         if let Some(s) = self.stream.take() {
                             let _ = s.shutdown(Shutdown::Both);
                         }
@@ -875,17 +818,17 @@ impl Client {
                 Err(None) => {
                     let text =
                         format!("Malformed or invalid input from CTCS: CTCONFIG {name} {value}");
-                    eprintln!("ctcs_client: {text}");
-                    self.session.send_info(now, 2, text.as_bytes())
+                    log(&format!("simulate: {text}"));
+                    self.session.send_info(2, text.as_bytes())
                 }
                 Err(Some(())) => {
                     let text = format!("Unknown config option {name} from CTCS");
-                    eprintln!("ctcs_client: {text}");
-                    self.session.send_info(now, 2, text.as_bytes())
+                    log(&format!("simulate: {text}"));
+                    self.session.send_info(2, text.as_bytes())
                 }
             },
             Act::Values(v) => {
-                eprintln!("ctcs_client: positional CTCONFIG {v:?}: applied");
+                log("positional CTCONFIG: applied");
                 let s = &mut self.sim.settings;
                 if let Some(x) = v.verbose {
                     s.verbose = i64::from(x.max(0));
@@ -911,8 +854,8 @@ impl Client {
                 Ok(())
             }
             Act::Quit => {
-                eprintln!("ctcs_client: CTQUIT: sending the final CTSTATUS and exiting");
-                let r = self.session.send_status(now, &self.sim.status());
+                log("simulate: CTQUIT: sending the final CTSTATUS and exiting");
+                let r = self.session.send_status(&self.sim.status());
                 let _ = self.flush();
                 if let Some(s) = self.stream.take() {
                     let _ = s.shutdown(Shutdown::Both);
@@ -922,32 +865,32 @@ impl Client {
                 r
             }
             Act::Restart => {
-                eprintln!("ctcs_client: CTRESTART (tracker session restarted)");
+                log("simulate: CTRESTART (tracker session restarted)");
                 Ok(())
             }
             Act::Update => {
-                eprintln!("ctcs_client: CTUPDATE (tracker update requested)");
+                log("simulate: CTUPDATE (tracker update requested)");
                 Ok(())
             }
             Act::Protocol(v, previous) => {
-                eprintln!(
-                    "ctcs_client: server PROTOCOL: version {} (was {})",
+                log(&format!(
+                    "simulate: server PROTOCOL: version {} (was {})",
                     v.get(),
                     previous.get()
-                );
+                ));
                 Ok(())
             }
             Act::Ignored(what) => {
-                eprintln!("ctcs_client: ignored {what}");
+                log(&format!("simulate: ignored {what}"));
                 Ok(())
             }
         };
         if let Err(e) = r {
-            eprintln!("ctcs_client: reply not queued: {e}");
+            log(&format!("simulate: reply not queued: {e}"));
         }
     }
 
-    fn send_detail(&mut self, now: Instant) -> Result<(), trackwire::UsageError> {
+    fn send_detail(&mut self, now: Instant) -> Result<(), UsageError> {
         let detail = CtDetail {
             torrent_size: self.sim.torrent_size as i64,
             piece_size: PIECE_SIZE as i32,
@@ -972,10 +915,10 @@ impl Client {
                 })
             })
             .collect();
-        self.session.send_detail(now, &detail, files)
+        self.session.send_detail(&detail, files)
     }
 
-    fn send_peers(&mut self, now: Instant) -> Result<(), trackwire::UsageError> {
+    fn send_peers(&mut self) -> Result<(), UsageError> {
         let sim = &self.sim;
         let peers: Vec<CtPeer<'_>> = sim
             .peers
@@ -999,10 +942,10 @@ impl Client {
                 })
             })
             .collect();
-        self.session.send_peers(now, peers)
+        self.session.send_peers(peers)
     }
 
-    fn send_config(&mut self, now: Instant) -> Result<(), trackwire::UsageError> {
+    fn send_config(&mut self) -> Result<(), UsageError> {
         let options = self.sim.options();
         let items: Vec<CtConfig<'_>> = options
             .iter()
@@ -1030,6 +973,6 @@ impl Client {
             pause: Positional::Set(i32::from(s.pause)),
             ..CtConfigValues::default()
         };
-        self.session.send_config(now, &values, items)
+        self.session.send_config(&values, items)
     }
 }

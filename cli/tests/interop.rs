@@ -1,0 +1,989 @@
+//! Interop: the tool and the library against real programs (Debian's opentracker,
+//! ctorrent, python3-libtorrent, aria2, transmission-cli). Tests that need a program are
+//! `#[ignore]`d with the program named, so that a run without it reports them as
+//! ignored rather than passed; `.ci/run` installs them and runs
+//! `cargo test -p trackwire-cli -- --include-ignored`. The lossy-loopback tests need no
+//! other program and always run.
+
+mod common;
+
+mod check {
+    //! `trackwire check` against Debian's opentracker: exactly its known deviations (the
+    //! requester in its own peer list, and a 33-byte error reply to a 16-byte datagram with
+    //! a bad connection id).
+
+    use crate::common::procs::{json_lines, start_opentracker, tool};
+    use serde_json::Value;
+
+    fn check(url: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
+        json_lines(
+            tool(&["check"])
+                .arg(url)
+                .arg("--json")
+                .args(["--wait-ms", "300"])
+                .args(extra),
+        )
+    }
+
+    fn not_passing(rows: &[Value]) -> Vec<(String, String)> {
+        rows.iter()
+            .filter(|r| r["verdict"] != "PASS")
+            .map(|r| {
+                (
+                    r["check"].as_str().unwrap().to_string(),
+                    r["verdict"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    #[ignore = "interop: needs opentracker; run with --ignored (.ci/run does)"]
+    fn opentracker_shows_exactly_its_known_deviations() {
+        let (_ot, udp) = start_opentracker(&[[0xaa; 20]]);
+        let (code, rows) = check(
+            &format!("udp://127.0.0.1:{udp}"),
+            &["--info-hash", &"aa".repeat(20)],
+        );
+        let report: String = rows
+            .iter()
+            .map(|r| format!("{} {} {}\n", r["verdict"], r["check"], r["seen"]))
+            .collect();
+        eprintln!("opentracker report:\n{report}");
+        assert_eq!(
+            not_passing(&rows),
+            [
+                ("peers_family".to_string(), "WARN".to_string()),
+                ("amplification".to_string(), "FAIL".to_string())
+            ],
+            "{report}"
+        );
+        assert_eq!(code, Some(1));
+    }
+}
+
+mod opentracker {
+    //! `trackwire announce` and the `udp::Client` API against Debian's opentracker: connect,
+    //! announce, scrape, and the error reply to a bad connection id (after which the client
+    //! must drop the id and reconnect).
+
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    use crate::common::driver::{run, Outcome, Wire};
+    use crate::common::procs::{start_opentracker, tool};
+    use trackwire::udp::{AnnounceParams, Client, ClientConfig, InfoHash, PeerId, RetryPolicy};
+    use trackwire::{Instant, StdClock};
+
+    const WHITELISTED: [u8; 20] = [0xaa; 20];
+
+    /// One opentracker at a time: two instances started together interfere.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn announce_tool(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let out = tool(&["announce", "--json"]).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let json = serde_json::from_str(text.trim()).unwrap_or_else(|_| {
+            panic!(
+                "not JSON: {text:?} {:?}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code(), json)
+    }
+
+    #[test]
+    #[ignore = "interop: needs opentracker; run with --ignored (.ci/run does)"]
+    fn announce_against_opentracker() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let (_ot, port) = start_opentracker(&[[0xaa; 20], [0xbb; 20]]);
+        let url = format!("udp://127.0.0.1:{port}/announce");
+        let hash = "aa".repeat(20);
+        let (code, v) = announce_tool(&[
+            &url,
+            "--info-hash",
+            &hash,
+            "--port",
+            "7001",
+            "--left",
+            "100",
+            "--event",
+            "started",
+        ]);
+        assert_eq!(code, Some(0), "{v}");
+        assert_eq!(v["type"], "announce_response");
+        // opentracker lists the requester itself.
+        assert!(
+            v["peers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "127.0.0.1:7001"),
+            "{v}"
+        );
+        let (code, v) = announce_tool(&[&url, "--info-hash", &hash, "--scrape"]);
+        assert_eq!(code, Some(0), "{v}");
+        assert_eq!(v["files"][0]["incomplete"], 1, "{v}");
+        // A hash outside the whitelist gets opentracker's 8-byte reply, which is not a valid
+        // announce response: the client ignores it and times out (exit 2).
+        let (code, v) = announce_tool(&[&url, "--info-hash", &"cc".repeat(20), "--timeout", "2"]);
+        assert_eq!(code, Some(2), "{v}");
+    }
+
+    #[test]
+    #[ignore = "interop: needs opentracker; run with --ignored (.ci/run does)"]
+    fn client_api_against_opentracker() {
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let (_ot, port) = start_opentracker(&[[0xaa; 20], [0xbb; 20]]);
+        let tracker = format!("127.0.0.1:{port}").parse().unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let retry = RetryPolicy {
+            initial_timeout: Duration::from_millis(500),
+            backoff: 1,
+            max_sends: 4,
+        };
+        let mut client =
+            Client::<4>::new_sized(ClientConfig::new(tracker).with_retry(retry), 77).unwrap();
+        let start = std::time::Instant::now();
+        let mut params = AnnounceParams::new(
+            InfoHash(WHITELISTED),
+            PeerId(*b"-TW0001-interop00001"),
+            7100,
+        );
+        params.left = 5;
+        let a = client.announce(Instant::ZERO, params).unwrap();
+        let s = client
+            .scrape(
+                Instant::ZERO,
+                &[InfoHash(WHITELISTED), InfoHash([0xbb; 20])],
+            )
+            .unwrap();
+        let (mut keep_out, mut keep_in) = (|_: &[u8]| true, |_: &mut [u8]| true);
+        let (done, stats) = run(
+            &mut client,
+            &socket,
+            start,
+            2,
+            Duration::from_secs(10),
+            Wire {
+                keep_out: &mut keep_out,
+                keep_in: &mut keep_in,
+            },
+        );
+        assert_eq!(
+            stats.connects, 1,
+            "one connect serves both exchanges: {stats:?}"
+        );
+        for (id, outcome) in &done {
+            match outcome {
+                Outcome::Announced {
+                    peers, leechers, ..
+                } if *id == a => {
+                    assert!(*leechers >= 1);
+                    assert!(peers.iter().any(|p| p.port() == 7100), "{peers:?}");
+                }
+                // The scrape may overtake the announce, so its counts are checked below.
+                Outcome::Scraped(rows) if *id == s => {
+                    assert_eq!(rows.len(), 2);
+                    assert_eq!(rows[0].0, InfoHash(WHITELISTED));
+                    assert_eq!(rows[1].0, InfoHash([0xbb; 20]));
+                }
+                other => panic!("{id:?}: {other:?}"),
+            }
+        }
+        // Now that the announce is in, a scrape counts it, on the cached id.
+        let t = StdClock::with_origin(start).now();
+        let s = client.scrape(t, &[InfoHash(WHITELISTED)]).unwrap();
+        let (mut keep_out, mut keep_in) = (|_: &[u8]| true, |_: &mut [u8]| true);
+        let (done, stats) = run(
+            &mut client,
+            &socket,
+            start,
+            1,
+            Duration::from_secs(10),
+            Wire {
+                keep_out: &mut keep_out,
+                keep_in: &mut keep_in,
+            },
+        );
+        assert_eq!(stats.connects, 0, "the cached id was not used: {stats:?}");
+        let [(id, Outcome::Scraped(rows))] = &done[..] else {
+            panic!("{done:?}")
+        };
+        assert_eq!(*id, s);
+        assert!(rows[0].1.incomplete >= 1, "{rows:?}");
+
+        // A fresh client whose connect reply is altered on the way in: its announce carries
+        // a connection id opentracker never issued, which opentracker answers with an error.
+        let mut client =
+            Client::<4>::new_sized(ClientConfig::new(tracker).with_retry(retry), 78).unwrap();
+        let start = std::time::Instant::now();
+        let bad = client.announce(Instant::ZERO, params).unwrap();
+        let mut keep_out = |_: &[u8]| true;
+        let mut keep_in = |d: &mut [u8]| {
+            if d.len() == 16 && d[..4] == [0, 0, 0, 0] {
+                d[15] ^= 0xff; // the last byte of the connection id
+            }
+            true
+        };
+        let (done, _) = run(
+            &mut client,
+            &socket,
+            start,
+            1,
+            Duration::from_secs(10),
+            Wire {
+                keep_out: &mut keep_out,
+                keep_in: &mut keep_in,
+            },
+        );
+        assert_eq!(done.len(), 1);
+        let (id, Outcome::Failed(message)) = &done[0] else {
+            panic!("{done:?}")
+        };
+        assert_eq!(*id, bad);
+        assert_eq!(
+            message, b"Connection ID missmatch.\0",
+            "the message is kept exactly"
+        );
+        // The rejected id was dropped: the next announce connects again and succeeds.
+        assert!(
+            client.connection_id().is_none(),
+            "the rejected id is still cached"
+        );
+        let t = StdClock::with_origin(start).now();
+        let again = client.announce(t, params).unwrap();
+        let (mut keep_out, mut keep_in) = (|_: &[u8]| true, |_: &mut [u8]| true);
+        let (done, stats) = run(
+            &mut client,
+            &socket,
+            start,
+            1,
+            Duration::from_secs(10),
+            Wire {
+                keep_out: &mut keep_out,
+                keep_in: &mut keep_in,
+            },
+        );
+        assert_eq!(stats.connects, 1, "{stats:?}");
+        assert!(
+            matches!(&done[..], [(id, Outcome::Announced { .. })] if *id == again),
+            "{done:?}"
+        );
+    }
+}
+
+mod tracker {
+    //! Real BitTorrent clients against `trackwire tracker`: python3-libtorrent over IPv4 and
+    //! IPv6 (announce, peers, scrape, a download from the peer handed out), aria2c (downloads
+    //! from a libtorrent seeder it can only have found through our tracker) and
+    //! transmission-cli (takes that seeder from our reply).
+
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::Duration;
+
+    use crate::common::procs::{
+        free_tcp_port, free_udp_port, require, scratch, start_tracker, wait_for_file, Proc,
+    };
+
+    const PYTHON: &str = "/usr/bin/python3";
+
+    fn script(name: &str) -> String {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/interop")
+            .join(name)
+            .display()
+            .to_string()
+    }
+
+    fn libtorrent_two_sessions(host: &str) {
+        let port = free_udp_port(host);
+        let bind = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let mut tracker = start_tracker(&[bind], &["--interval", "5"]);
+        let dir = scratch(&format!("lt-{}", host.replace(':', "_")));
+        let mut py = Proc::spawn("libtorrent", {
+            let mut c = Command::new(PYTHON);
+            c.arg(script("libtorrent_peers.py"))
+                .arg(host)
+                .arg(port.to_string())
+                .arg(host)
+                .arg(&dir);
+            c
+        });
+        let code = py.finish(Duration::from_secs(100));
+        let out = py.lines().join("\n");
+        assert_eq!(
+            code,
+            Some(0),
+            "libtorrent checks failed:\n{out}\ntracker:\n{}",
+            tracker.lines().join("\n")
+        );
+        for check in [
+            "second announcer received",
+            "on re-announce",
+            "PASS scrape",
+            "download completed",
+        ] {
+            assert!(out.contains(check), "missing `{check}` in:\n{out}");
+        }
+        eprintln!("{out}");
+    }
+
+    #[test]
+    #[ignore = "interop: needs python3-libtorrent; run with --ignored (.ci/run does)"]
+    fn libtorrent_ipv4() {
+        require("python3");
+        libtorrent_two_sessions("127.0.0.1");
+    }
+
+    #[test]
+    #[ignore = "interop: needs python3-libtorrent; run with --ignored (.ci/run does)"]
+    fn libtorrent_ipv6() {
+        libtorrent_two_sessions("::1");
+    }
+
+    /// A libtorrent seeder announced to a fresh tracker; returns (tracker, seeder, workdir).
+    fn seeded(name: &str) -> (Proc, Proc, std::path::PathBuf) {
+        let port = free_udp_port("127.0.0.1");
+        let tracker = start_tracker(&[format!("127.0.0.1:{port}")], &["--interval", "5"]);
+        let dir = scratch(name);
+        let seed_dir = dir.join("seed");
+        let mut seeder = Proc::spawn("seeder", {
+            let mut c = Command::new(PYTHON);
+            c.arg(script("libtorrent_seed.py"))
+                .arg(format!("udp://127.0.0.1:{port}/announce"))
+                .arg(&seed_dir)
+                .arg(free_tcp_port("127.0.0.1").to_string());
+            c
+        });
+        assert!(
+            seeder.wait_for("ready", Duration::from_secs(30)).is_some(),
+            "seeder never announced: {:?}",
+            seeder.lines()
+        );
+        (tracker, seeder, dir)
+    }
+
+    fn payload() -> Vec<u8> {
+        (0..=255u8).cycle().take(65536).collect()
+    }
+
+    #[test]
+    #[ignore = "interop: needs aria2 and python3-libtorrent; run with --ignored (.ci/run does)"]
+    fn aria2c_downloads_from_the_peer_we_hand_out() {
+        let aria2 = require("aria2c");
+        let (mut tracker, _seeder, dir) = seeded("aria2");
+        let dl = dir.join("aria2-dl");
+        std::fs::create_dir_all(&dl).unwrap();
+        // aria2 speaks UDP trackers only from its DHT socket, so DHT must be on (measured
+        // with aria2 1.36).
+        let mut client = Proc::spawn("aria2c", {
+            let mut c = Command::new(aria2);
+            c.arg(format!("--dir={}", dl.display()))
+                .arg("--enable-dht=true")
+                .arg(format!("--dht-file-path={}", dir.join("dht.dat").display()))
+                .arg(format!(
+                    "--dht-file-path6={}",
+                    dir.join("dht6.dat").display()
+                ))
+                .arg("--enable-dht6=false")
+                .arg("--bt-enable-lpd=false")
+                .arg("--enable-peer-exchange=false")
+                .arg(format!("--listen-port={}", free_tcp_port("127.0.0.1")))
+                .arg(format!("--dht-listen-port={}", free_udp_port("127.0.0.1")))
+                .arg("--seed-time=0")
+                .arg("--console-log-level=warn")
+                .arg(dir.join("seed/payload.torrent"));
+            c
+        });
+        let ok = wait_for_file(&dl.join("payload.bin"), &payload(), Duration::from_secs(60));
+        let code = client.finish(Duration::from_secs(20));
+        let log = tracker.lines().join("\n");
+        assert!(
+            ok,
+            "aria2c did not download the payload; tracker log:\n{log}\naria2c: {:?}",
+            client.lines()
+        );
+        assert!(
+            log.contains("100 bytes: announce"),
+            "no 100-byte aria2 announce in:\n{log}"
+        );
+        eprintln!("aria2c exited with {code:?}; tracker saw:\n{log}");
+    }
+
+    /// transmission-cli 3.00 takes the peer from our reply ("Got 1 peers from tracker") but,
+    /// on loopback, never opens a connection to it (with the seeder on 127.0.0.1 or on
+    /// 127.0.0.2 alike), so this test checks what it reports about our replies rather than
+    /// a download.
+    #[test]
+    #[ignore = "interop: needs transmission-cli and python3-libtorrent; run with --ignored (.ci/run does)"]
+    fn transmission_cli_takes_the_peer_we_hand_out() {
+        let tr = require("transmission-cli");
+        let (mut tracker, _seeder, dir) = seeded("transmission");
+        let cfg = dir.join("tr-config");
+        let dl = dir.join("tr-dl");
+        std::fs::create_dir_all(&cfg).unwrap();
+        std::fs::create_dir_all(&dl).unwrap();
+        let peer_port = free_tcp_port("127.0.0.1");
+        std::fs::write(
+            cfg.join("settings.json"),
+            format!(
+                r#"{{"dht-enabled":false,"lpd-enabled":false,"pex-enabled":false,"port-forwarding-enabled":false,"utp-enabled":false,"peer-port":{peer_port},"bind-address-ipv4":"127.0.0.1","bind-address-ipv6":"::1","message-level":3,"rpc-enabled":false}}"#
+            ),
+        )
+        .unwrap();
+        let mut client = Proc::spawn("transmission-cli", {
+            let mut c = Command::new(tr);
+            c.arg("-g")
+                .arg(&cfg)
+                .arg("-w")
+                .arg(&dl)
+                .arg("-p")
+                .arg(peer_port.to_string())
+                .arg(dir.join("seed/payload.torrent"));
+            c
+        });
+        // transmission-cli announces `stopped` first and `started` a second later; the
+        // second reply carries the seeder.
+        let got = client.wait_for("Got 1 peers from tracker", Duration::from_secs(30));
+        client.interrupt();
+        client.finish(Duration::from_secs(10));
+        let log = tracker.lines().join("\n");
+        assert!(
+            got.is_some(),
+            "transmission-cli never took a peer from our reply; tracker log:\n{log}"
+        );
+        assert!(
+            log.contains(" 98 bytes: announce"),
+            "no 98-byte transmission announce in:\n{log}"
+        );
+        assert!(
+            log.contains("event=stopped left=65536 num_want=0"),
+            "transmission's start-up `stopped` was not seen:\n{log}"
+        );
+        eprintln!("tracker saw:\n{log}");
+    }
+}
+
+mod ctorrent {
+    //! Interop with the real client: Debian's Enhanced CTorrent dnh3.3.2 (`ctorrent`),
+    //! seeding a small torrent made with `ctorrent -t`, connects with `-S` to
+    //! `trackwire ctcs serve`. The tests ask for status, detail, peers and config, set both
+    //! limits and `max_peers`, see the changes reported back, and quit it; with a password
+    //! (`-S host:port:` and the password on ctorrent's stdin) a right one is accepted and a
+    //! wrong one refused. At protocols 1 and 2 the same requests are answered in the old
+    //! forms.
+    //!
+    //! Ignored unless asked for (`--ignored`, as `.ci/run` does after installing
+    //! `ctorrent`), so that a run without the peer shows them as ignored. The tracker URL in the
+    //! torrent is unreachable on purpose (no tracker is needed): ctorrent then exits at once
+    //! on `CTQUIT`, without the final `CTSTATUS` (measured from dnh3.3.2).
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use crate::common::procs::{free_tcp_port, require, scratch, value_of, CtcsServer, Proc};
+    use serde_json::Value;
+
+    const T: Duration = Duration::from_secs(10);
+    const PAYLOAD_LEN: usize = 300_000;
+    const PIECE_LEN: i64 = 262_144;
+
+    fn int(v: &Value, key: &str) -> i64 {
+        v[key]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no integer `{key}` in {v}"))
+    }
+
+    /// A scratch directory with `payload.bin` and `x.torrent` made by `ctorrent -t`.
+    fn torrent(name: &str) -> PathBuf {
+        let dir = scratch(name);
+        let payload: Vec<u8> = (0..PAYLOAD_LEN)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        std::fs::write(dir.join("payload.bin"), payload).unwrap();
+        let mut cmd = Command::new(require("ctorrent"));
+        cmd.current_dir(&dir).args([
+            "-t",
+            "-u",
+            "http://127.0.0.1:1/announce",
+            "-s",
+            "x.torrent",
+            "payload.bin",
+        ]);
+        let mut make = Proc::spawn("ctorrent -t", cmd);
+        assert_eq!(make.finish(T), Some(0), "ctorrent -t: {:?}", make.lines());
+        assert!(dir.join("x.torrent").is_file());
+        dir
+    }
+
+    /// `ctorrent -S SERVER -D 100 -U 50 -f x.torrent` seeding from `dir`; `password` is
+    /// written to its stdin (for `-S host:port:`).
+    fn ctorrent(dir: &Path, server: &str, password: Option<&str>) -> Proc {
+        let port = free_tcp_port("127.0.0.1").to_string();
+        let mut cmd = Command::new(require("ctorrent"));
+        cmd.current_dir(dir).args([
+            "-v",
+            "-S",
+            server,
+            "-D",
+            "100",
+            "-U",
+            "50",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-f",
+            "x.torrent",
+        ]);
+        match password {
+            Some(pw) => Proc::spawn_with_input("ctorrent", cmd, &format!("{pw}\n")),
+            None => Proc::spawn("ctorrent", cmd),
+        }
+    }
+
+    /// `N quit`: ctorrent exits 0 and the server reports `closed`.
+    fn quit(srv: &mut CtcsServer, ct: &mut Proc, conn: u64) {
+        let m = srv.mark();
+        srv.send(&format!("{conn} quit"));
+        srv.wait_event(m, conn, "closed", Duration::from_secs(20));
+        assert_eq!(
+            ct.finish(Duration::from_secs(20)),
+            Some(0),
+            "ctorrent: {:?}",
+            ct.lines()
+        );
+    }
+
+    #[test]
+    #[ignore = "interop: needs ctorrent (Debian's Enhanced CTorrent); run with --ignored (.ci/run does)"]
+    fn ctorrent_status_detail_peers_config_limits_quit() {
+        let started = Instant::now();
+        let dir = torrent("ctcs-session");
+        let mut srv = CtcsServer::start("127.0.0.1:0", &[]);
+        let addr = srv.addr.clone();
+        let mut ct = ctorrent(&dir, &addr, None);
+
+        // PROTOCOL 0003, CTORRENT, CTSTATUS on connect.
+        let (hello, after) = srv.wait_event(0, 1, "hello", T);
+        let peer_id = hello["peer_id"].as_str().unwrap().to_string();
+        assert!(peer_id.starts_with("-CD0303-"), "{hello}");
+        assert!(trackwire::ctcs::PeerIdText::parse(peer_id.as_bytes()).is_some());
+        assert_eq!(hello["filename"], "x.torrent");
+        assert_eq!(
+            int(&hello, "start_timestamp"),
+            int(&hello, "current_timestamp")
+        );
+        let (first, _) = srv.wait_event(after, 1, "status", T);
+        assert_eq!(first["protocol"], 3);
+        // -D 100 -U 50 are KB/s; CTCS speaks bytes/s.
+        assert_eq!(int(&first, "dl_limit"), 102_400, "{first}");
+        assert_eq!(int(&first, "ul_limit"), 51_200, "{first}");
+
+        let m = srv.mark();
+        srv.send("list");
+        let (c, _) = srv.wait_event(m, 1, "client", T);
+        assert_eq!(c["peer_id"], peer_id.as_str());
+        assert_eq!(
+            (c["protocol"].clone(), c["announced"].clone()),
+            (3.into(), 3.into())
+        );
+
+        let n_total = (PAYLOAD_LEN as i64 + PIECE_LEN - 1) / PIECE_LEN;
+        let m = srv.mark();
+        srv.send("1 status");
+        let (st, _) = srv.wait_event(m, 1, "status", T);
+        assert_eq!(int(&st, "n_total"), n_total, "{st}");
+        assert_eq!(int(&st, "n_have"), n_total, "seeding (-f): {st}");
+
+        let m = srv.mark();
+        srv.send("1 detail");
+        let (detail, after) = srv.wait_event(m, 1, "detail", T);
+        assert_eq!(int(&detail, "torrent_size"), PAYLOAD_LEN as i64);
+        assert_eq!(int(&detail, "piece_size"), PIECE_LEN);
+        assert!(int(&detail, "seed_timestamp") > 0, "a seed: {detail}");
+        let (file, after) = srv.wait_event(after, 1, "file", T);
+        assert_eq!(file["filename"], "payload.bin");
+        assert_eq!(int(&file, "filesize"), PAYLOAD_LEN as i64);
+        assert_eq!(int(&file, "n_pieces"), n_total);
+        assert_eq!(int(&file, "n_have"), n_total);
+        let (done, _) = srv.wait_event(after, 1, "files_done", T);
+        assert_eq!(done["items"], 1);
+
+        // Nobody else is in the swarm: an empty peer block.
+        let m = srv.mark();
+        srv.send("1 peers");
+        let (done, _) = srv.wait_event(m, 1, "peers_done", T);
+        assert_eq!(done["items"], 0);
+
+        let m = srv.mark();
+        srv.send("1 config");
+        let (done, end) = srv.wait_event(m, 1, "config_done", T);
+        let items = srv.config_items(m, end);
+        assert_eq!(done["items"], items.len() as u64);
+        assert_eq!(items.first().map(|(n, _)| n.as_str()), Some("verbose"));
+        assert_eq!(value_of(&items, "max_peers"), "100");
+        assert_eq!(value_of(&items, "ctcs_server"), addr);
+        let (mp, _) = srv.wait(m, "max_peers item", T, |v| v["name"] == "max_peers");
+        assert_eq!(
+            (mp["value_type"].clone(), mp["range"].clone()),
+            ("I".into(), "20-1000".into())
+        );
+
+        // Lower limits (a seeding dnh3.3.2 only takes a lower download limit) and an option.
+        let m = srv.mark();
+        srv.send("1 dlimit 20480");
+        srv.send("1 ulimit 10240");
+        srv.send("1 set max_peers 50");
+        srv.wait(m, "CTBW with 20480,10240", T, |v| {
+            v["conn"] == 1
+                && v["event"] == "bandwidth"
+                && v["dl_limit"] == 20480
+                && v["ul_limit"] == 10240
+        });
+        let m = srv.mark();
+        srv.send("1 status");
+        let (st, _) = srv.wait_event(m, 1, "status", T);
+        assert_eq!((int(&st, "dl_limit"), int(&st, "ul_limit")), (20480, 10240));
+        let m = srv.mark();
+        srv.send("1 config");
+        let (_, end) = srv.wait_event(m, 1, "config_done", T);
+        assert_eq!(value_of(&srv.config_items(m, end), "max_peers"), "50");
+
+        // A higher download limit is ignored while seeding; a bad value gets a CTINFO 2.
+        let m = srv.mark();
+        srv.send("1 dlimit 40960");
+        srv.send("1 set max_peers 5");
+        srv.wait(m, "CTINFO 2 for max_peers 5", T, |v| {
+            v["event"] == "info"
+                && v["severity"] == 2
+                && v["message"] == "Malformed or invalid input from CTCS: CTCONFIG max_peers 5"
+        });
+        let m = srv.mark();
+        srv.send("1 status");
+        let (st, _) = srv.wait_event(m, 1, "status", T);
+        assert_eq!(int(&st, "dl_limit"), 20480, "{st}");
+
+        quit(&mut srv, &mut ct, 1);
+        eprintln!("ctorrent session: {:?}", started.elapsed());
+    }
+
+    #[test]
+    #[ignore = "interop: needs ctorrent (Debian's Enhanced CTorrent); run with --ignored (.ci/run does)"]
+    fn ctorrent_right_password_is_accepted() {
+        let dir = torrent("ctcs-auth-ok");
+        let mut srv = CtcsServer::start("127.0.0.1:0", &["--password", "s3cret pw"]);
+        let server = format!("{}:", srv.addr);
+        let mut ct = ctorrent(&dir, &server, Some("s3cret pw"));
+        let (hello, _) = srv.wait_event(0, 1, "hello", T);
+        assert_eq!(hello["filename"], "x.torrent");
+        let m = srv.mark();
+        srv.send("1 status");
+        let (st, _) = srv.wait_event(m, 1, "status", T);
+        assert_eq!(int(&st, "ul_limit"), 51_200);
+        assert!(srv
+            .events_since(0)
+            .iter()
+            .all(|v| v["event"] != "auth_failed"));
+        quit(&mut srv, &mut ct, 1);
+    }
+
+    #[test]
+    #[ignore = "interop: needs ctorrent (Debian's Enhanced CTorrent); run with --ignored (.ci/run does)"]
+    fn ctorrent_wrong_password_is_refused() {
+        let dir = torrent("ctcs-auth-bad");
+        let mut srv = CtcsServer::start("127.0.0.1:0", &["--password", "s3cret pw"]);
+        let server = format!("{}:", srv.addr);
+        let started = Instant::now();
+        let mut ct = ctorrent(&dir, &server, Some("wrong"));
+        let (failed, _) = srv.wait_event(0, 1, "auth_failed", T);
+        assert_eq!(failed["reason"], "wrong password");
+        srv.wait_event(0, 1, "closed", T);
+        // dnh3.3.2 ignores ERROR and reconnects 5 s after the close, with the same password.
+        let again = srv.try_wait(0, T, |v| v["conn"] == 2 && v["event"] == "auth_failed");
+        let Some((again, _)) = again else {
+            panic!(
+                "no reconnection within {T:?}\nserver: {:#?}\nctorrent: {:#?}",
+                srv.proc.lines(),
+                ct.lines()
+            );
+        };
+        assert_eq!(again["reason"], "wrong password");
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(4500), "{elapsed:?}");
+        let events = srv.events_since(0);
+        assert!(
+            events
+                .iter()
+                .all(|v| v["event"] != "hello" && v["event"] != "status"),
+            "{events:?}"
+        );
+        // Still retrying, forever: killed here.
+        assert_eq!(ct.finish(Duration::from_millis(200)), None);
+    }
+
+    /// ctorrent at a lower version: it opens with v3 lines (before our `PROTOCOL` arrives),
+    /// then answers in the old forms.
+    fn ctorrent_old_protocol(version: u64) {
+        let dir = torrent(&format!("ctcs-v{version}"));
+        let mut srv = CtcsServer::start("127.0.0.1:0", &["--protocol", &version.to_string()]);
+        let addr = srv.addr.clone();
+        let mut ct = ctorrent(&dir, &addr, None);
+        srv.wait_event(0, 1, "hello", T);
+
+        let m = srv.mark();
+        srv.send("1 status");
+        let (st, _) = srv.wait(m, "an old-form status", T, |v| {
+            v["event"] == "status" && v["protocol"] == version
+        });
+        assert_eq!(st.get("total_seeders").is_some(), version == 2, "{st}");
+        assert_eq!(int(&st, "ul_limit"), 51_200);
+
+        let m = srv.mark();
+        srv.send("1 detail");
+        let (file, after) = srv.wait_event(m, 1, "file", T);
+        assert_eq!(file["filename"], "payload.bin");
+        assert!(file.get("priority").is_none(), "{file}");
+        assert_eq!(file.get("n_available").is_some(), version == 2, "{file}");
+        let (done, _) = srv.wait_event(after, 1, "files_done", T);
+        assert_eq!(done["items"], 1);
+
+        let m = srv.mark();
+        srv.send("1 peers");
+        let (done, _) = srv.wait_event(m, 1, "peers_done", T);
+        assert_eq!(done["items"], 0);
+
+        // SENDCONF is safe; only the server's positional CTCONFIG crashes dnh3.3.2.
+        let m = srv.mark();
+        srv.send("1 config");
+        let (cfg, after) = srv.wait_event(m, 1, "config", T);
+        assert_eq!(cfg["maxpeers"], 100, "{cfg}");
+        assert_eq!(cfg["seedtime"], 72, "{cfg}");
+        assert_eq!(cfg.get("cache_size").is_some(), version == 2, "{cfg}");
+        let (done, _) = srv.wait_event(after, 1, "config_done", T);
+        assert_eq!(done["items"], 1);
+
+        let m = srv.mark();
+        srv.send("1 ulimit 10240");
+        srv.wait(m, "CTBW with ul_limit 10240", T, |v| {
+            v["event"] == "bandwidth" && v["ul_limit"] == 10240
+        });
+        quit(&mut srv, &mut ct, 1);
+    }
+
+    #[test]
+    #[ignore = "interop: needs ctorrent (Debian's Enhanced CTorrent); run with --ignored (.ci/run does)"]
+    fn ctorrent_protocol_1() {
+        ctorrent_old_protocol(1);
+    }
+
+    #[test]
+    #[ignore = "interop: needs ctorrent (Debian's Enhanced CTorrent); run with --ignored (.ci/run does)"]
+    fn ctorrent_protocol_2() {
+        ctorrent_old_protocol(2);
+    }
+}
+
+mod loopback {
+    //! Our client against our server over real loopback sockets, with datagrams lost on the
+    //! way in both directions: every exchange still completes, through retries and
+    //! reconnects. No external program is needed, so this always runs.
+
+    use std::net::{SocketAddr, UdpSocket};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::common::driver::{run, Outcome, Wire};
+    use trackwire::udp::{
+        AnnounceParams, Client, ClientConfig, InfoHash, PeerId, RetryPolicy, ScrapeRow, Server,
+        ServerAction, ServerConfig,
+    };
+    use trackwire::{Instant, StdClock};
+
+    /// A tracker thread: `udp::Server` on a socket, dropping every `drop_every`-th datagram
+    /// it receives; answers announces with two fixed peers and scrapes with fixed rows.
+    fn spawn_server(bind: &str, drop_every: usize) -> (SocketAddr, Arc<AtomicBool>) {
+        let socket = UdpSocket::bind(bind).unwrap();
+        let addr = socket.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            let server = Server::new(ServerConfig::new(), *b"loopback-secret!");
+            let clock = StdClock::new();
+            socket
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            let (mut buf, mut reply) = ([0u8; 2048], [0u8; 1500]);
+            let mut n_in = 0usize;
+            while !flag.load(Ordering::Relaxed) {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                n_in += 1;
+                if drop_every > 0 && n_in % drop_every == 0 {
+                    continue; // lost on the way in
+                }
+                let now = clock.now();
+                let len = match server.handle_datagram(now, from, &buf[..n], &mut reply) {
+                    ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => len,
+                    ServerAction::Announce(a) => {
+                        let peers: [SocketAddr; 3] = [
+                            "10.1.1.1:1".parse().unwrap(),
+                            "[2001:db8::1]:2".parse().unwrap(),
+                            "10.1.1.2:2".parse().unwrap(),
+                        ];
+                        a.respond(60, 1, 2, peers, &mut reply).unwrap()
+                    }
+                    ServerAction::Scrape(s) => s
+                        .respond(
+                            |h| ScrapeRow {
+                                complete: u32::from(h.0[0]),
+                                downloaded: 7,
+                                incomplete: 1,
+                            },
+                            &mut reply,
+                        )
+                        .unwrap(),
+                    _ => 0,
+                };
+                if len > 0 {
+                    socket.send_to(&reply[..len], from).unwrap();
+                }
+            }
+        });
+        (addr, stop)
+    }
+
+    fn lossy_exchanges(server_bind: &str, client_bind: &str) {
+        // The server loses every 3rd datagram, the client every 4th of its own.
+        let (server, stop) = spawn_server(server_bind, 3);
+        let socket = UdpSocket::bind(client_bind).unwrap();
+        let retry = RetryPolicy {
+            initial_timeout: Duration::from_millis(150),
+            backoff: 1,
+            max_sends: 12,
+        };
+        let mut client = Client::<8>::new_sized(
+            ClientConfig::new(server)
+                .with_retry(retry)
+                .with_connection_id_lifetime(Duration::from_millis(700)),
+            0x5eed_1234_abcd_0042,
+        )
+        .unwrap();
+        let start = std::time::Instant::now();
+        let now = Instant::ZERO;
+        let mut ids = Vec::new();
+        for i in 0..6u8 {
+            ids.push(
+                client
+                    .announce(
+                        now,
+                        AnnounceParams::new(InfoHash([i; 20]), PeerId([9; 20]), 6881),
+                    )
+                    .unwrap(),
+            );
+        }
+        let hashes: Vec<InfoHash> = (1..=2u8).map(|i| InfoHash([i; 20])).collect();
+        ids.push(client.scrape(now, &hashes).unwrap());
+        let mut n_out = 0usize;
+        let mut keep_out = |_: &[u8]| {
+            n_out += 1;
+            n_out % 4 != 0
+        };
+        let mut keep_in = |_: &mut [u8]| true;
+        let (done, stats) = run(
+            &mut client,
+            &socket,
+            start,
+            ids.len(),
+            Duration::from_secs(30),
+            Wire {
+                keep_out: &mut keep_out,
+                keep_in: &mut keep_in,
+            },
+        );
+        assert_eq!(
+            done.len(),
+            ids.len(),
+            "not every exchange ended: {done:?} {stats:?}"
+        );
+        // After the connection id's 700 ms, a new batch must connect again.
+        std::thread::sleep(Duration::from_millis(800));
+        let t = StdClock::with_origin(start).now();
+        let later: Vec<_> = (10..13u8)
+            .map(|i| {
+                client
+                    .announce(
+                        t,
+                        AnnounceParams::new(InfoHash([i; 20]), PeerId([9; 20]), 6881),
+                    )
+                    .unwrap()
+            })
+            .collect();
+        let mut keep_out2 = |_: &[u8]| true;
+        let mut keep_in2 = |_: &mut [u8]| true;
+        let (done2, stats2) = run(
+            &mut client,
+            &socket,
+            start,
+            later.len(),
+            Duration::from_secs(30),
+            Wire {
+                keep_out: &mut keep_out2,
+                keep_in: &mut keep_in2,
+            },
+        );
+        stop.store(true, Ordering::Relaxed);
+        assert_eq!(done2.len(), later.len(), "{done2:?} {stats2:?}");
+        assert!(
+            done2
+                .iter()
+                .all(|(_, o)| matches!(o, Outcome::Announced { .. })),
+            "{done2:?}"
+        );
+        assert!(
+            stats2.connects >= 1,
+            "the expired id was reused: {stats2:?}"
+        );
+        assert!(stats.dropped_out > 0, "no loss was injected: {stats:?}");
+        let v6 = server.is_ipv6();
+        for (id, outcome) in &done {
+            assert!(ids.contains(id));
+            match outcome {
+                Outcome::Announced {
+                    interval, peers, ..
+                } => {
+                    assert_eq!(*interval, 60);
+                    // Only peers of the socket's family come back.
+                    assert_eq!(peers.len(), if v6 { 1 } else { 2 }, "{peers:?}");
+                    assert!(peers.iter().all(|p| p.is_ipv6() == v6));
+                }
+                Outcome::Scraped(rows) => {
+                    let got: Vec<(u8, u32)> =
+                        rows.iter().map(|(h, r)| (h.0[0], r.complete)).collect();
+                    assert_eq!(got, [(1, 1), (2, 2)]);
+                }
+                other => panic!("exchange {id:?} ended with {other:?}; {stats:?}"),
+            }
+        }
+        eprintln!("{stats:?}");
+    }
+
+    #[test]
+    fn lossy_loopback_ipv4() {
+        lossy_exchanges("127.0.0.1:0", "127.0.0.1:0");
+    }
+
+    #[test]
+    fn lossy_loopback_ipv6() {
+        lossy_exchanges("[::1]:0", "[::1]:0");
+    }
+}
