@@ -66,7 +66,7 @@ trap 'cleanup_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- one run
-declare -A RPS CPU RSS
+declare -A RPS CPU RSS WAIT LOADCPU
 CLK_TCK=$(getconf CLK_TCK)
 
 # cpu_ticks PID: utime + stime of the whole process (all threads), in clock ticks.
@@ -76,6 +76,12 @@ cpu_ticks() {
     stat=$(cat "/proc/$1/stat") || return 1
     stat=${stat##*) }
     awk '{ print $12 + $13 }' <<<"$stat"
+}
+
+# wait_ns PID: nanoseconds its threads spent runnable but waiting for a CPU
+# (/proc/PID/task/*/schedstat, second field): on a shared machine, time stolen by others.
+wait_ns() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f", s }'
 }
 
 run_one() {
@@ -96,14 +102,15 @@ run_one() {
     # The load test prints "Responses in:" every 5 s from the moment its workers start;
     # the tracker's CPU is sampled on the reports that open and close the measured window.
     local want_start=$(( WARMUP_SECONDS / 5 )) want_end=$(( total / 5 ))
-    local t0 c0 t1 c1 seen=0 deadline=$(( $(date +%s) + total + 120 )) perf_pid=""
+    local t0 c0 t1 c1 w0 w1 l0 l1 seen=0 deadline=$(( $(date +%s) + total + 120 )) perf_pid=""
     while :; do
         seen=$(grep -c '^Responses in:' "$out" || true)
         if [ -z "${c0:-}" ] && [ "$seen" -ge "$want_start" ]; then
             c0=$(cpu_ticks "$tpid") || die "$name died during the warm-up (see $RESULTS_DIR/$name.tracker.log)"
             t0=$(date +%s.%N)
+            w0=$(wait_ns "$tpid"); l0=$(cpu_ticks "$lpid" || echo 0)
             if [ "$name" = trackwire ] && [ "$PERF_SECONDS" -gt 0 ]; then
-                perf record -g -p "$tpid" -o "$WORK/perf.data" -- sleep "$PERF_SECONDS" \
+                perf record -g -p "$tpid" -o "$RESULTS_DIR/perf.data" -- sleep "$PERF_SECONDS" \
                     >"$RESULTS_DIR/perf-record.log" 2>&1 &
                 perf_pid=$!
                 track_pid "$perf_pid"
@@ -112,11 +119,13 @@ run_one() {
         if [ -n "${c0:-}" ] && [ "$seen" -ge "$want_end" ]; then
             c1=$(cpu_ticks "$tpid") || die "$name died during the measured window"
             t1=$(date +%s.%N)
+            w1=$(wait_ns "$tpid"); l1=$(cpu_ticks "$lpid" || echo 0)
             break
         fi
         kill -0 "$tpid" 2>/dev/null || die "$name exited during the run (see $RESULTS_DIR/$name.tracker.log)"
         kill -0 "$lpid" 2>/dev/null || { sleep 0.2; seen=$(grep -c '^Responses in:' "$out" || true);
-            [ "$seen" -ge "$want_end" ] && [ -n "${c0:-}" ] && { c1=$(cpu_ticks "$tpid"); t1=$(date +%s.%N); break; }
+            [ "$seen" -ge "$want_end" ] && [ -n "${c0:-}" ] && { c1=$(cpu_ticks "$tpid"); t1=$(date +%s.%N);
+                w1=$(wait_ns "$tpid"); l1=$l0; break; }
             die "the load test exited early against $name (see $err)"; }
         [ "$(date +%s)" -le "$deadline" ] || die "the load test against $name did not finish in time"
         sleep 0.05
@@ -126,11 +135,11 @@ run_one() {
     if [ -n "$perf_pid" ]; then
         bounded_wait "$perf_pid" $(( PERF_SECONDS + 30 )) || die "perf record did not finish"
         # Flat (self time per symbol), by shared object, and the call graph with callers.
-        perf report --stdio --no-children -g none --percent-limit 0.5 -i "$WORK/perf.data" 2>/dev/null \
+        perf report --stdio --no-children -g none --percent-limit 0.5 -i "$RESULTS_DIR/perf.data" 2>/dev/null \
             | grep -v '^#' | grep -v '^$' | head -60 >"$RESULTS_DIR/perf-report.txt" || true
-        perf report --stdio --no-children -g none --sort dso -i "$WORK/perf.data" 2>/dev/null \
+        perf report --stdio --no-children -g none --sort dso -i "$RESULTS_DIR/perf.data" 2>/dev/null \
             | grep -v '^#' | grep -v '^$' | head -15 >"$RESULTS_DIR/perf-dso.txt" || true
-        perf report --stdio --children --percent-limit 2 -i "$WORK/perf.data" 2>/dev/null \
+        perf report --stdio --children --percent-limit 2 -i "$RESULTS_DIR/perf.data" 2>/dev/null \
             | head -200 >"$RESULTS_DIR/perf-callgraph.txt" || true
     fi
     stop_pid "$tpid"
@@ -145,6 +154,8 @@ run_one() {
     RPS[$name]=$rps
     # CPU use over the measured window, as a fraction of one CPU.
     CPU[$name]=$(awk -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / hz / (e - s) }')
+    WAIT[$name]=$(awk -v a="$w0" -v b="$w1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 / (e - s) }')
+    LOADCPU[$name]=$(awk -v a="$l0" -v b="$l1" -v s="$t0" -v e="$t1" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / hz / (e - s) }')
     printf '%s: %.0f responses/s, CPU %.0f %%, peak RSS %d KiB\n' "$name" "$rps" "$(awk -v c="${CPU[$name]}" 'BEGIN{print c*100}')" "${RSS[$name]}" >&2
 }
 
@@ -156,10 +167,12 @@ done
 {
     echo "# $(date -u +%FT%TZ) $(lscpu | awk -F': *' '/^Model name/ {print $2; exit}'), $(nproc) CPUs; tracker on CPU $TRACKER_CPU, load test on CPU $LOAD_CPU"
     echo "# warm-up ${WARMUP_SECONDS} s, measured ${LOAD_SECONDS} s; weights connect:announce:scrape = $WEIGHT_CONNECT:$WEIGHT_ANNOUNCE:$WEIGHT_SCRAPE, $PEERS_WANTED peers wanted"
-    printf '%-12s %14s %14s %10s %18s\n' tracker 'responses/s' 'peak RSS MiB' 'CPU %' 'responses/CPU-s'
+    # "CPU wait %": the tracker runnable but not running (other work on its CPU);
+    # "load CPU %": the load generator's own CPU use, 100 when it is the limit.
+    printf '%-12s %12s %13s %7s %16s %11s %11s\n' tracker 'responses/s' 'peak RSS MiB' 'CPU %' 'responses/CPU-s' 'CPU wait %' 'load CPU %'
     for t in $TRACKERS; do
-        awk -v t="$t" -v r="${RPS[$t]}" -v k="${RSS[$t]}" -v c="${CPU[$t]}" \
-            'BEGIN { printf "%-12s %14.0f %14.1f %10.1f %18.0f\n", t, r, k / 1024, c * 100, (c > 0 ? r / c : 0) }'
+        awk -v t="$t" -v r="${RPS[$t]}" -v k="${RSS[$t]}" -v c="${CPU[$t]}" -v w="${WAIT[$t]}" -v l="${LOADCPU[$t]}" \
+            'BEGIN { printf "%-12s %12.0f %13.1f %7.1f %16.0f %11.1f %11.1f\n", t, r, k / 1024, c * 100, (c > 0 ? r / c : 0), w * 100, l * 100 }'
     done
     ratio() { # ratio KIND A B: A's figure over B's, or "n/a" when either was not run
         local a=$2 b=$3

@@ -57,6 +57,23 @@ chmod 755 "$WORK"
 trap 'cleanup_all; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
+# hup_target PID: where SIGHUP goes. Debian's opentracker reloads its whitelist in a thread
+# that waits in sigwait(), but not all its threads block SIGHUP, so a signal sent to the
+# process may land on one that does not and end it (exit 129). Sent to the waiting
+# thread's id, the kernel delivers it to that thread first.
+hup_target() {
+    local task
+    if [ "$SOAK_TRACKER" = opentracker ]; then
+        for task in /proc/"$1"/task/*; do
+            if grep -q sigtimedwait "$task/wchan" 2>/dev/null; then
+                basename "$task"
+                return
+            fi
+        done
+    fi
+    echo "$1"
+}
+
 # Timeline, in seconds from the load test's start.
 TOTAL=$(( SOAK_MINUTES * 60 ))
 WARMUP=$(( TOTAL / 10 > 60 ? 60 : TOTAL / 10 ))
@@ -145,7 +162,7 @@ while :; do
         # Rewrite the list in place of the old one (a rename, as an operator's tooling would),
         # then signal.
         cp "$LIST" "$LIST.new" && echo "$HASH_NEW" >>"$LIST.new" && chmod 644 "$LIST.new" && mv "$LIST.new" "$LIST"
-        kill -HUP "$TPID"
+        kill -HUP "$(hup_target "$TPID")"
         hup_done=1
         rc=0
         timeout 40 "$HELPERS/load-probe" --target "$ADDR" --hash "$HASH_NEW" --source 127.0.0.4 --until-answered 30 \

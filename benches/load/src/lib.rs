@@ -69,7 +69,13 @@ pub fn connect_request(tid: u32) -> [u8; 16] {
 }
 
 /// A 98-byte BEP 15 announce (event `started`, 30 peers wanted, like the load test's).
-pub fn announce_request(cid: u64, tid: u32, hash: &[u8; 20], peer_id: &[u8; 20], port: u16) -> [u8; 98] {
+pub fn announce_request(
+    cid: u64,
+    tid: u32,
+    hash: &[u8; 20],
+    peer_id: &[u8; 20],
+    port: u16,
+) -> [u8; 98] {
     let mut d = [0u8; 98];
     d[..8].copy_from_slice(&cid.to_be_bytes());
     d[8..12].copy_from_slice(&1u32.to_be_bytes());
@@ -105,7 +111,9 @@ pub fn parse_reply(d: &[u8], tid: u32) -> Option<Reply> {
         return None;
     }
     match action {
-        0 => Some(Reply::Connected(u64::from_be_bytes(d.get(8..16)?.try_into().ok()?))),
+        0 => Some(Reply::Connected(u64::from_be_bytes(
+            d.get(8..16)?.try_into().ok()?,
+        ))),
         1 if d.len() >= 20 => Some(Reply::Announced),
         1 => Some(Reply::Refused),
         3 => Some(Reply::Error),
@@ -115,7 +123,12 @@ pub fn parse_reply(d: &[u8], tid: u32) -> Option<Reply> {
 
 /// Sends `request` and waits until `deadline` for the reply to `tid`, skipping stale
 /// replies to earlier requests.
-pub fn exchange(sock: &UdpSocket, request: &[u8], tid: u32, deadline: Instant) -> std::io::Result<Option<Reply>> {
+pub fn exchange(
+    sock: &UdpSocket,
+    request: &[u8],
+    tid: u32,
+    deadline: Instant,
+) -> std::io::Result<Option<Reply>> {
     sock.send(request)?;
     let mut buf = [0u8; 2048];
     loop {
@@ -130,7 +143,12 @@ pub fn exchange(sock: &UdpSocket, request: &[u8], tid: u32, deadline: Instant) -
                     return Ok(Some(r));
                 }
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 return Ok(None)
             }
             // A previous datagram's ICMP port unreachable: the tracker is not (yet) there.
@@ -143,7 +161,8 @@ pub fn exchange(sock: &UdpSocket, request: &[u8], tid: u32, deadline: Instant) -
 /// A UDP socket bound to `source` (port 0) and connected to `target`.
 pub fn socket(source: &str, target: SocketAddr) -> Result<UdpSocket, String> {
     let sock = UdpSocket::bind((source, 0)).map_err(|e| format!("bind {source}: {e}"))?;
-    sock.connect(target).map_err(|e| format!("connect {target}: {e}"))?;
+    sock.connect(target)
+        .map_err(|e| format!("connect {target}: {e}"))?;
     Ok(sock)
 }
 
@@ -161,7 +180,9 @@ impl Args {
             let Some(name) = flag.strip_prefix("--") else {
                 return Err(format!("unexpected argument {flag:?}\nusage: {usage}"));
             };
-            let value = it.next().ok_or_else(|| format!("--{name} needs a value\nusage: {usage}"))?;
+            let value = it
+                .next()
+                .ok_or_else(|| format!("--{name} needs a value\nusage: {usage}"))?;
             pairs.push((name.to_string(), value));
         }
         Ok(Self { pairs })
@@ -169,7 +190,11 @@ impl Args {
 
     /// Every value given for `name`, in order.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.pairs.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
+        self.pairs
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The last value given for `name`, parsed, or `default`.

@@ -20,7 +20,9 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use trackwire_load::{announce_request, connect_request, exchange, parse_hash, socket, Args, Reply};
+use trackwire_load::{
+    announce_request, connect_request, exchange, parse_hash, socket, Args, Reply,
+};
 
 const USAGE: &str = "load-probe --target ADDR --hash HEX [--hash HEX]... [--source IP] \
 [--seconds S] [--interval-ms MS] [--timeout-ms MS] [--report-seconds S] [--until-answered SECS]";
@@ -69,8 +71,13 @@ impl Probe {
             Some((cid, _)) => cid,
             None => {
                 let tid = self.next_tid();
-                let reply = exchange(&self.sock, &connect_request(tid), tid, Instant::now() + self.timeout)
-                    .map_err(|e| format!("connect: {e}"))?;
+                let reply = exchange(
+                    &self.sock,
+                    &connect_request(tid),
+                    tid,
+                    Instant::now() + self.timeout,
+                )
+                .map_err(|e| format!("connect: {e}"))?;
                 match reply {
                     Some(Reply::Connected(cid)) => {
                         self.cid = Some((cid, Instant::now()));
@@ -99,7 +106,11 @@ fn run() -> Result<u8, String> {
         .get::<String>("target", String::new())?
         .parse()
         .map_err(|e| format!("--target: {e}\nusage: {USAGE}"))?;
-    let hashes = args.all("hash").into_iter().map(parse_hash).collect::<Result<Vec<_>, _>>()?;
+    let hashes = args
+        .all("hash")
+        .into_iter()
+        .map(parse_hash)
+        .collect::<Result<Vec<_>, _>>()?;
     if hashes.is_empty() {
         return Err(format!("at least one --hash is needed\nusage: {USAGE}"));
     }
@@ -129,7 +140,11 @@ fn run() -> Result<u8, String> {
         }
         eprintln!(
             "load-probe: no full announce reply from {target} in {until} s{}",
-            if refused { " (the hash was refused)" } else { "" }
+            if refused {
+                " (the hash was refused)"
+            } else {
+                ""
+            }
         );
         return Ok(if refused { 2 } else { 1 });
     }
