@@ -22,8 +22,10 @@
 #   ACCESS_LIST_FLAG    trackwire's flag that takes the allow-list file; empty: run trackwire
 #                       without an access list and skip the SIGHUP check [--access-list]
 #   FLOOD_RATE          flood datagrams per second [5000]
-#   SOAK_MIN_PROBE      least fraction of the probe's announces that must be answered [0.95]
-#   SOAK_MAX_RSS_GROWTH largest RSS growth after the warm-up, as a fraction [0.10]
+#   SOAK_MIN_PROBE      least fraction of the probe's announces that must be answered, and it
+#                       must not lose more than the load test does (+5 points) [0.80]
+#   SOAK_MAX_SILENCE_MS longest the probe may go without an answer [5000]
+#   SOAK_MAX_RSS_GROWTH largest RSS growth over the second half of the run, a fraction [0.10]
 #   RESULTS_DIR, LOAD_TOOLS, TRACKER_CPU, LOAD_CPU   as for run.sh
 set -euo pipefail
 
@@ -35,7 +37,8 @@ TRACKWIRE_TRACKER=${TRACKWIRE_TRACKER:-"$ROOT/target/release/trackwire tracker"}
 TRACKWIRE_ARGS=${TRACKWIRE_ARGS-"--workers 1"}
 ACCESS_LIST_FLAG=${ACCESS_LIST_FLAG---access-list}
 FLOOD_RATE=${FLOOD_RATE:-5000}
-SOAK_MIN_PROBE=${SOAK_MIN_PROBE:-0.95}
+SOAK_MIN_PROBE=${SOAK_MIN_PROBE:-0.80}
+SOAK_MAX_SILENCE_MS=${SOAK_MAX_SILENCE_MS:-5000}
 SOAK_MAX_RSS_GROWTH=${SOAK_MAX_RSS_GROWTH:-0.10}
 TRACKER_CPU=${TRACKER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
@@ -187,25 +190,38 @@ stop_pid "$TPID"
 failed=0
 {
     echo "# soak $SOAK_TRACKER, $SOAK_MINUTES min at the load test's full rate, $(date -u +%FT%TZ); warm-up ${WARMUP}s, floods at ${FLOOD_AT}s for ${FLOOD_FOR}s each (random, then connect; ${FLOOD_RATE}/s from 127.0.0.2), SIGHUP at ${HUP_AT}s"
-    awk -v w="$WARMUP" -v max="$SOAK_MAX_RSS_GROWTH" 'NR > 1 {
+    # The load test's 2 000 000 peers take minutes to have all announced once, and a tracker
+    # that keeps every peer grows until then; that is the swarm filling, not a leak. So RSS
+    # is judged over the second half of the run, and the growth after the warm-up is shown.
+    awk -v w="$WARMUP" -v h="$(( TOTAL / 2 ))" -v max="$SOAK_MAX_RSS_GROWTH" 'NR > 1 {
             if (!base && $1 >= w) base = $2
+            if (!half && $1 >= h) half = $2
             if (base && $2 > top) top = $2
+            if (half && $2 > tophalf) tophalf = $2
             last = $2; n++ }
-        END { g = base ? (top - base) / base : 0
-              printf "rss_kib after_warmup=%d max_after=%d end=%d growth=%.1f%% samples=%d %s\n", base, top, last, g * 100, n, (g <= max ? "ok" : "FAILED");
-              exit (g <= max ? 0 : 1) }' "$RESULTS_DIR/rss.tsv" || failed=1
+        END { g = base ? (top - base) / base : 0; g2 = half ? (tophalf - half) / half : 0
+              printf "rss_kib after_warmup=%d at_half=%d max=%d end=%d growth_after_warmup=%.1f%% growth_second_half=%.1f%% samples=%d %s\n",
+                  base, half, top, last, g * 100, g2 * 100, n, (g2 <= max ? "ok" : "FAILED");
+              exit (g2 <= max ? 0 : 1) }' "$RESULTS_DIR/rss.tsv" || failed=1
     echo "peak_rss_kib=$HWM"
-    awk -F': ' '/^Responses in:/ { gsub(/[^0-9.]/, "", $2); v[n++] = $2 }
+    awk -F': ' '/^Responses in:/ { gsub(/[^0-9.]/, "", $2); v[n++] = $2 + 0 }
         END { if (!n) { print "load responses/s: FAILED (no reports)"; exit 1 }
               s = 0; mn = v[0]; mx = v[0]; for (i = 0; i < n; i++) { s += v[i]; if (v[i] < mn) mn = v[i]; if (v[i] > mx) mx = v[i] }
-              printf "load responses/s per 5 s report: mean=%.0f min=%.0f max=%.0f reports=%d\n", s / n, mn, mx, n }' \
+              printf "load responses/s per 5 s report (whole run): mean=%.0f min=%.0f max=%.0f reports=%d\n", s / n, mn, mx, n }' \
         "$RESULTS_DIR/load-test.out" || failed=1
     probe=$(grep '^probe sent=' "$RESULTS_DIR/probe.out" | tail -1)
     [ -n "$probe" ] || { echo "probe: FAILED (no summary)"; failed=1; }
     echo "$probe"
-    awk -v min="$SOAK_MIN_PROBE" '/^probe sent=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
+    # A tracker at its limit drops datagrams from its full socket queue, the probe's among
+    # them, and the load test keeps pushing until about 10 % of its requests go unanswered.
+    # The probe passes when it loses no more than the load does (within 5 points), never
+    # less than SOAK_MIN_PROBE answered, and is never unanswered for SOAK_MAX_SILENCE_MS.
+    load_ratio=$(awk -F': ' '/^Requests out:/ { gsub(/[^0-9.]/, "", $2); q += $2 } /^Responses in:/ { gsub(/[^0-9.]/, "", $2); r += $2 }
+        END { printf "%.4f", (q > 0 ? r / q : 0) }' "$RESULTS_DIR/load-test.out")
+    awk -v min="$SOAK_MIN_PROBE" -v lr="$load_ratio" -v sil="$SOAK_MAX_SILENCE_MS" '/^probe sent=/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } }
         END { r = f["sent"] ? f["announced"] / f["sent"] : 0
-              printf "probe answered=%.2f%% %s\n", r * 100, (r >= min ? "ok" : "FAILED"); exit (r >= min ? 0 : 1) }' \
+              ok = r >= min && r >= lr - 0.05 && f["longest_silence_ms"] + 0 <= sil
+              printf "probe answered=%.2f%% (load test answered %.2f%% of its requests) longest_silence_ms=%d %s\n", r * 100, lr * 100, f["longest_silence_ms"], (ok ? "ok" : "FAILED"); exit (ok ? 0 : 1) }' \
         "$RESULTS_DIR/probe.out" || failed=1
     for kind in random connect; do
         f="$RESULTS_DIR/flood-$kind.out"
