@@ -102,13 +102,13 @@ run_one() {
     # The load test prints "Responses in:" every 5 s from the moment its workers start;
     # the tracker's CPU is sampled on the reports that open and close the measured window.
     local want_start=$(( WARMUP_SECONDS / 5 )) want_end=$(( total / 5 ))
-    local t0 c0 t1 c1 w0 w1 l0 l1 seen=0 deadline=$(( $(date +%s) + total + 120 )) perf_pid=""
+    local t0 c0 t1 c1 w0 w1 l0="" l1="" tl1="" seen=0 deadline=$(( $(date +%s) + total + 120 )) perf_pid=""
     while :; do
         seen=$(grep -c '^Responses in:' "$out" || true)
         if [ -z "${c0:-}" ] && [ "$seen" -ge "$want_start" ]; then
             c0=$(cpu_ticks "$tpid") || die "$name died during the warm-up (see $RESULTS_DIR/$name.tracker.log)"
             t0=$(date +%s.%N)
-            w0=$(wait_ns "$tpid"); l0=$(cpu_ticks "$lpid" || echo 0)
+            w0=$(wait_ns "$tpid"); l0=$(cpu_ticks "$lpid" || true)
             if [ "$name" = trackwire ] && [ "$PERF_SECONDS" -gt 0 ]; then
                 perf record -g -p "$tpid" -o "$RESULTS_DIR/perf.data" -- sleep "$PERF_SECONDS" \
                     >"$RESULTS_DIR/perf-record.log" 2>&1 &
@@ -116,16 +116,20 @@ run_one() {
                 track_pid "$perf_pid"
             fi
         fi
+        # The load test exits right after its last report: read its own CPU one report early.
+        if [ -n "${c0:-}" ] && [ -z "${l1:-}" ] && [ "$seen" -ge $(( want_end - 1 )) ] && [ "$seen" -gt "$want_start" ]; then
+            l1=$(cpu_ticks "$lpid" || true); tl1=$(date +%s.%N)
+        fi
         if [ -n "${c0:-}" ] && [ "$seen" -ge "$want_end" ]; then
             c1=$(cpu_ticks "$tpid") || die "$name died during the measured window"
             t1=$(date +%s.%N)
-            w1=$(wait_ns "$tpid"); l1=$(cpu_ticks "$lpid" || echo 0)
+            w1=$(wait_ns "$tpid")
             break
         fi
         kill -0 "$tpid" 2>/dev/null || die "$name exited during the run (see $RESULTS_DIR/$name.tracker.log)"
         kill -0 "$lpid" 2>/dev/null || { sleep 0.2; seen=$(grep -c '^Responses in:' "$out" || true);
             [ "$seen" -ge "$want_end" ] && [ -n "${c0:-}" ] && { c1=$(cpu_ticks "$tpid"); t1=$(date +%s.%N);
-                w1=$(wait_ns "$tpid"); l1=$l0; break; }
+                w1=$(wait_ns "$tpid"); break; }
             die "the load test exited early against $name (see $err)"; }
         [ "$(date +%s)" -le "$deadline" ] || die "the load test against $name did not finish in time"
         sleep 0.05
@@ -155,7 +159,11 @@ run_one() {
     # CPU use over the measured window, as a fraction of one CPU.
     CPU[$name]=$(awk -v a="$c0" -v b="$c1" -v s="$t0" -v e="$t1" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / hz / (e - s) }')
     WAIT[$name]=$(awk -v a="$w0" -v b="$w1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 / (e - s) }')
-    LOADCPU[$name]=$(awk -v a="$l0" -v b="$l1" -v s="$t0" -v e="$t1" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / hz / (e - s) }')
+    # n/a when the measured window holds a single report (LOAD_SECONDS=5).
+    LOADCPU[$name]=nan
+    if [ -n "$l0" ] && [ -n "$l1" ]; then
+        LOADCPU[$name]=$(awk -v a="$l0" -v b="$l1" -v s="$t0" -v e="$tl1" -v hz="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / hz / (e - s) }')
+    fi
     printf '%s: %.0f responses/s, CPU %.0f %%, peak RSS %d KiB\n' "$name" "$rps" "$(awk -v c="${CPU[$name]}" 'BEGIN{print c*100}')" "${RSS[$name]}" >&2
 }
 
@@ -172,7 +180,7 @@ done
     printf '%-12s %12s %13s %7s %16s %11s %11s\n' tracker 'responses/s' 'peak RSS MiB' 'CPU %' 'responses/CPU-s' 'CPU wait %' 'load CPU %'
     for t in $TRACKERS; do
         awk -v t="$t" -v r="${RPS[$t]}" -v k="${RSS[$t]}" -v c="${CPU[$t]}" -v w="${WAIT[$t]}" -v l="${LOADCPU[$t]}" \
-            'BEGIN { printf "%-12s %12.0f %13.1f %7.1f %16.0f %11.1f %11.1f\n", t, r, k / 1024, c * 100, (c > 0 ? r / c : 0), w * 100, l * 100 }'
+            'BEGIN { printf "%-12s %12.0f %13.1f %7.1f %16.0f %11.1f %11s\n", t, r, k / 1024, c * 100, (c > 0 ? r / c : 0), w * 100, (l == "nan" ? "n/a" : sprintf("%.1f", l * 100)) }'
     done
     ratio() { # ratio KIND A B: A's figure over B's, or "n/a" when either was not run
         local a=$2 b=$3
