@@ -193,7 +193,8 @@ failed=0
     # The load test's 2 000 000 peers take minutes to have all announced once, and a tracker
     # that keeps every peer grows until then; that is the swarm filling, not a leak. So RSS
     # is judged over the second half of the run, and the growth after the warm-up is shown.
-    awk -v w="$WARMUP" -v h="$(( TOTAL / 2 ))" -v max="$SOAK_MAX_RSS_GROWTH" 'NR > 1 {
+    # Shorter than 5 minutes (CI), the swarms are still filling: RSS is shown, not judged.
+    awk -v w="$WARMUP" -v h="$(( TOTAL / 2 ))" -v max="$( (( SOAK_MINUTES >= 5 )) && echo "$SOAK_MAX_RSS_GROWTH" || echo 1e9 )" 'NR > 1 {
             if (!base && $1 >= w) base = $2
             if (!half && $1 >= h) half = $2
             if (base && $2 > top) top = $2
@@ -201,7 +202,7 @@ failed=0
             last = $2; n++ }
         END { g = base ? (top - base) / base : 0; g2 = half ? (tophalf - half) / half : 0
               printf "rss_kib after_warmup=%d at_half=%d max=%d end=%d growth_after_warmup=%.1f%% growth_second_half=%.1f%% samples=%d %s\n",
-                  base, half, top, last, g * 100, g2 * 100, n, (g2 <= max ? "ok" : "FAILED");
+                  base, half, top, last, g * 100, g2 * 100, n, (max >= 1e9 ? "not judged (run under 5 min)" : g2 <= max ? "ok" : "FAILED");
               exit (g2 <= max ? 0 : 1) }' "$RESULTS_DIR/rss.tsv" || failed=1
     echo "peak_rss_kib=$HWM"
     awk -F': ' '/^Responses in:/ { gsub(/[^0-9.]/, "", $2); v[n++] = $2 + 0 }
