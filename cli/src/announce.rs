@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use trackwire::udp::{
-    AnnounceMode, AnnounceParams, Announcer, AnnouncerConfig, AnnouncerEvent, Client,
-    ClientConfig, ClientEvent, InfoHash, PeerId, Received, Response, RetryPolicy, TailConfig,
-    TrackerError, TrackerHost, TrackerId, TrackerState, TrackerStatus, TrackerUrl,
+    AnnounceMode, AnnounceParams, Announcer, AnnouncerConfig, AnnouncerEvent, Client, ClientConfig,
+    ClientEvent, InfoHash, PeerId, Received, Response, RetryPolicy, TailConfig, TrackerError,
+    TrackerHost, TrackerId, TrackerState, TrackerStatus, TrackerUrl,
 };
 use trackwire::StdClock;
 
@@ -423,9 +423,9 @@ fn announce_tiers(
         }
         // 3. Wait for a datagram, a resolver's answer or the next deadline.
         let now = clock.now();
-        let mut wait = ann
-            .poll_timeout()
-            .map_or(Duration::from_secs(1), |at| at.saturating_duration_since(now));
+        let mut wait = ann.poll_timeout().map_or(Duration::from_secs(1), |at| {
+            at.saturating_duration_since(now)
+        });
         if let Some(at) = settled_at {
             wait = wait.min(OTHER_FAMILY_GRACE.saturating_sub(at.elapsed()));
         }
@@ -575,7 +575,12 @@ enum Outcome {
 
 /// Scrapes `info_hash` from every URL at once, one thread each, printing each result as
 /// it arrives; the exit status is the worst of them.
-fn scrape_all(urls: &[String], info_hash: InfoHash, retry: RetryPolicy, json_out: bool) -> ExitCode {
+fn scrape_all(
+    urls: &[String],
+    info_hash: InfoHash,
+    retry: RetryPolicy,
+    json_out: bool,
+) -> ExitCode {
     let worst = std::thread::scope(|s| {
         let handles: Vec<_> = urls
             .iter()
@@ -656,9 +661,7 @@ fn summary(v: &Value) -> String {
 fn scrape(url: &str, info_hash: InfoHash, retry: RetryPolicy) -> Outcome {
     let parsed = match TrackerUrl::parse(url) {
         Ok(u) => u,
-        Err(e) => {
-            return Outcome::Refused(json!({"error": "bad_url", "message": e.to_string()}))
-        }
+        Err(e) => return Outcome::Refused(json!({"error": "bad_url", "message": e.to_string()})),
     };
     let authority = authority(&parsed);
     let tracker: SocketAddr = match authority.to_socket_addrs().map(|mut a| a.next()) {
@@ -724,7 +727,10 @@ fn scrape(url: &str, info_hash: InfoHash, retry: RetryPolicy) -> Outcome {
                     Ok(Received::Failed { error, .. } | Received::ConnectFailed { error, .. }) => {
                         return Outcome::Refused(udp_json::response_json(&Response::Error(error)))
                     }
-                    Ok(Received::Malformed { error, .. } | Received::ConnectMalformed { error, .. }) => {
+                    Ok(
+                        Received::Malformed { error, .. }
+                        | Received::ConnectMalformed { error, .. },
+                    ) => {
                         return Outcome::Refused(json!({
                             "error": "malformed",
                             "message": format!("malformed reply: {error}"),

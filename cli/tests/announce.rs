@@ -37,8 +37,8 @@ fn tracker_on(host: &str, bind: &str) -> (Proc, String) {
 
 /// A scratch file path under the target directory.
 fn scratch_file(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("announce-{}", std::process::id()));
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("announce-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
@@ -67,7 +67,15 @@ fn json_shape_and_exit_codes_against_our_tracker() {
     let hash = "5a".repeat(20);
     // A leecher first: it gets nobody.
     let out = announce(&[
-        "--tier", &url, "--info-hash", &hash, "--port", "7001", "--left", "5", "--json",
+        "--tier",
+        &url,
+        "--info-hash",
+        &hash,
+        "--port",
+        "7001",
+        "--left",
+        "5",
+        "--json",
     ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -322,7 +330,10 @@ fn an_unreadable_torrent_exits_1_with_one_line() {
         assert!(out.stdout.is_empty());
         let err = String::from_utf8(out.stderr).unwrap();
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.starts_with("trackwire: ") && err.contains(needle), "{err}");
+        assert!(
+            err.starts_with("trackwire: ") && err.contains(needle),
+            "{err}"
+        );
     }
 }
 
@@ -337,19 +348,43 @@ fn bad_hex_and_missing_trackers_are_usage_errors() {
     let signed = format!("+{}", "a".repeat(39));
     let accented = format!("é{}", "a".repeat(38));
     for (args, needle) in [
-        (vec!["udp://127.0.0.1:1", "--info-hash", "abc"], "40 hex digits"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &odd], "40 hex digits"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &long], "40 hex digits"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &signed], "not a hex digit"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &accented], "not a hex digit"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &hash, "--peer-id", "0"], "40 hex digits"),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", "abc"],
+            "40 hex digits",
+        ),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &odd],
+            "40 hex digits",
+        ),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &long],
+            "40 hex digits",
+        ),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &signed],
+            "not a hex digit",
+        ),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &accented],
+            "not a hex digit",
+        ),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &hash, "--peer-id", "0"],
+            "40 hex digits",
+        ),
         (vec!["udp://127.0.0.1:1"], "--info-hash"),
         (vec!["--info-hash", &hash], "no trackers"),
         (vec!["--info-hash", &hash, "--tier", ","], "lists no URL"),
         (vec![torrent, "--info-hash", &hash], "give one"),
         (vec![torrent, torrent], "one .torrent"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &hash, "--mode", "some"], "--mode"),
-        (vec!["udp://127.0.0.1:1", "--info-hash", &hash, "--timeout", "0"], "1..=86400"),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &hash, "--mode", "some"],
+            "--mode",
+        ),
+        (
+            vec!["udp://127.0.0.1:1", "--info-hash", &hash, "--timeout", "0"],
+            "1..=86400",
+        ),
     ] {
         let out = announce(&args);
         assert_eq!(out.status.code(), Some(64), "{args:?}");
