@@ -497,14 +497,14 @@ impl Table {
             self.header = true;
             crate::out::line(&format!(
                 "{:<4} {:<13} {:>7} {:>8} {:>5}  {}",
-                "TIER", "STATUS", "SEEDERS", "LEECHERS", "PEERS", "URL (MESSAGE)"
+                "TIER", "STATUS", "SEEDERS", "LEECHERS", "PEERS", "URL  MESSAGE"
             ));
         }
         let num = |n: Option<u32>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
         let message = r
             .message
             .as_ref()
-            .map_or_else(String::new, |m| format!("  ({m})"));
+            .map_or_else(String::new, |m| format!("  {m}"));
         crate::out::line(&format!(
             "{:<4} {:<13} {:>7} {:>8} {:>5}  {}{message}",
             r.tier,

@@ -162,7 +162,9 @@ fn a_silent_tracker_is_not_working_after_the_timeout() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains("not_working")
-            && text.contains("(cannot resolve no-such-host.invalid:6969: "),
+            && text.contains(
+                "udp://no-such-host.invalid:6969  cannot resolve no-such-host.invalid:6969: "
+            ),
         "{text}"
     );
     assert!(text.ends_with("0 peers\n"), "{text}");
