@@ -109,7 +109,7 @@ mod tests {
     fn info_hash_is_of_the_bytes_as_written() {
         // Keys of `info` out of order: a re-encoder would sort them and hash other bytes.
         let info = b"d6:pieces0:4:name1:x6:lengthi1ee";
-        let mut file = b"d8:announce15:udp://a.test:14:info".to_vec();
+        let mut file = b"d8:announce14:udp://a.test:14:info".to_vec();
         file.extend_from_slice(info);
         file.push(b'e');
         let t = parse(&file).unwrap();
