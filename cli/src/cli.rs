@@ -148,6 +148,8 @@ Trackers: positional URLs are one tier each; --tier gives a tier of several
 its info hash. Tiers are tried in the order given: the torrent's, then --tier, then
 positional URLs. A URL that does not parse is that tracker's `not_working` status, not
 a usage error. Names resolve to every IPv4 and IPv6 address; both families announce.
+Each tracker's first announce carries `started`; no `stopped` follows (the tracker
+forgets the peer after its timeout).
 
 Output: one row per tracker as its result is known (tier, status, seeders, leechers,
 peers received, URL, last error), then the merged peers. With --json, one object:
@@ -158,7 +160,7 @@ tracker, as each reply arrives.
 
 Exit status:
   0   at least one tracker answered (with --scrape: every tracker did)
-  1   the .torrent cannot be read or parsed; with --scrape, an error reply
+  1   the .torrent cannot be read or parsed; with --scrape, an error reply or a bad URL
   2   no tracker answered (with --scrape: a tracker timed out)
   64  a usage error (bad flag or value, bad hex)";
 
