@@ -32,8 +32,9 @@ pub(crate) enum Command {
         #[command(subcommand)]
         what: DecodeCommand,
     },
-    /// Announce to (or scrape) UDP trackers, all at once, and print each reply as it arrives
-    #[command(after_help = EXIT_CODES)]
+    /// Announce one torrent to UDP trackers in BEP 12 tiers (or scrape them); print each
+    /// tracker's status and the merged peers
+    #[command(after_help = ANNOUNCE_HELP)]
     Announce(AnnounceArgs),
     /// Run a conformance battery against a live UDP tracker (PASS / WARN / FAIL rows)
     #[command(after_help = EXIT_CODES)]
@@ -121,19 +122,6 @@ pub(crate) struct DecodeCtcsArgs {
     pub(crate) protocol: u8,
 }
 
-/// The event field of an announce.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Event {
-    /// 0: a regular announce
-    None,
-    /// 1
-    Started,
-    /// 2
-    Completed,
-    /// 3
-    Stopped,
-}
-
 /// When the client gives up on an exchange.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Retry {
@@ -143,24 +131,61 @@ pub(crate) enum Retry {
     Bep15,
 }
 
+/// Which trackers `announce` reaches: the two ways clients offer BEP 12 tiers.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// BEP 12 as written: tier by tier, each tier shuffled, until one tracker answers
+    Tiers,
+    /// One working tracker per tier, all tiers at once (libtorrent's announce_to_all_tiers)
+    AllTiers,
+    /// Every tracker (libtorrent's announce_to_all_trackers)
+    All,
+}
+
+const ANNOUNCE_HELP: &str = "\
+Trackers: positional URLs are one tier each; --tier gives a tier of several
+(comma-separated); a FILE.torrent gives its `announce-list` tiers (or `announce`) and
+its info hash. Tiers are tried in the order given: the torrent's, then --tier, then
+positional URLs. A URL that does not parse is that tracker's `not_working` status, not
+a usage error. Names resolve to every IPv4 and IPv6 address; both families announce.
+Each tracker's first announce carries `started`; no `stopped` follows (the tracker
+forgets the peer after its timeout).
+
+Output: one row per tracker as its result is known (tier, status, seeders, leechers,
+peers received, URL, last error), then the merged peers. With --json, one object:
+{\"trackers\": [{\"url\", \"tier\", \"status\", \"message\", \"seeders\", \"leechers\",
+\"peers\"}], \"peers\": [\"ip:port\", \"[v6]:port\", …]}, status one of working,
+not_working, updating, not_contacted. With --scrape, one line (or JSON object) per
+tracker, as each reply arrives.
+
+Exit status:
+  0   at least one tracker answered (with --scrape: every tracker did)
+  1   the .torrent cannot be read or parsed; with --scrape, an error reply or a bad URL
+  2   no tracker answered (with --scrape: a tracker timed out)
+  64  a usage error (bad flag or value, bad hex)";
+
 /// `trackwire announce`.
 #[derive(Args, Debug)]
 pub(crate) struct AnnounceArgs {
-    /// Tracker URLs, `udp://HOST:PORT[/path?query]` (path and query travel as BEP 41 URLData)
-    #[arg(value_name = "URL", required = true)]
-    pub(crate) urls: Vec<String>,
-    /// The torrent's info hash, 40 hex digits
-    #[arg(long, value_name = "HEX40", value_parser = parse_hash20)]
-    pub(crate) info_hash: [u8; 20],
+    /// Tracker URLs, `udp://HOST:PORT[/path?query]` (one tier each; path and query
+    /// travel as BEP 41 URLData), or one .torrent file
+    #[arg(value_name = "URL|FILE.torrent")]
+    pub(crate) targets: Vec<String>,
+    /// A tier of trackers: URLs separated by commas (repeat for the next tiers)
+    #[arg(long = "tier", value_name = "URL[,URL…]")]
+    pub(crate) tiers: Vec<String>,
+    /// Which trackers to announce to
+    #[arg(long, value_enum, default_value = "tiers")]
+    pub(crate) mode: Mode,
+    /// The torrent's info hash, 40 hex digits (required unless a .torrent is given)
+    #[arg(long, value_name = "HEX40", value_parser = parse_hex20)]
+    pub(crate) info_hash: Option<[u8; 20]>,
     /// Our peer id, 40 hex digits (default: `-TW0001-` and 12 random bytes)
-    #[arg(long, value_name = "HEX40", value_parser = parse_hash20)]
+    #[arg(long, value_name = "HEX40", value_parser = parse_hex20)]
     pub(crate) peer_id: Option<[u8; 20]>,
     /// The port we listen on
     #[arg(long, default_value_t = 6881)]
     pub(crate) port: u16,
-    /// The announce event
-    #[arg(long, value_enum, default_value = "none")]
-    pub(crate) event: Event,
     /// Bytes left to download
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(i64).range(0..))]
     pub(crate) left: i64,
@@ -173,16 +198,17 @@ pub(crate) struct AnnounceArgs {
     /// Peers wanted (-1: the tracker's default)
     #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_parser = clap::value_parser!(i32).range(-1..))]
     pub(crate) num_want: i32,
-    /// Scrape the info hash instead of announcing
+    /// Scrape the info hash from every tracker instead of announcing
     #[arg(long)]
     pub(crate) scrape: bool,
-    /// The retry schedule
+    /// The retry schedule of each tracker address
     #[arg(long, value_enum, default_value = "seed")]
     pub(crate) retry: Retry,
-    /// Give up after this many seconds, whatever the retry schedule (1 to 86400)
+    /// Give each tracker address at most this many seconds (1 to 86400) before it counts
+    /// as not working
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: Option<u64>,
-    /// Print the reply as JSON (the keys of `trackwire decode udp`); otherwise one short line
+    /// Print one JSON object instead of the status table
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -310,6 +336,20 @@ pub(crate) struct CtcsCheckArgs {
     /// How long to wait for the server at each step, in milliseconds (1 to 60000)
     #[arg(long, value_name = "N", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     pub(crate) wait_ms: u64,
+}
+
+/// 40 hex digits → 20 bytes, refusing anything else (signs, odd lengths, non-ASCII) with
+/// what is wrong and where.
+fn parse_hex20(s: &str) -> Result<[u8; 20], String> {
+    if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{c:?} at byte {i} is not a hex digit; expected 40 hex digits"
+        ));
+    }
+    if s.len() != 40 {
+        return Err(format!("{} hex digits; expected 40 hex digits", s.len()));
+    }
+    parse_hash20(s)
 }
 
 /// 40 hex digits → 20 bytes.

@@ -19,6 +19,7 @@ mod out;
 mod pcap;
 mod random;
 mod report;
+mod torrent;
 mod tracker;
 mod udp_json;
 

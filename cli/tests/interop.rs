@@ -7,6 +7,10 @@
 
 mod common;
 
+/// One opentracker at a time: two instances started together interfere (they share the
+/// test process's scratch directory, whitelist included).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 mod check {
     //! `trackwire check` against Debian's opentracker: exactly its known deviations (the
     //! requester in its own peer list, and a 33-byte error reply to a 16-byte datagram with
@@ -40,6 +44,9 @@ mod check {
     #[test]
     #[ignore = "interop: needs opentracker; run with --ignored (.ci/run does)"]
     fn opentracker_shows_exactly_its_known_deviations() {
+        let _one = crate::ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let (_ot, udp) = start_opentracker(&[[0xaa; 20]]);
         let (code, rows) = check(
             &format!("udp://127.0.0.1:{udp}"),
@@ -77,8 +84,7 @@ mod opentracker {
 
     const WHITELISTED: [u8; 20] = [0xaa; 20];
 
-    /// One opentracker at a time: two instances started together interfere.
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    use crate::ONE_AT_A_TIME;
 
     fn announce_tool(args: &[&str]) -> (Option<i32>, serde_json::Value) {
         let out = tool(&["announce", "--json"]).args(args).output().unwrap();
@@ -107,27 +113,181 @@ mod opentracker {
             "7001",
             "--left",
             "100",
-            "--event",
-            "started",
         ]);
         assert_eq!(code, Some(0), "{v}");
-        assert_eq!(v["type"], "announce_response");
+        assert_eq!(v["trackers"][0]["status"], "working", "{v}");
+        assert_eq!(v["trackers"][0]["leechers"], 1, "{v}");
         // opentracker lists the requester itself.
-        assert!(
-            v["peers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|p| p == "127.0.0.1:7001"),
-            "{v}"
-        );
+        assert_eq!(v["peers"], serde_json::json!(["127.0.0.1:7001"]), "{v}");
         let (code, v) = announce_tool(&[&url, "--info-hash", &hash, "--scrape"]);
         assert_eq!(code, Some(0), "{v}");
         assert_eq!(v["files"][0]["incomplete"], 1, "{v}");
-        // A hash outside the whitelist gets opentracker's 8-byte reply, which is not a valid
-        // announce response: the client ignores it and times out (exit 2).
-        let (code, v) = announce_tool(&[&url, "--info-hash", &"cc".repeat(20), "--timeout", "2"]);
+        // A hash outside the whitelist gets opentracker's 8-byte reply (action 1 and the
+        // transaction id): it ends the exchange at once, as the tracker's answer, and the
+        // tracker shows as not working with the decode error (exit 2), long before the
+        // 20 s timeout.
+        let start = std::time::Instant::now();
+        let (code, v) = announce_tool(&[&url, "--info-hash", &"cc".repeat(20), "--timeout", "20"]);
+        assert!(start.elapsed() < Duration::from_secs(10), "{v}");
         assert_eq!(code, Some(2), "{v}");
+        assert_eq!(v["trackers"][0]["status"], "not_working", "{v}");
+        let message = v["trackers"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("malformed reply: "), "{v}");
+    }
+
+    /// The `info` dictionary of the interop torrent, and its info hash.
+    fn interop_torrent_info() -> (bt_bencode::Value, [u8; 20]) {
+        use sha1::Digest;
+        let mut info = std::collections::BTreeMap::new();
+        info.insert("length", bt_bencode::Value::from(4096));
+        info.insert("name", bt_bencode::Value::from("interop.bin"));
+        info.insert("piece length", bt_bencode::Value::from(16384));
+        info.insert(
+            "pieces",
+            bt_bencode::Value::ByteStr(bt_bencode::ByteString::from(vec![0x11u8; 20])),
+        );
+        let info = bt_bencode::Value::from(info);
+        let hash = sha1::Sha1::digest(bt_bencode::to_vec(&info).unwrap()).into();
+        (info, hash)
+    }
+
+    /// The interop: one torrent whose tiers are `[a silent UDP socket,
+    /// opentracker]` and `[trackwire tracker on ::1]`. The announcer marks the silent
+    /// tracker not working after its timeout, reaches both working trackers, and merges
+    /// their peers: each tracker was first told of a different peer.
+    #[test]
+    #[ignore = "interop: needs opentracker; .ci/run runs --include-ignored"]
+    fn announce_a_torrent_over_tiers_with_opentracker_and_our_tracker_on_ipv6() {
+        use crate::common::procs::{free_udp_port, start_tracker};
+        use serde_json::json;
+
+        let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let (info, hash) = interop_torrent_info();
+        let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let silent_url = format!("udp://{}", silent.local_addr().unwrap());
+        let (_ot, ot_port) = start_opentracker(&[hash]);
+        let ot_url = format!("udp://127.0.0.1:{ot_port}/announce");
+        let tw_port = free_udp_port("::1");
+        let _tw = start_tracker(&[format!("[::1]:{tw_port}")], &[]);
+        let tw_url = format!("udp://[::1]:{tw_port}");
+
+        let mut torrent = std::collections::BTreeMap::new();
+        torrent.insert(
+            "announce-list",
+            bt_bencode::Value::from(vec![
+                bt_bencode::Value::from(vec![
+                    bt_bencode::Value::from(silent_url.as_str()),
+                    bt_bencode::Value::from(ot_url.as_str()),
+                ]),
+                bt_bencode::Value::from(vec![bt_bencode::Value::from(tw_url.as_str())]),
+            ]),
+        );
+        torrent.insert("info", info);
+        let dir = crate::common::procs::scratch("interop-torrent");
+        let file = dir.join("interop.torrent");
+        std::fs::write(
+            &file,
+            bt_bencode::to_vec(&bt_bencode::Value::from(torrent)).unwrap(),
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+
+        // A different peer into each tracker first.
+        for (url, port) in [(&ot_url, "7201"), (&tw_url, "7202")] {
+            let (code, v) =
+                announce_tool(&[url, "--info-hash", &hex, "--port", port, "--left", "1"]);
+            assert_eq!(code, Some(0), "{v}");
+        }
+
+        // Every tracker (--mode all): the table, as people see it.
+        let start = std::time::Instant::now();
+        let out = tool(&[
+            "announce",
+            file,
+            "--mode",
+            "all",
+            "--timeout",
+            "2",
+            "--port",
+            "7300",
+        ])
+        .output()
+        .unwrap();
+        let took = start.elapsed();
+        let table = String::from_utf8(out.stdout).unwrap();
+        eprintln!("trackwire announce {file} --mode all --timeout 2 --port 7300\n{table}");
+        assert_eq!(out.status.code(), Some(0), "{table}");
+        assert!(took >= Duration::from_millis(1900), "{took:?}");
+        let row = |url: &str| {
+            table
+                .lines()
+                .find(|l| l.contains(url))
+                .unwrap_or_else(|| panic!("no row for {url}: {table}"))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(row(&silent_url)[..2], ["0", "not_working"], "{table}");
+        assert!(
+            table.contains(&format!("timed out ({})", &silent_url[6..])),
+            "{table}"
+        );
+        assert_eq!(row(&ot_url)[..2], ["0", "working"], "{table}");
+        assert_eq!(row(&tw_url)[..2], ["1", "working"], "{table}");
+        for peer in ["127.0.0.1:7201", "[::1]:7202"] {
+            assert!(table.lines().any(|l| l.trim() == peer), "{peer}: {table}");
+        }
+
+        // The same as one JSON object.
+        let (code, v) = announce_tool(&[file, "--mode", "all", "--timeout", "2", "--port", "7301"]);
+        assert_eq!(code, Some(0), "{v}");
+        let rows: Vec<(serde_json::Value, serde_json::Value, serde_json::Value)> = v["trackers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["url"].clone(), t["tier"].clone(), t["status"].clone()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (json!(silent_url), json!(0), json!("not_working")),
+                (json!(ot_url), json!(0), json!("working")),
+                (json!(tw_url), json!(1), json!("working")),
+            ],
+            "{v}"
+        );
+        let peers = v["peers"].as_array().unwrap();
+        for peer in ["127.0.0.1:7201", "[::1]:7202"] {
+            assert!(peers.iter().any(|p| p == peer), "{peer}: {v}");
+        }
+
+        // One tracker per tier (--mode all-tiers): tier 0 is shuffled, so the silent
+        // socket is either tried first and fails, or never reached; opentracker and the
+        // IPv6 tracker answer either way, and both peers are merged.
+        let (code, v) = announce_tool(&[
+            file,
+            "--mode",
+            "all-tiers",
+            "--timeout",
+            "2",
+            "--port",
+            "7302",
+        ]);
+        assert_eq!(code, Some(0), "{v}");
+        let status = |i: usize| v["trackers"][i]["status"].as_str().unwrap().to_string();
+        assert!(
+            ["not_working", "not_contacted"].contains(&status(0).as_str()),
+            "{v}"
+        );
+        assert_eq!(
+            (status(1), status(2)),
+            ("working".into(), "working".into()),
+            "{v}"
+        );
+        let peers = v["peers"].as_array().unwrap();
+        for peer in ["127.0.0.1:7201", "[::1]:7202"] {
+            assert!(peers.iter().any(|p| p == peer), "{peer}: {v}");
+        }
     }
 
     #[test]
