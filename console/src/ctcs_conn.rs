@@ -109,7 +109,8 @@ pub(crate) async fn run(
     let config = ServerConfig::new()
         .with_password(opts.ctcs_password.as_deref().map(str::as_bytes))
         .with_poll_interval(Some(opts.status_interval))
-        .with_idle_timeout(Some(opts.idle_timeout));
+        .with_idle_timeout(Some(opts.idle_timeout))
+        .with_max_version(opts.max_protocol);
     let start = clock.now();
     let Ok(mut session) = ServerSession::new(config, start) else {
         // Options were validated: the password fits.
@@ -135,7 +136,16 @@ pub(crate) async fn run(
     loop {
         // 1. Events, then the commands they call for.
         let mut follow: Vec<Command> = Vec::new();
-        while let Some(event) = session.poll_event() {
+        loop {
+            // An event borrows the session: the version its line was read under is
+            // asked first (a file line's fields depend on it).
+            let version = session.version();
+            let Some(event) = session.poll_event() else {
+                break;
+            };
+            if let Some(hook) = &shared.hook {
+                hook(id, version, &event);
+            }
             if let Some(r) = on_event(&shared, &mut conn, &event, &mut follow) {
                 reason = Some(r);
             }
@@ -204,7 +214,14 @@ pub(crate) async fn run(
     let _ = stream.shutdown().await;
     session.handle_closed();
     let mut follow = Vec::new();
-    while let Some(event) = session.poll_event() {
+    loop {
+        let version = session.version();
+        let Some(event) = session.poll_event() else {
+            break;
+        };
+        if let Some(hook) = &shared.hook {
+            hook(id, version, &event);
+        }
         let _ = on_event(&shared, &mut conn, &event, &mut follow);
     }
     terminate(&shared, &conn);
