@@ -276,19 +276,44 @@ pub(crate) struct CtcsServeArgs {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub(crate) max_connections: u32,
     /// Silence before a connection counts as a CTCS client waiting for the server (0.01 to 60)
-    #[arg(long, value_name = "S", default_value = "2", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "2",
+        allow_hyphen_values = true
+    )]
     pub(crate) sniff_timeout: String,
     /// Time for a client to send CTORRENT, or a browser a request head (0.1 to 3600)
-    #[arg(long, value_name = "S", default_value = "30", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "30",
+        allow_hyphen_values = true
+    )]
     pub(crate) handshake_timeout: String,
     /// Time a client may leave a line unfinished (0.1 to 3600)
-    #[arg(long, value_name = "S", default_value = "60", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "60",
+        allow_hyphen_values = true
+    )]
     pub(crate) line_timeout: String,
     /// Time a client may send nothing before it is closed (1 to 86400; more than --status-interval)
-    #[arg(long, value_name = "S", default_value = "300", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "300",
+        allow_hyphen_values = true
+    )]
     pub(crate) idle_timeout: String,
     /// How often every client is asked for its status, SENDSTATUS (1 to 3600)
-    #[arg(long, value_name = "S", default_value = "10", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "10",
+        allow_hyphen_values = true
+    )]
     pub(crate) status_interval: String,
     /// The highest protocol version to offer (1, 2 or 3)
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]

@@ -33,9 +33,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 use trackwire::ctcs::{BlockKind, ServerEvent, Version};
-use trackwire_console::{
-    parse_seconds, OptionsError, OptionsErrorKind, ServeError, ServeOptions,
-};
+use trackwire_console::{parse_seconds, OptionsError, OptionsErrorKind, ServeError, ServeOptions};
 
 use crate::cli::CtcsServeArgs;
 use crate::ctcs_json;
@@ -301,4 +299,3 @@ fn event_json(conn: u64, ev: &ServerEvent<'_>, version: Version) -> Option<Value
     }
     Some(Value::Object(m))
 }
-

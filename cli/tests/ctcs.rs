@@ -107,9 +107,7 @@ fn protocol_3_every_request_and_command() {
     // peers: as many as --peers, consistent with the status counts.
     let (done, _) = srv.wait_event(after_hello, 1, "peers_done", T);
     assert_eq!(done["items"], 4);
-    let (_, peers_from) = srv.wait(after_hello, "the peers block", T, |v| {
-        v["event"] == "peer"
-    });
+    let (_, peers_from) = srv.wait(after_hello, "the peers block", T, |v| v["event"] == "peer");
     let peers: Vec<Value> = srv
         .events_since(peers_from - 1)
         .into_iter()
@@ -270,11 +268,13 @@ fn protocol_3_every_request_and_command() {
     assert!(cli.wait_for("CTRESTART", T).is_some(), "{:?}", cli.lines());
     assert_eq!(srv.post("/api/torrents/7/update", &json!({})).0, 404);
     assert_eq!(
-        srv.post("/api/torrents/1/limits", &json!({"dl_limit": -1})).0,
+        srv.post("/api/torrents/1/limits", &json!({"dl_limit": -1}))
+            .0,
         400
     );
     assert_eq!(
-        srv.post("/api/torrents/1/limits", &json!({"dl_limit": 1e20})).0,
+        srv.post("/api/torrents/1/limits", &json!({"dl_limit": 1e20}))
+            .0,
         422
     );
 
@@ -405,7 +405,10 @@ fn status_poll() {
     let polled = Instant::now();
     let (_, after) = srv.wait_event(after, 1, "status", T);
     srv.wait_event(after, 1, "status", T);
-    assert!(polled.elapsed() >= Duration::from_millis(1500), "two polls, 1 s apart");
+    assert!(
+        polled.elapsed() >= Duration::from_millis(1500),
+        "two polls, 1 s apart"
+    );
     quit(&mut srv, &mut cli, 1);
 }
 
@@ -431,7 +434,10 @@ fn two_clients_at_once() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, BTreeSet::from(["simulated.torrent", "other.torrent"]));
+    assert_eq!(
+        names,
+        BTreeSet::from(["simulated.torrent", "other.torrent"])
+    );
     quit(&mut srv, &mut b, 2);
     quit(&mut srv, &mut a, 1);
 }
@@ -540,7 +546,13 @@ fn serve_beyond_loopback_needs_a_web_password() {
     // With a password (from the environment, off the command line) it starts, and the
     // API wants it.
     let mut cmd = tool(&[
-        "ctcs", "serve", "--listen", "127.0.0.1:0", "--web", &web, "--db",
+        "ctcs",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--web",
+        &web,
+        "--db",
     ]);
     cmd.arg(common::procs::scratch("ctcs-web-pw").join("ctcs.sqlite3"))
         .env("TRACKWIRE_WEB_PASSWORD", "s3cret");
@@ -568,7 +580,12 @@ fn serve_stops_cleanly_on_sigterm_and_sigint() {
         let mut cli = client(&addr, &[]);
         srv.wait_event(0, 1, "hello", T);
         stop(&srv.proc);
-        assert_eq!(srv.proc.finish(T), Some(0), "{name}: {:?}", srv.proc.lines());
+        assert_eq!(
+            srv.proc.finish(T),
+            Some(0),
+            "{name}: {:?}",
+            srv.proc.lines()
+        );
         assert!(
             srv.proc.lines().iter().any(|l| l.starts_with("stopped (")),
             "{name}: {:?}",
@@ -621,7 +638,14 @@ fn check_passes_our_server() {
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = tool(&["ctcs", "serve"]);
         let db = common::procs::scratch(&format!("ctcs-check-{protocol}")).join("ctcs.sqlite3");
-        cmd.args(["--listen", &addr, "--status-interval", "1", "--protocol", protocol]);
+        cmd.args([
+            "--listen",
+            &addr,
+            "--status-interval",
+            "1",
+            "--protocol",
+            protocol,
+        ]);
         cmd.arg("--db").arg(&db);
         if let Some(pw) = password {
             cmd.args(["--password", pw]);

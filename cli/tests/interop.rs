@@ -601,7 +601,10 @@ mod ctorrent {
         let (status, list) = srv.get("/api/torrents");
         assert_eq!(status, 200);
         let t = &list[0];
-        assert_eq!((t["id"].clone(), t["name"].clone()), (1.into(), "x.torrent".into()));
+        assert_eq!(
+            (t["id"].clone(), t["name"].clone()),
+            (1.into(), "x.torrent".into())
+        );
         assert_eq!(t["peer_id"], peer_id.as_str());
         assert_eq!((int(t, "dl_limit"), int(t, "ul_limit")), (102_400, 51_200));
         assert_eq!(t["seeding"], true, "{t}");

@@ -460,7 +460,11 @@ pub(crate) fn http(
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    let payload = if chunked { dechunk(rest) } else { rest.to_string() };
+    let payload = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     // Some refusals (a body that does not deserialize) are plain text: kept as a string.
     let value = if payload.trim().is_empty() {
         serde_json::Value::Null
