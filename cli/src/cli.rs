@@ -3,7 +3,6 @@
 //! `check_tracker`, `tracker`, `ctcs_server`, `ctcs_client`).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -255,7 +254,7 @@ pub(crate) struct TrackerArgs {
 /// `trackwire ctcs …`.
 #[derive(Subcommand, Debug)]
 pub(crate) enum CtcsCommand {
-    /// A CTCS server for ctorrent clients: events as JSON lines on stdout, commands on stdin
+    /// The CTCS web console: ctorrent clients connect, a browser watches and steers them
     #[command(after_help = CTCS_SERVE_HELP)]
     Serve(CtcsServeArgs),
     /// A simulated ctorrent seeding an imaginary torrent, for testing CTCS servers
@@ -267,32 +266,87 @@ pub(crate) enum CtcsCommand {
 }
 
 const CTCS_SERVE_HELP: &str = "\
-Commands, one per line on stdin (N is a connection number):
-  N status | N peers | N detail | N config | N update | N restart | N quit
-  N dlimit BYTES | N ulimit BYTES      (bytes per second, 0 = unlimited)
-  N set NAME VALUE                    (v3 CTCONFIG name value)
-  list                                (one `client` event per connection)
+ctorrent clients connect with `ctorrent -S HOST:PORT` (`-S HOST:PORT:` prompts for the
+--password). The console's pages and JSON API are served on --listen too (each
+connection is told apart by its first bytes), or on --web. A console reachable beyond
+loopback needs a web password (HTTP basic auth, any user name): --web-password, or the
+environment variable TRACKWIRE_WEB_PASSWORD to keep it off the command line. The
+operator's limits and the terminated torrents are kept in --db across restarts.
+
+Durations are decimal seconds (0.5, 10, 1e3). Ctrl-C or SIGTERM stops it (exit 0).
 
 Exit status:
-  1   the address cannot be bound
-  64  a usage error (bad flag or value)
-Otherwise it runs until killed.";
+  0   stopped by Ctrl-C or SIGTERM
+  1   an address cannot be bound, or the database cannot be opened
+  64  a usage error (bad flag or value; out-of-range values name the range)";
 
 /// `trackwire ctcs serve`.
 #[derive(Args, Debug)]
 pub(crate) struct CtcsServeArgs {
-    /// The address to listen on (host names resolve)
-    #[arg(long, value_name = "ADDR", required = true)]
+    /// Where ctorrent clients (and browsers, unless --web is given) connect; host names resolve
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2780")]
     pub(crate) listen: String,
-    /// The password clients must send with AUTH
+    /// Serve the web console on this address instead of --listen
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) web: Option<String>,
+    /// The web console's password (default: $TRACKWIRE_WEB_PASSWORD); required beyond loopback
+    #[arg(long, value_name = "PW")]
+    pub(crate) web_password: Option<String>,
+    /// The password ctorrent clients must send with AUTH (1 to 20 bytes)
     #[arg(long, value_name = "PW")]
     pub(crate) password: Option<String>,
-    /// The highest protocol version to negotiate (1, 2 or 3)
+    /// The SQLite file for limits and history [default: $XDG_STATE_HOME/trackwire/ctcs.sqlite3]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) db: Option<PathBuf>,
+    /// The most connections (clients and browsers) open at once (1 to 65536)
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub(crate) max_connections: u32,
+    /// Silence before a connection counts as a CTCS client waiting for the server (0.01 to 60)
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "2",
+        allow_hyphen_values = true
+    )]
+    pub(crate) sniff_timeout: String,
+    /// Time for a client to send CTORRENT, or a browser a request head (0.1 to 3600)
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "30",
+        allow_hyphen_values = true
+    )]
+    pub(crate) handshake_timeout: String,
+    /// Time a client may leave a line unfinished (0.1 to 3600)
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "60",
+        allow_hyphen_values = true
+    )]
+    pub(crate) line_timeout: String,
+    /// Time a client may send nothing before it is closed (1 to 86400; more than --status-interval)
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "300",
+        allow_hyphen_values = true
+    )]
+    pub(crate) idle_timeout: String,
+    /// How often every client is asked for its status, SENDSTATUS (1 to 3600)
+    #[arg(
+        long,
+        value_name = "S",
+        default_value = "10",
+        allow_hyphen_values = true
+    )]
+    pub(crate) status_interval: String,
+    /// The highest protocol version to offer (1, 2 or 3)
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub(crate) protocol: u8,
-    /// Ask every identified client for its status every SECS seconds (0.01 to 86400)
-    #[arg(long, value_name = "SECS", value_parser = parse_poll)]
-    pub(crate) poll: Option<Duration>,
+    /// Also print every session event as one JSON line on stdout
+    #[arg(long)]
+    pub(crate) json_events: bool,
 }
 
 /// `trackwire ctcs simulate`.
@@ -357,15 +411,4 @@ fn parse_hash20(s: &str) -> Result<[u8; 20], String> {
     crate::udp_json::unhex(s)
         .and_then(|v| <[u8; 20]>::try_from(v).ok())
         .ok_or_else(|| "expected 40 hex digits".to_string())
-}
-
-/// Seconds as a decimal number, 0.01 to 86400 (a day); refuses what `Duration` cannot
-/// hold rather than panicking or clamping.
-fn parse_poll(s: &str) -> Result<Duration, String> {
-    const RANGE: &str = "seconds from 0.01 to 86400";
-    let secs: f64 = s.parse().map_err(|_| format!("not a number; {RANGE}"))?;
-    if !(0.01..=86_400.0).contains(&secs) {
-        return Err(format!("out of range; {RANGE}"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }

@@ -1,9 +1,11 @@
-//! `trackwire ctcs serve` against `trackwire ctcs simulate` over loopback: the server is
-//! driven through its stdin and its JSON events are checked; the simulated ctorrent must
-//! answer every request consistently, follow protocols 1, 2 and 3, authenticate, apply
-//! limits and options, reconnect, and exit 0 on `quit`. Then `trackwire ctcs check`
-//! against the server (every check passes) and against a deliberately bad server (it
-//! must catch it). No external program is needed.
+//! `trackwire ctcs serve` (the web console) against `trackwire ctcs simulate` over
+//! loopback: the server is steered through its JSON API and its `--json-events` lines
+//! are checked; the simulated ctorrent must answer every request consistently, follow
+//! protocols 1, 2 and 3, authenticate, apply limits and options, reconnect, and exit 0
+//! on `quit`. The flags: ranges refused with exit 64, a console beyond loopback without
+//! a password refused, SIGTERM a clean stop. Then `trackwire ctcs check` against the
+//! server (every check passes) and against a deliberately bad server (it must catch
+//! it). No external program is needed.
 
 mod common;
 
@@ -13,7 +15,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::procs::{free_tcp_port, json_lines, tool, value_of, CtcsServer, Proc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -34,20 +36,28 @@ fn int(v: &Value, key: &str) -> i64 {
         .unwrap_or_else(|| panic!("no integer `{key}` in {v}"))
 }
 
-/// Quits connection `conn` and checks that the client exits 0 and the server reports
-/// the final status, then `closed`.
+/// `POST /api/torrents/CONN/quit`: the client exits 0, the server reports the final
+/// status, then `closed`, and the torrent leaves the API's list for its history.
 fn quit(srv: &mut CtcsServer, cli: &mut Proc, conn: u64) {
     let m = srv.mark();
-    srv.send(&format!("{conn} quit"));
+    srv.command(&format!("/api/torrents/{conn}/quit"), json!({}));
     let (_, after) = srv.wait_event(m, conn, "status", T);
     srv.wait_event(after, conn, "closed", T);
     assert_eq!(cli.finish(T), Some(0), "client log: {:?}", cli.lines());
+    let (status, list) = srv.get("/api/torrents");
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array().unwrap().iter().all(|t| t["id"] != conn),
+        "{list}"
+    );
 }
 
 #[test]
 fn protocol_3_every_request_and_command() {
     let mut srv = CtcsServer::start("127.0.0.1:0", &[]);
     let addr = srv.addr.clone();
+    // Before any client: an empty list.
+    assert_eq!(srv.get("/api/torrents"), (200, json!([])));
     let mut cli = client(
         &addr,
         &[
@@ -56,33 +66,17 @@ fn protocol_3_every_request_and_command() {
     );
 
     // Identification and the first, unsolicited status.
-    let (hello, next) = srv.wait_event(0, 1, "hello", T);
+    let (hello, after_hello) = srv.wait_event(0, 1, "hello", T);
     let peer_id = hello["peer_id"].as_str().unwrap().to_string();
     assert!(is_dnh_peer_id(&peer_id), "{hello}");
     assert_eq!(hello["filename"], "simulated.torrent");
     let start = int(&hello, "start_timestamp");
     assert!(start > 1_600_000_000, "{hello}");
     assert!(int(&hello, "current_timestamp") >= start, "{hello}");
-    let (first, _) = srv.wait_event(next, 1, "status", T);
-    assert_eq!(first["protocol"], 3);
-    assert_eq!(int(&first, "dl_limit"), 102_400);
-    assert_eq!(int(&first, "ul_limit"), 51_200);
-
-    // list: identity and negotiated version.
-    let m = srv.mark();
-    srv.send("list");
-    let (c, _) = srv.wait_event(m, 1, "client", T);
-    assert_eq!(c["peer_id"], peer_id.as_str());
-    assert_eq!(c["protocol"], 3);
-    assert_eq!(c["announced"], 3);
-    assert_eq!(c["state"], "ready");
-    assert_eq!(c["filename"], "simulated.torrent");
-
-    // status
-    let m = srv.mark();
-    srv.send("1 status");
-    let (st, _) = srv.wait_event(m, 1, "status", T);
+    let (st, _) = srv.wait_event(after_hello, 1, "status", T);
     assert_eq!(st["protocol"], 3);
+    assert_eq!(int(&st, "dl_limit"), 102_400);
+    assert_eq!(int(&st, "ul_limit"), 51_200);
     let n_total = int(&st, "n_total");
     assert!(n_total > 0);
     assert_eq!(int(&st, "n_have"), n_total, "a seeder: {st}");
@@ -96,13 +90,26 @@ fn protocol_3_every_request_and_command() {
         assert!(st.get(key).is_some(), "v3 status has {key}: {st}");
     }
 
+    // The API lists it, by its name and peer id, with the limits it reported.
+    let (status, list) = srv.get("/api/torrents");
+    assert_eq!(status, 200);
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 1, "{list:?}");
+    let t = &list[0];
+    assert_eq!(t["id"], 1);
+    assert_eq!(t["name"], "simulated.torrent");
+    assert_eq!(t["peer_id"], peer_id.as_str());
+    assert_eq!((int(t, "dl_limit"), int(t, "ul_limit")), (102_400, 51_200));
+    assert_eq!(t["progress"], 1.0);
+    assert_eq!(t["seeding"], true);
+
+    // On identification the console asks for the options, the detail and the peers.
     // peers: as many as --peers, consistent with the status counts.
-    let m = srv.mark();
-    srv.send("1 peers");
-    let (done, end) = srv.wait_event(m, 1, "peers_done", T);
+    let (done, _) = srv.wait_event(after_hello, 1, "peers_done", T);
     assert_eq!(done["items"], 4);
+    let (_, peers_from) = srv.wait(after_hello, "the peers block", T, |v| v["event"] == "peer");
     let peers: Vec<Value> = srv
-        .events_since(m)
+        .events_since(peers_from - 1)
         .into_iter()
         .take_while(|v| v["event"] != "peers_done")
         .filter(|v| v["event"] == "peer")
@@ -131,9 +138,7 @@ fn protocol_3_every_request_and_command() {
     assert_eq!(int(&st, "ul_total"), ul_totals);
 
     // detail: file sizes add up to the torrent size, pieces are consistent.
-    let m = end.max(srv.mark());
-    srv.send("1 detail");
-    let (detail, after_detail) = srv.wait_event(m, 1, "detail", T);
+    let (detail, after_detail) = srv.wait_event(after_hello, 1, "detail", T);
     let (files_done, _) = srv.wait_event(after_detail, 1, "files_done", T);
     assert_eq!(files_done["items"], 3);
     let files: Vec<Value> = srv
@@ -158,11 +163,9 @@ fn protocol_3_every_request_and_command() {
     assert!(int(&detail, "current_timestamp") >= start);
 
     // config: the dnh3.3.2 v3 list.
-    let m = srv.mark();
-    srv.send("1 config");
-    let (done, end) = srv.wait_event(m, 1, "config_done", T);
+    let (done, config_end) = srv.wait_event(after_hello, 1, "config_done", T);
     assert_eq!(done["items"], 13);
-    let items = srv.config_items(m, end);
+    let items = srv.config_items(after_hello, config_end);
     let names: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -184,36 +187,68 @@ fn protocol_3_every_request_and_command() {
     );
     assert_eq!(value_of(&items, "max_peers"), "100");
     assert_eq!(value_of(&items, "ctcs_server"), addr);
-    let (mp, _) = srv.wait(m, "max_peers config", T, |v| v["name"] == "max_peers");
+    let (mp, _) = srv.wait(after_hello, "max_peers config", T, |v| {
+        v["name"] == "max_peers"
+    });
     assert_eq!(mp["value_type"], "I");
     assert_eq!(mp["range"], "20-1000");
     assert_eq!(mp["short_desc"], "Max peers [-M]");
     assert_eq!(mp["long_desc"], "Current peers: 4");
 
-    // Limits and an option; the limits come back in a CTBW, then in the status.
+    // The details the API gives are those blocks.
+    let (status, d) = srv.get("/api/torrents/1");
+    assert_eq!(status, 200);
+    assert_eq!(d["files"].as_array().unwrap().len(), 3, "{d}");
+    assert_eq!(d["peers"].as_array().unwrap().len(), 4, "{d}");
+    assert_eq!(int(&d["detail"], "torrent_size"), size);
+    let max_peers = d["config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "max_peers")
+        .unwrap_or_else(|| panic!("no max_peers in {d}"));
+    assert_eq!(max_peers["value"], "100");
+
+    // Limits and an option; the limits reach the client (SETDLIMIT, SETULIMIT), come
+    // back in a CTBW, then in the status the console asks for, and in the API.
     let m = srv.mark();
-    srv.send("1 dlimit 20480");
-    srv.send("1 ulimit 10240");
-    srv.send("1 set max_peers 50");
+    srv.command("/api/torrents/1/limits", json!({"dl_limit": 20480}));
+    srv.command("/api/torrents/1/limits", json!({"ul_limit": 10240}));
+    srv.command(
+        "/api/torrents/1/config",
+        json!({"name": "max_peers", "value": "50"}),
+    );
+    assert!(
+        cli.wait_for("SETDLIMIT 20480: applied", T).is_some(),
+        "{:?}",
+        cli.lines()
+    );
     let (bw, _) = srv.wait(m, "CTBW with the new limits", T, |v| {
         v["event"] == "bandwidth" && v["dl_limit"] == 20480 && v["ul_limit"] == 10240
     });
     assert!(int(&bw, "ul_rate") <= 10240, "{bw}");
-    let m = srv.mark();
-    srv.send("1 status");
-    let (st, _) = srv.wait_event(m, 1, "status", T);
-    assert_eq!(int(&st, "dl_limit"), 20480);
-    assert_eq!(int(&st, "ul_limit"), 10240);
-    let m = srv.mark();
-    srv.send("1 config");
-    let (_, end) = srv.wait_event(m, 1, "config_done", T);
+    srv.wait(m, "a status with the new limits", T, |v| {
+        v["event"] == "status" && v["dl_limit"] == 20480 && v["ul_limit"] == 10240
+    });
+    let (_, t) = srv.get("/api/torrents/1");
+    assert_eq!((int(&t, "dl_limit"), int(&t, "ul_limit")), (20480, 10240));
+    // The option change is followed by SENDCONF.
+    let (_, end) = srv.wait(m, "the config list after the change", T, |v| {
+        v["event"] == "config_done"
+    });
     assert_eq!(value_of(&srv.config_items(m, end), "max_peers"), "50");
 
     // The seed rule: a higher download limit is ignored; bad options get a CTINFO 2.
     let m = srv.mark();
-    srv.send("1 dlimit 40960");
-    srv.send("1 set max_peers 5");
-    srv.send("1 set no_such_option 1");
+    srv.command("/api/torrents/1/limits", json!({"dl_limit": 40960}));
+    srv.command(
+        "/api/torrents/1/config",
+        json!({"name": "max_peers", "value": "5"}),
+    );
+    srv.command(
+        "/api/torrents/1/config",
+        json!({"name": "no_such_option", "value": "1"}),
+    );
     srv.wait(m, "CTINFO for max_peers 5", T, |v| {
         v["event"] == "info"
             && v["severity"] == 2
@@ -222,27 +257,32 @@ fn protocol_3_every_request_and_command() {
     srv.wait(m, "CTINFO for the unknown option", T, |v| {
         v["event"] == "info" && v["message"] == "Unknown config option no_such_option from CTCS"
     });
-    let m = srv.mark();
-    srv.send("1 status");
     let (st, _) = srv.wait_event(m, 1, "status", T);
     assert_eq!(int(&st, "dl_limit"), 20480, "40960 is not lower: ignored");
 
-    // update and restart are accepted (no reply); a command for no connection is an error.
-    let m = srv.mark();
-    srv.send("1 update");
-    srv.send("1 restart");
-    srv.send("7 status");
-    let (e, _) = srv.wait_event(m, 7, "error", T);
-    assert_eq!(e["error"], "command");
+    // update and restart are accepted (no reply); bad values and unknown torrents are
+    // refused by the API, and nothing reaches the client.
+    srv.command("/api/torrents/1/update", json!({}));
+    srv.command("/api/torrents/1/restart", json!({}));
+    assert!(cli.wait_for("CTUPDATE", T).is_some(), "{:?}", cli.lines());
+    assert!(cli.wait_for("CTRESTART", T).is_some(), "{:?}", cli.lines());
+    assert_eq!(srv.post("/api/torrents/7/update", &json!({})).0, 404);
+    assert_eq!(
+        srv.post("/api/torrents/1/limits", &json!({"dl_limit": -1}))
+            .0,
+        400
+    );
+    assert_eq!(
+        srv.post("/api/torrents/1/limits", &json!({"dl_limit": 1e20}))
+            .0,
+        422
+    );
 
     quit(&mut srv, &mut cli, 1);
-    let m = srv.mark();
-    srv.send("list");
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        srv.events_since(m).iter().all(|v| v["event"] != "client"),
-        "no connection left"
-    );
+    // Terminated: in the history, by name.
+    let (_, history) = srv.get("/api/history");
+    assert_eq!(history[0]["name"], "simulated.torrent", "{history}");
+    assert_eq!(history[0]["peer_id"], peer_id.as_str());
 }
 
 #[test]
@@ -251,9 +291,7 @@ fn password_right_and_wrong() {
     let addr = srv.addr.clone();
     let mut good = client(&addr, &["--password", "s3cret pw"]);
     srv.wait_event(0, 1, "hello", T);
-    let m = srv.mark();
-    srv.send("1 status");
-    srv.wait_event(m, 1, "status", T);
+    srv.wait_event(0, 1, "status", T);
 
     // Connection 2: wrong password, refused and closed; no identity is accepted.
     let started = Instant::now();
@@ -273,13 +311,17 @@ fn password_right_and_wrong() {
             .any(|v| v["conn"] != 1 && (v["event"] == "hello" || v["event"] == "status")),
         "{events:?}"
     );
+    let (_, list) = srv.get("/api/torrents");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     // Still retrying (dnh3.3.2 never gives up): killed here.
     assert_eq!(bad.finish(Duration::from_millis(200)), None);
 
     // The authenticated client is unaffected.
     let m = srv.mark();
-    srv.send("1 status");
-    srv.wait_event(m, 1, "status", T);
+    srv.command("/api/torrents/1/limits", json!({"ul_limit": 30000}));
+    srv.wait(m, "a status with the new upload limit", T, |v| {
+        v["conn"] == 1 && v["event"] == "status" && v["ul_limit"] == 30000
+    });
     quit(&mut srv, &mut good, 1);
 }
 
@@ -288,38 +330,23 @@ fn old_protocol(version: u64) {
     let mut srv = CtcsServer::start("127.0.0.1:0", &["--protocol", &v]);
     let addr = srv.addr.clone();
     let mut cli = client(&addr, &["--peers", "2", "--files", "2", "--ulimit", "8000"]);
-    srv.wait_event(0, 1, "hello", T);
+    let (_, after_hello) = srv.wait_event(0, 1, "hello", T);
 
-    let m = srv.mark();
-    srv.send("list");
-    let (c, _) = srv.wait_event(m, 1, "client", T);
-    assert_eq!(c["protocol"], version);
-
-    // status in the old form (version 1: no tracker totals, connecting or cache)
-    let m = srv.mark();
-    srv.send("1 status");
-    let (st, _) = srv.wait_event(m, 1, "status", T);
-    assert_eq!(st["protocol"], version);
-    assert_eq!(st.get("total_seeders").is_some(), version == 2, "{st}");
-    assert_eq!(st.get("cache_used").is_some(), version == 2, "{st}");
-
-    // CTPEERS … CTPDONE
-    let m = srv.mark();
-    srv.send("1 peers");
-    let (done, _) = srv.wait_event(m, 1, "peers_done", T);
+    // CTPEERS … CTPDONE, asked for on identification.
+    let (done, _) = srv.wait_event(after_hello, 1, "peers_done", T);
     assert_eq!(done["items"], 2);
 
     // CTFILES … CTFDONE, with the fields of the version
-    let m = srv.mark();
-    srv.send("1 detail");
-    let (detail, after) = srv.wait_event(m, 1, "detail", T);
-    let (done, _) = srv.wait_event(after, 1, "files_done", T);
+    let (detail, after) = srv.wait_event(after_hello, 1, "detail", T);
+    let (done, files_end) = srv.wait_event(after, 1, "files_done", T);
     assert_eq!(done["items"], 2);
     let files: Vec<Value> = srv
         .events_since(after)
         .into_iter()
+        .take_while(|v| v["event"] != "files_done")
         .filter(|v| v["event"] == "file")
         .collect();
+    assert!(files_end > after);
     assert_eq!(files.len(), 2);
     assert_eq!(
         files.iter().map(|f| int(f, "filesize")).sum::<i64>(),
@@ -331,9 +358,7 @@ fn old_protocol(version: u64) {
     }
 
     // One positional CTCONFIG line, reported as one config item.
-    let m = srv.mark();
-    srv.send("1 config");
-    let (cfg, after) = srv.wait_event(m, 1, "config", T);
+    let (cfg, after) = srv.wait_event(after_hello, 1, "config", T);
     assert_eq!(cfg["maxpeers"], 100);
     assert_eq!(cfg["minpeers"], 1);
     assert_eq!(cfg["seedtime"], 72);
@@ -342,16 +367,19 @@ fn old_protocol(version: u64) {
     let (done, _) = srv.wait_event(after, 1, "config_done", T);
     assert_eq!(done["items"], 1);
 
-    // The v3 `CTCONFIG name value` cannot be sent at this version; limits work.
+    // Limits work; the status the console asks for after them is in the old form
+    // (version 1: no tracker totals, connecting or cache).
     let m = srv.mark();
-    srv.send("1 set max_peers 50");
-    let (e, _) = srv.wait_event(m, 1, "error", T);
-    assert_eq!(e["error"], "command");
-    let m = srv.mark();
-    srv.send("1 ulimit 4000");
+    srv.command("/api/torrents/1/limits", json!({"ul_limit": 4000}));
     srv.wait(m, "CTBW with ul_limit 4000", T, |v| {
         v["event"] == "bandwidth" && v["ul_limit"] == 4000
     });
+    let (st, _) = srv.wait(m, "a status with ul_limit 4000", T, |v| {
+        v["event"] == "status" && v["ul_limit"] == 4000
+    });
+    assert_eq!(st["protocol"], version);
+    assert_eq!(st.get("total_seeders").is_some(), version == 2, "{st}");
+    assert_eq!(st.get("cache_used").is_some(), version == 2, "{st}");
 
     quit(&mut srv, &mut cli, 1);
 }
@@ -368,14 +396,19 @@ fn protocol_2() {
 
 #[test]
 fn status_poll() {
-    let mut srv = CtcsServer::start("127.0.0.1:0", &["--poll", "0.5"]);
+    let mut srv = CtcsServer::start("127.0.0.1:0", &["--status-interval", "1"]);
     let addr = srv.addr.clone();
     let mut cli = client(&addr, &[]);
     let (_, after) = srv.wait_event(0, 1, "hello", T);
     // The first status is unsolicited; two more come from the poll alone.
     let (_, after) = srv.wait_event(after, 1, "status", T);
+    let polled = Instant::now();
     let (_, after) = srv.wait_event(after, 1, "status", T);
     srv.wait_event(after, 1, "status", T);
+    assert!(
+        polled.elapsed() >= Duration::from_millis(1500),
+        "two polls, 1 s apart"
+    );
     quit(&mut srv, &mut cli, 1);
 }
 
@@ -388,14 +421,22 @@ fn two_clients_at_once() {
     let mut b = client(&addr, &["--peers", "5", "--torrent", "other.torrent"]);
     let (h, _) = srv.wait_event(0, 2, "hello", T);
     assert_eq!(h["filename"], "other.torrent");
-    let m = srv.mark();
-    srv.send("2 peers");
-    srv.send("1 peers");
-    let (d2, _) = srv.wait_event(m, 2, "peers_done", T);
-    let (d1, _) = srv.wait_event(m, 1, "peers_done", T);
+    let (d2, _) = srv.wait_event(0, 2, "peers_done", T);
+    let (d1, _) = srv.wait_event(0, 1, "peers_done", T);
     assert_eq!(
         (d1["items"].clone(), d2["items"].clone()),
         (1.into(), 5.into())
+    );
+    let (_, list) = srv.get("/api/torrents");
+    let names: BTreeSet<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["simulated.torrent", "other.torrent"])
     );
     quit(&mut srv, &mut b, 2);
     quit(&mut srv, &mut a, 1);
@@ -420,6 +461,143 @@ fn client_retries_a_refused_connect_after_15_s() {
         "{elapsed:?}"
     );
     quit(&mut srv, &mut cli, 1);
+}
+
+/// `trackwire ctcs serve ARGS` with a scratch database, run to its end (it must end by
+/// itself: these are refused).
+fn refused(args: &[&str]) -> (Option<i32>, String) {
+    let db = std::env::temp_dir().join(format!("trackwire-refused-{}.sqlite3", std::process::id()));
+    let mut cmd = tool(&["ctcs", "serve", "--db"]);
+    cmd.arg(&db);
+    if !args.contains(&"--listen") {
+        cmd.args(["--listen", "127.0.0.1:0"]);
+    }
+    cmd.args(args).env_remove("TRACKWIRE_WEB_PASSWORD");
+    let out = cmd.output().unwrap();
+    assert!(out.stdout.is_empty());
+    (out.status.code(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn serve_refuses_bad_values_with_their_range() {
+    for (args, expected) in [
+        (
+            &["--status-interval", "1e20"][..],
+            "trackwire: --status-interval: `1e20` is not a number of seconds from 1s to 3600s",
+        ),
+        (
+            &["--idle-timeout", "NaN"],
+            "trackwire: --idle-timeout: `NaN` is not a number of seconds from 1s to 86400s",
+        ),
+        (
+            &["--sniff-timeout", "-1"],
+            "trackwire: --sniff-timeout: `-1` is not a number of seconds from 10ms to 60s",
+        ),
+        (
+            &["--line-timeout", "0.01"],
+            "trackwire: --line-timeout: 10ms is out of range (100ms to 3600s)",
+        ),
+        (
+            &["--handshake-timeout", "7200"],
+            "trackwire: --handshake-timeout: 7200s is out of range (100ms to 3600s)",
+        ),
+        (
+            &["--idle-timeout", "10"],
+            "trackwire: --idle-timeout: the idle timeout must be longer than the status interval",
+        ),
+        (
+            &["--password", "123456789012345678901"],
+            "trackwire: --password: a CTCS password is 1 to 20 bytes",
+        ),
+        (
+            &["--max-connections", "0"],
+            "trackwire: invalid value '0' for '--max-connections <N>': 0 is not in 1..=65536",
+        ),
+        (
+            &["--protocol", "4"],
+            "trackwire: invalid value '4' for '--protocol <N>': 4 is not in 1..=3",
+        ),
+        (
+            &["--listen", "no-such-host.invalid:1"],
+            "trackwire: --listen no-such-host.invalid:1: ",
+        ),
+        (&["--poll", "1"], "trackwire: unexpected argument '--poll'"),
+    ] {
+        let (code, err) = refused(args);
+        assert_eq!(code, Some(64), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn serve_beyond_loopback_needs_a_web_password() {
+    let port = free_tcp_port("127.0.0.1");
+    let web = format!("0.0.0.0:{port}");
+    let (code, err) = refused(&["--web", &web]);
+    assert_eq!(code, Some(64), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "trackwire: --web-password: the web console on {web} is reachable beyond loopback"
+        )),
+        "{err}"
+    );
+    // With a password (from the environment, off the command line) it starts, and the
+    // API wants it.
+    let mut cmd = tool(&[
+        "ctcs",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--web",
+        &web,
+        "--db",
+    ]);
+    cmd.arg(common::procs::scratch("ctcs-web-pw").join("ctcs.sqlite3"))
+        .env("TRACKWIRE_WEB_PASSWORD", "s3cret");
+    let mut srv = Proc::spawn("ctcs serve --web", cmd);
+    assert!(
+        srv.wait_for("web console on", T).is_some(),
+        "{:?}",
+        srv.lines()
+    );
+    let local = format!("127.0.0.1:{port}");
+    let (status, _) = common::procs::http(&local, "GET", "/api/torrents", None);
+    assert_eq!(status, 401);
+    srv.terminate();
+    assert_eq!(srv.finish(T), Some(0), "{:?}", srv.lines());
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm_and_sigint() {
+    for (name, stop) in [
+        ("SIGTERM", Proc::terminate as fn(&Proc)),
+        ("SIGINT", Proc::interrupt),
+    ] {
+        let mut srv = CtcsServer::start("127.0.0.1:0", &[]);
+        let addr = srv.addr.clone();
+        let mut cli = client(&addr, &[]);
+        srv.wait_event(0, 1, "hello", T);
+        stop(&srv.proc);
+        assert_eq!(
+            srv.proc.finish(T),
+            Some(0),
+            "{name}: {:?}",
+            srv.proc.lines()
+        );
+        assert!(
+            srv.proc.lines().iter().any(|l| l.starts_with("stopped (")),
+            "{name}: {:?}",
+            srv.proc.lines()
+        );
+        // The client lost its server and tries again, as dnh3.3.2 does.
+        assert!(
+            cli.wait_for("reconnecting", T).is_some(),
+            "{name}: {:?}",
+            cli.lines()
+        );
+    }
 }
 
 fn check(addr: &str, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
@@ -459,7 +637,16 @@ fn check_passes_our_server() {
         let port = free_tcp_port("127.0.0.1");
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = tool(&["ctcs", "serve"]);
-        cmd.args(["--listen", &addr, "--poll", "1", "--protocol", protocol]);
+        let db = common::procs::scratch(&format!("ctcs-check-{protocol}")).join("ctcs.sqlite3");
+        cmd.args([
+            "--listen",
+            &addr,
+            "--status-interval",
+            "1",
+            "--protocol",
+            protocol,
+        ]);
+        cmd.arg("--db").arg(&db);
         if let Some(pw) = password {
             cmd.args(["--password", pw]);
         }
@@ -544,7 +731,9 @@ fn serve_accepts_a_host_name_and_refuses_a_busy_port() {
     // The port is taken now: exit 1 and one line.
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = busy.local_addr().unwrap().to_string();
-    let out = tool(&["ctcs", "serve", "--listen", &addr])
+    let db = common::procs::scratch("ctcs-busy").join("ctcs.sqlite3");
+    let out = tool(&["ctcs", "serve", "--listen", &addr, "--db"])
+        .arg(&db)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -823,17 +823,39 @@ fn usage_errors_exit_64_with_one_line() {
             vec!["check", "udp://127.0.0.1:1", "--wait-ms", "0"],
             "1..=60000",
         ),
+        // Refused before anything is bound or created (no --db needed).
         (
-            vec!["ctcs", "serve", "--listen", "127.0.0.1:0", "--poll", "1e20"],
-            "0.01 to 86400",
+            vec![
+                "ctcs",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--status-interval",
+                "1e20",
+            ],
+            "from 1s to 3600s",
         ),
         (
-            vec!["ctcs", "serve", "--listen", "127.0.0.1:0", "--poll", "0"],
-            "0.01 to 86400",
+            vec![
+                "ctcs",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--status-interval",
+                "0",
+            ],
+            "out of range (1s to 3600s)",
         ),
         (
-            vec!["ctcs", "serve", "--listen", "127.0.0.1:0", "--poll", "NaN"],
-            "0.01 to 86400",
+            vec![
+                "ctcs",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--status-interval",
+                "NaN",
+            ],
+            "from 1s to 3600s",
         ),
         (
             vec![
@@ -846,7 +868,7 @@ fn usage_errors_exit_64_with_one_line() {
             ],
             "1..=3",
         ),
-        (vec!["ctcs", "serve"], "--listen"),
+        (vec!["ctcs", "serve", "--poll", "1"], "--poll"),
         (
             vec![
                 "ctcs",

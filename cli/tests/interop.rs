@@ -633,8 +633,10 @@ mod tracker {
 mod ctorrent {
     //! Interop with the real client: Debian's Enhanced CTorrent dnh3.3.2 (`ctorrent`),
     //! seeding a small torrent made with `ctorrent -t`, connects with `-S` to
-    //! `trackwire ctcs serve`. The tests ask for status, detail, peers and config, set both
-    //! limits and `max_peers`, see the changes reported back, and quit it; with a password
+    //! `trackwire ctcs serve` (the web console, steered through its JSON API, its
+    //! `--json-events` read back). The console asks for status, detail, peers and config;
+    //! the tests set both limits and `max_peers`, see the changes reported back, and quit
+    //! it; with a password
     //! (`-S host:port:` and the password on ctorrent's stdin) a right one is accepted and a
     //! wrong one refused. At protocols 1 and 2 the same requests are answered in the old
     //! forms.
@@ -649,7 +651,7 @@ mod ctorrent {
     use std::time::{Duration, Instant};
 
     use crate::common::procs::{free_tcp_port, require, scratch, value_of, CtcsServer, Proc};
-    use serde_json::Value;
+    use serde_json::{json, Value};
 
     const T: Duration = Duration::from_secs(10);
     const PAYLOAD_LEN: usize = 300_000;
@@ -709,10 +711,11 @@ mod ctorrent {
         }
     }
 
-    /// `N quit`: ctorrent exits 0 and the server reports `closed`.
+    /// `POST /api/torrents/CONN/quit`: ctorrent exits 0, the server reports `closed` and
+    /// the torrent moves to the history.
     fn quit(srv: &mut CtcsServer, ct: &mut Proc, conn: u64) {
         let m = srv.mark();
-        srv.send(&format!("{conn} quit"));
+        srv.command(&format!("/api/torrents/{conn}/quit"), json!({}));
         srv.wait_event(m, conn, "closed", Duration::from_secs(20));
         assert_eq!(
             ct.finish(Duration::from_secs(20)),
@@ -720,6 +723,10 @@ mod ctorrent {
             "ctorrent: {:?}",
             ct.lines()
         );
+        let (_, list) = srv.get("/api/torrents");
+        assert_eq!(list, json!([]));
+        let (_, history) = srv.get("/api/history");
+        assert_eq!(history[0]["name"], "x.torrent", "{history}");
     }
 
     #[test]
@@ -732,7 +739,7 @@ mod ctorrent {
         let mut ct = ctorrent(&dir, &addr, None);
 
         // PROTOCOL 0003, CTORRENT, CTSTATUS on connect.
-        let (hello, after) = srv.wait_event(0, 1, "hello", T);
+        let (hello, after_hello) = srv.wait_event(0, 1, "hello", T);
         let peer_id = hello["peer_id"].as_str().unwrap().to_string();
         assert!(peer_id.starts_with("-CD0303-"), "{hello}");
         assert!(trackwire::ctcs::PeerIdText::parse(peer_id.as_bytes()).is_some());
@@ -741,31 +748,29 @@ mod ctorrent {
             int(&hello, "start_timestamp"),
             int(&hello, "current_timestamp")
         );
-        let (first, _) = srv.wait_event(after, 1, "status", T);
-        assert_eq!(first["protocol"], 3);
+        let (st, _) = srv.wait_event(after_hello, 1, "status", T);
+        assert_eq!(st["protocol"], 3);
         // -D 100 -U 50 are KB/s; CTCS speaks bytes/s.
-        assert_eq!(int(&first, "dl_limit"), 102_400, "{first}");
-        assert_eq!(int(&first, "ul_limit"), 51_200, "{first}");
-
-        let m = srv.mark();
-        srv.send("list");
-        let (c, _) = srv.wait_event(m, 1, "client", T);
-        assert_eq!(c["peer_id"], peer_id.as_str());
-        assert_eq!(
-            (c["protocol"].clone(), c["announced"].clone()),
-            (3.into(), 3.into())
-        );
-
+        assert_eq!(int(&st, "dl_limit"), 102_400, "{st}");
+        assert_eq!(int(&st, "ul_limit"), 51_200, "{st}");
         let n_total = (PAYLOAD_LEN as i64 + PIECE_LEN - 1) / PIECE_LEN;
-        let m = srv.mark();
-        srv.send("1 status");
-        let (st, _) = srv.wait_event(m, 1, "status", T);
         assert_eq!(int(&st, "n_total"), n_total, "{st}");
         assert_eq!(int(&st, "n_have"), n_total, "seeding (-f): {st}");
 
-        let m = srv.mark();
-        srv.send("1 detail");
-        let (detail, after) = srv.wait_event(m, 1, "detail", T);
+        // The console's list: the torrent by name, as the client reported it.
+        let (status, list) = srv.get("/api/torrents");
+        assert_eq!(status, 200);
+        let t = &list[0];
+        assert_eq!(
+            (t["id"].clone(), t["name"].clone()),
+            (1.into(), "x.torrent".into())
+        );
+        assert_eq!(t["peer_id"], peer_id.as_str());
+        assert_eq!((int(t, "dl_limit"), int(t, "ul_limit")), (102_400, 51_200));
+        assert_eq!(t["seeding"], true, "{t}");
+
+        // The console asks for detail, files, peers and options on identification.
+        let (detail, after) = srv.wait_event(after_hello, 1, "detail", T);
         assert_eq!(int(&detail, "torrent_size"), PAYLOAD_LEN as i64);
         assert_eq!(int(&detail, "piece_size"), PIECE_LEN);
         assert!(int(&detail, "seed_timestamp") > 0, "a seed: {detail}");
@@ -778,56 +783,68 @@ mod ctorrent {
         assert_eq!(done["items"], 1);
 
         // Nobody else is in the swarm: an empty peer block.
-        let m = srv.mark();
-        srv.send("1 peers");
-        let (done, _) = srv.wait_event(m, 1, "peers_done", T);
+        let (done, _) = srv.wait_event(after_hello, 1, "peers_done", T);
         assert_eq!(done["items"], 0);
 
-        let m = srv.mark();
-        srv.send("1 config");
-        let (done, end) = srv.wait_event(m, 1, "config_done", T);
-        let items = srv.config_items(m, end);
+        let (_, config_from) = srv.wait(after_hello, "the config list", T, |v| {
+            v["event"] == "config"
+        });
+        let (done, end) = srv.wait_event(after_hello, 1, "config_done", T);
+        let items = srv.config_items(config_from - 1, end);
         assert_eq!(done["items"], items.len() as u64);
         assert_eq!(items.first().map(|(n, _)| n.as_str()), Some("verbose"));
         assert_eq!(value_of(&items, "max_peers"), "100");
         assert_eq!(value_of(&items, "ctcs_server"), addr);
-        let (mp, _) = srv.wait(m, "max_peers item", T, |v| v["name"] == "max_peers");
+        let (mp, _) = srv.wait(after_hello, "max_peers item", T, |v| {
+            v["name"] == "max_peers"
+        });
         assert_eq!(
             (mp["value_type"].clone(), mp["range"].clone()),
             ("I".into(), "20-1000".into())
         );
+        let (_, d) = srv.get("/api/torrents/1");
+        assert_eq!(d["files"][0]["name"], "payload.bin", "{d}");
+        assert_eq!(int(&d["detail"], "torrent_size"), PAYLOAD_LEN as i64);
 
-        // Lower limits (a seeding dnh3.3.2 only takes a lower download limit) and an option.
+        // Lower limits (a seeding dnh3.3.2 only takes a lower download limit) and an
+        // option, through the API.
         let m = srv.mark();
-        srv.send("1 dlimit 20480");
-        srv.send("1 ulimit 10240");
-        srv.send("1 set max_peers 50");
+        srv.command(
+            "/api/torrents/1/limits",
+            json!({"dl_limit": 20480, "ul_limit": 10240}),
+        );
+        srv.command(
+            "/api/torrents/1/config",
+            json!({"name": "max_peers", "value": "50"}),
+        );
         srv.wait(m, "CTBW with 20480,10240", T, |v| {
             v["conn"] == 1
                 && v["event"] == "bandwidth"
                 && v["dl_limit"] == 20480
                 && v["ul_limit"] == 10240
         });
-        let m = srv.mark();
-        srv.send("1 status");
-        let (st, _) = srv.wait_event(m, 1, "status", T);
-        assert_eq!((int(&st, "dl_limit"), int(&st, "ul_limit")), (20480, 10240));
-        let m = srv.mark();
-        srv.send("1 config");
-        let (_, end) = srv.wait_event(m, 1, "config_done", T);
+        srv.wait(m, "a status with 20480,10240", T, |v| {
+            v["event"] == "status" && v["dl_limit"] == 20480 && v["ul_limit"] == 10240
+        });
+        let (_, end) = srv.wait(m, "the config list after the change", T, |v| {
+            v["event"] == "config_done"
+        });
         assert_eq!(value_of(&srv.config_items(m, end), "max_peers"), "50");
+        let (_, t) = srv.get("/api/torrents/1");
+        assert_eq!((int(&t, "dl_limit"), int(&t, "ul_limit")), (20480, 10240));
 
         // A higher download limit is ignored while seeding; a bad value gets a CTINFO 2.
         let m = srv.mark();
-        srv.send("1 dlimit 40960");
-        srv.send("1 set max_peers 5");
+        srv.command("/api/torrents/1/limits", json!({"dl_limit": 40960}));
+        srv.command(
+            "/api/torrents/1/config",
+            json!({"name": "max_peers", "value": "5"}),
+        );
         srv.wait(m, "CTINFO 2 for max_peers 5", T, |v| {
             v["event"] == "info"
                 && v["severity"] == 2
                 && v["message"] == "Malformed or invalid input from CTCS: CTCONFIG max_peers 5"
         });
-        let m = srv.mark();
-        srv.send("1 status");
         let (st, _) = srv.wait_event(m, 1, "status", T);
         assert_eq!(int(&st, "dl_limit"), 20480, "{st}");
 
@@ -842,12 +859,12 @@ mod ctorrent {
         let mut srv = CtcsServer::start("127.0.0.1:0", &["--password", "s3cret pw"]);
         let server = format!("{}:", srv.addr);
         let mut ct = ctorrent(&dir, &server, Some("s3cret pw"));
-        let (hello, _) = srv.wait_event(0, 1, "hello", T);
+        let (hello, after) = srv.wait_event(0, 1, "hello", T);
         assert_eq!(hello["filename"], "x.torrent");
-        let m = srv.mark();
-        srv.send("1 status");
-        let (st, _) = srv.wait_event(m, 1, "status", T);
+        let (st, _) = srv.wait_event(after, 1, "status", T);
         assert_eq!(int(&st, "ul_limit"), 51_200);
+        let (_, list) = srv.get("/api/torrents");
+        assert_eq!(list[0]["name"], "x.torrent", "{list}");
         assert!(srv
             .events_since(0)
             .iter()
@@ -896,45 +913,38 @@ mod ctorrent {
         let mut srv = CtcsServer::start("127.0.0.1:0", &["--protocol", &version.to_string()]);
         let addr = srv.addr.clone();
         let mut ct = ctorrent(&dir, &addr, None);
-        srv.wait_event(0, 1, "hello", T);
+        let (_, after_hello) = srv.wait_event(0, 1, "hello", T);
 
-        let m = srv.mark();
-        srv.send("1 status");
-        let (st, _) = srv.wait(m, "an old-form status", T, |v| {
-            v["event"] == "status" && v["protocol"] == version
-        });
-        assert_eq!(st.get("total_seeders").is_some(), version == 2, "{st}");
-        assert_eq!(int(&st, "ul_limit"), 51_200);
-
-        let m = srv.mark();
-        srv.send("1 detail");
-        let (file, after) = srv.wait_event(m, 1, "file", T);
+        // Asked for on identification: files, peers, options, in the old forms.
+        let (file, after) = srv.wait_event(after_hello, 1, "file", T);
         assert_eq!(file["filename"], "payload.bin");
         assert!(file.get("priority").is_none(), "{file}");
         assert_eq!(file.get("n_available").is_some(), version == 2, "{file}");
         let (done, _) = srv.wait_event(after, 1, "files_done", T);
         assert_eq!(done["items"], 1);
 
-        let m = srv.mark();
-        srv.send("1 peers");
-        let (done, _) = srv.wait_event(m, 1, "peers_done", T);
+        let (done, _) = srv.wait_event(after_hello, 1, "peers_done", T);
         assert_eq!(done["items"], 0);
 
         // SENDCONF is safe; only the server's positional CTCONFIG crashes dnh3.3.2.
-        let m = srv.mark();
-        srv.send("1 config");
-        let (cfg, after) = srv.wait_event(m, 1, "config", T);
+        let (cfg, after) = srv.wait_event(after_hello, 1, "config", T);
         assert_eq!(cfg["maxpeers"], 100, "{cfg}");
         assert_eq!(cfg["seedtime"], 72, "{cfg}");
         assert_eq!(cfg.get("cache_size").is_some(), version == 2, "{cfg}");
         let (done, _) = srv.wait_event(after, 1, "config_done", T);
         assert_eq!(done["items"], 1);
 
+        // A limit, then the status the console asks for, in the old form.
         let m = srv.mark();
-        srv.send("1 ulimit 10240");
+        srv.command("/api/torrents/1/limits", json!({"ul_limit": 10240}));
         srv.wait(m, "CTBW with ul_limit 10240", T, |v| {
             v["event"] == "bandwidth" && v["ul_limit"] == 10240
         });
+        let (st, _) = srv.wait(m, "an old-form status", T, |v| {
+            v["event"] == "status" && v["protocol"] == version
+        });
+        assert_eq!(st.get("total_seeders").is_some(), version == 2, "{st}");
+        assert_eq!(int(&st, "ul_limit"), 10240);
         quit(&mut srv, &mut ct, 1);
     }
 

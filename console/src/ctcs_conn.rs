@@ -23,6 +23,13 @@ use crate::Shared;
 /// 503) rather than queued without bound.
 pub(crate) const COMMAND_QUEUE: usize = 32;
 
+/// How long a client that failed authentication stays connected after its `ERROR`
+/// line (its input ignored by the session). dnh3.3.2 sometimes aborts (glibc: `bit out
+/// of range 0 - FD_SETSIZE on fd_set`) when the server closes within milliseconds of
+/// its connect, and then never comes back; with a second it never did in our
+/// measurements (`cli/tests/interop.rs`, `ctorrent_wrong_password_is_refused`).
+const REJECT_CLOSE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What the web console asks of one client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Command {
@@ -109,7 +116,8 @@ pub(crate) async fn run(
     let config = ServerConfig::new()
         .with_password(opts.ctcs_password.as_deref().map(str::as_bytes))
         .with_poll_interval(Some(opts.status_interval))
-        .with_idle_timeout(Some(opts.idle_timeout));
+        .with_idle_timeout(Some(opts.idle_timeout))
+        .with_max_version(opts.max_protocol);
     let start = clock.now();
     let Ok(mut session) = ServerSession::new(config, start) else {
         // Options were validated: the password fits.
@@ -124,6 +132,7 @@ pub(crate) async fn run(
     };
     let handshake_deadline = start.saturating_add(opts.handshake_timeout);
     let mut partial_since: Option<Instant> = None;
+    let mut reject_close_at: Option<Instant> = None;
     if !prefix.is_empty() {
         // The sniffed bytes are at most a few, and the fresh session has room.
         if session.handle_input(start, &prefix).is_ok() && !ends_line(&prefix) {
@@ -135,7 +144,16 @@ pub(crate) async fn run(
     loop {
         // 1. Events, then the commands they call for.
         let mut follow: Vec<Command> = Vec::new();
-        while let Some(event) = session.poll_event() {
+        loop {
+            // An event borrows the session: the version its line was read under is
+            // asked first (a file line's fields depend on it).
+            let version = session.version();
+            let Some(event) = session.poll_event() else {
+                break;
+            };
+            if let Some(hook) = &shared.hook {
+                hook(id, version, &event);
+            }
             if let Some(r) = on_event(&shared, &mut conn, &event, &mut follow) {
                 reason = Some(r);
             }
@@ -151,11 +169,14 @@ pub(crate) async fn run(
                 break;
             }
         }
-        if session.should_close() {
-            reason = Some(CloseReason::Rejected);
-        }
         // 3. The driver's own deadlines.
         let now = clock.now();
+        if session.should_close() {
+            let at = *reject_close_at.get_or_insert(now.saturating_add(REJECT_CLOSE_DELAY));
+            if now >= at {
+                reason = Some(CloseReason::Rejected);
+            }
+        }
         if !conn.identified && now >= handshake_deadline {
             reason = reason.or(Some(CloseReason::Handshake));
         }
@@ -167,6 +188,7 @@ pub(crate) async fn run(
             break;
         }
         let mut wake = earliest(session.poll_timeout(), half_line_deadline);
+        wake = earliest(wake, reject_close_at);
         if !conn.identified {
             wake = earliest(wake, Some(handshake_deadline));
         }
@@ -204,7 +226,14 @@ pub(crate) async fn run(
     let _ = stream.shutdown().await;
     session.handle_closed();
     let mut follow = Vec::new();
-    while let Some(event) = session.poll_event() {
+    loop {
+        let version = session.version();
+        let Some(event) = session.poll_event() else {
+            break;
+        };
+        if let Some(hook) = &shared.hook {
+            hook(id, version, &event);
+        }
         let _ = on_event(&shared, &mut conn, &event, &mut follow);
     }
     terminate(&shared, &conn);
@@ -278,7 +307,8 @@ fn on_event(
             None
         }
         ServerEvent::Idle { .. } => Some(CloseReason::Idle),
-        ServerEvent::AuthFailed(_) => Some(CloseReason::Rejected),
+        // Closed once the `ERROR` line is out and REJECT_CLOSE_DELAY has passed.
+        ServerEvent::AuthFailed(_) => None,
         ServerEvent::Closed => Some(CloseReason::Eof),
         _ if !conn.identified => None,
         ServerEvent::Status { status, .. } => {

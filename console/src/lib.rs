@@ -38,6 +38,7 @@ use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
+use trackwire::ctcs::{ServerEvent, Version};
 use trackwire::StdClock;
 
 pub use options::{
@@ -98,6 +99,14 @@ impl From<OptionsError> for ServeError {
     }
 }
 
+/// Watches the ctorrent sessions: called, on the connection's task, with every event
+/// of every [`ServerSession`](trackwire::ctcs::ServerSession) as it is polled, before
+/// the console acts on it. Its arguments are the connection's number (the torrent's
+/// `id` in the JSON API, from 1), the protocol version the event's line was read
+/// under, and the event. `trackwire ctcs serve --json-events` prints them; it must
+/// return quickly, since the connection waits for it.
+pub type EventHook = Arc<dyn Fn(u64, Version, &ServerEvent<'_>) + Send + Sync>;
+
 /// What every task shares.
 pub(crate) struct Shared {
     pub(crate) options: ServeOptions,
@@ -107,6 +116,8 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// Woken when reports or limits change: the allocator's task waits on it.
     changed: Notify,
+    /// [`Console::with_event_hook`].
+    pub(crate) hook: Option<EventHook>,
 }
 
 impl Shared {
@@ -180,6 +191,7 @@ pub async fn bind(options: ServeOptions) -> Result<Console, ServeError> {
         store,
         next_id: AtomicU64::new(1),
         changed: Notify::new(),
+        hook: None,
     });
     Ok(Console {
         shared,
@@ -215,6 +227,16 @@ impl Console {
                 .unwrap_or_else(|_| self.shared.options.web_address()),
             None => self.listen_address(),
         }
+    }
+
+    /// Calls `hook` with every ctorrent session event from now on (see [`EventHook`]).
+    #[must_use]
+    pub fn with_event_hook(mut self, hook: EventHook) -> Self {
+        // Before `run` nothing else holds the shared state, so it can still change.
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.hook = Some(hook);
+        }
+        self
     }
 
     /// Accepts connections until accepting fails for good.

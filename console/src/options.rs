@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use trackwire::ctcs::MAX_PASSWORD_LEN;
+use trackwire::ctcs::{Version, MAX_PASSWORD_LEN};
 
 /// The default [`ServeOptions::listen`] address: the port the original CTorrent Control
 /// Server used, on loopback.
@@ -68,6 +68,11 @@ pub struct ServeOptions {
     /// `CTSTATUS` on its own only on connect, completion, quit and some tracker
     /// announces. Default 10 s, range 1 s..=1 h.
     pub status_interval: Duration,
+    /// The highest CTCS protocol version offered (`PROTOCOL 000k`, the first line the
+    /// console sends); a client announcing a lower one gets its own. dnh3.3.2 speaks
+    /// 1, 2 and 3; a lower cap serves the old forms, e.g. to test them. Default
+    /// [`Version::V3`].
+    pub max_protocol: Version,
 }
 
 impl Default for ServeOptions {
@@ -84,6 +89,7 @@ impl Default for ServeOptions {
             line_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(300),
             status_interval: Duration::from_secs(10),
+            max_protocol: Version::V3,
         }
     }
 }
@@ -104,6 +110,7 @@ impl fmt::Debug for ServeOptions {
             .field("line_timeout", &self.line_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("status_interval", &self.status_interval)
+            .field("max_protocol", &self.max_protocol)
             .finish()
     }
 }

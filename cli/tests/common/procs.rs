@@ -135,6 +135,14 @@ impl Proc {
             .status();
     }
 
+    /// Sends SIGTERM (how service managers stop a server).
+    pub(crate) fn terminate(&self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+    }
+
     /// Waits up to `timeout` for the process to exit; kills it otherwise.
     pub(crate) fn finish(&mut self, timeout: Duration) -> Option<i32> {
         let end = Instant::now() + timeout;
@@ -214,11 +222,11 @@ impl Proc {
     }
 }
 
-/// `trackwire ctcs serve` driven through its stdin, its JSON event lines read back.
+/// `trackwire ctcs serve --json-events`, steered through its JSON API (the web
+/// console's), its session events read back from stdout.
 pub(crate) struct CtcsServer {
     pub(crate) proc: Proc,
-    stdin: std::process::ChildStdin,
-    /// The address it listens on.
+    /// The address it listens on, for clients and the API alike.
     pub(crate) addr: String,
 }
 
@@ -236,25 +244,43 @@ impl CtcsServer {
             .collect()
     }
 
-    /// Starts `trackwire ctcs serve --listen LISTEN EXTRA…` (a port of 0 lets the kernel
-    /// pick one) and waits for `listening on ADDR`.
+    /// Starts `trackwire ctcs serve --json-events --listen LISTEN EXTRA…` (a port of 0
+    /// lets the kernel pick one) with a database of its own in a scratch directory, and
+    /// waits for `listening on ADDR`.
     pub(crate) fn start(listen: &str, extra: &[&str]) -> CtcsServer {
-        let mut cmd = tool(&["ctcs", "serve"]);
-        cmd.arg("--listen").arg(listen).args(extra);
-        let (mut proc, stdin) = Proc::spawn_piped("ctcs_server", cmd);
+        // One directory per server: tests run in parallel in one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let db = scratch(&format!("ctcs-serve-{n}")).join("ctcs.sqlite3");
+        let mut cmd = tool(&["ctcs", "serve", "--json-events"]);
+        cmd.arg("--listen")
+            .arg(listen)
+            .arg("--db")
+            .arg(&db)
+            .args(extra)
+            .env_remove("TRACKWIRE_WEB_PASSWORD");
+        let mut proc = Proc::spawn("ctcs_server", cmd);
         let line = proc
             .wait_for("listening on ", Duration::from_secs(10))
             .unwrap_or_else(|| panic!("ctcs_server never said `listening on`: {:?}", proc.lines()));
         let addr = line.trim_start_matches("listening on ").trim().to_string();
-        CtcsServer { proc, stdin, addr }
+        CtcsServer { proc, addr }
     }
 
-    /// Sends one command line (`1 status`, `list`, …).
-    pub(crate) fn send(&mut self, command: &str) {
-        use std::io::Write;
-        writeln!(self.stdin, "{command}")
-            .and_then(|()| self.stdin.flush())
-            .unwrap_or_else(|e| panic!("cannot send `{command}` to ctcs_server: {e}"));
+    /// `GET PATH` on the console's API: the status and the JSON body.
+    pub(crate) fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        http(&self.addr, "GET", path, None)
+    }
+
+    /// `POST PATH` with a JSON body: the status and the JSON body (`null` if empty).
+    pub(crate) fn post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        http(&self.addr, "POST", path, Some(body))
+    }
+
+    /// `POST PATH` that must be accepted (202).
+    pub(crate) fn command(&self, path: &str, body: serde_json::Value) {
+        let (status, answer) = self.post(path, &body);
+        assert_eq!(status, 202, "POST {path} {body}: {answer}");
     }
 
     /// How many output lines were seen so far: pass it to [`CtcsServer::wait`] to look
@@ -393,4 +419,71 @@ pub(crate) fn json_lines(cmd: &mut Command) -> (Option<i32>, Vec<serde_json::Val
         .map(|l| serde_json::from_str(l).expect(l))
         .collect();
     (out.status.code(), rows)
+}
+
+/// One HTTP/1.1 request to `addr` (`Connection: close`), bounded in time: the status and
+/// the body as JSON (`null` if empty, a string if not JSON). Small on purpose: the console's API is all it
+/// talks to.
+pub(crate) fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)
+        .unwrap_or_else(|e| panic!("cannot connect to {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = body.map(ToString::to_string).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if method == "POST" {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let text = String::from_utf8(answer).expect("a UTF-8 answer");
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("{method} {path}: no header end in {text:?}"));
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("{method} {path}: no status in {head:?}"));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let payload = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    // Some refusals (a body that does not deserialize) are plain text: kept as a string.
+    let value = if payload.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload))
+    };
+    (status, value)
+}
+
+/// A chunked HTTP body, joined.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
 }
