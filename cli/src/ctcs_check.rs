@@ -5,7 +5,7 @@
 //! every line the server sends for what would hurt the real client. One PASS / WARN /
 //! FAIL row per check, printed as it completes; exit status 0 when nothing FAILs.
 //!
-//! The server should poll for status (e.g. `trackwire ctcs serve --poll 1`) so that the
+//! The server should poll for status (e.g. `trackwire ctcs serve --status-interval 1`) so that the
 //! checker can tell it is still listening; without any request the liveness rows are WARN.
 
 use std::io::{ErrorKind, Read, Write};
