@@ -75,7 +75,10 @@ pub(crate) fn run(a: &CheckArgs) -> Result<ExitCode, Failure> {
             rows: &rep.kept,
         };
         std::fs::write(path, report.render()).map_err(|e| {
-            Failure::Failed(format!("cannot write the HTML report {}: {e}", path.display()))
+            Failure::Failed(format!(
+                "cannot write the HTML report {}: {e}",
+                path.display()
+            ))
         })?;
     }
     Ok(rep.finish())
@@ -312,8 +315,7 @@ impl Probe {
                 self.counted += 1;
                 for (name, v) in [("seeders", a.seeders), ("leechers", a.leechers)] {
                     if negative(v) {
-                        self.negative
-                            .push(format!("announce {name} {}", v as i32));
+                        self.negative.push(format!("announce {name} {}", v as i32));
                     }
                 }
             }
@@ -369,7 +371,9 @@ impl Probe {
                 ));
             }
             if let Some((_, got)) = self.tid_mismatches.first() {
-                e.push_str(&format!("; a reply carried transaction id {got}, never sent"));
+                e.push_str(&format!(
+                    "; a reply carried transaction id {got}, never sent"
+                ));
             }
             e
         })?;
@@ -911,7 +915,10 @@ fn battery(p: &mut Probe, hash: InfoHash, rep: &mut Rows) {
             "counts_non_negative",
             Verdict::Pass,
             rule,
-            format!("{} announce and scrape replies, every count below 2^31", p.counted),
+            format!(
+                "{} announce and scrape replies, every count below 2^31",
+                p.counted
+            ),
         );
     } else {
         rep.row(
@@ -921,7 +928,12 @@ fn battery(p: &mut Probe, hash: InfoHash, rep: &mut Rows) {
             format!(
                 "{} negative count(s): {}",
                 p.negative.len(),
-                p.negative.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                p.negative
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
     }
@@ -994,7 +1006,12 @@ fn fake_peers(p: &mut Probe, cid: ConnectionId, fresh: InfoHash, rep: &mut Rows)
                 || a.seeders > FAKE_PEER_LIMIT
                 || a.leechers > FAKE_PEER_LIMIT;
             if fake {
-                rep.row("fake_peers", Verdict::Fail, rule, format!("fake peers: {seen}"));
+                rep.row(
+                    "fake_peers",
+                    Verdict::Fail,
+                    rule,
+                    format!("fake peers: {seen}"),
+                );
             } else {
                 rep.row("fake_peers", Verdict::Pass, rule, seen);
             }
@@ -1042,7 +1059,11 @@ fn swarm_announce(
 /// when `fresh`.
 fn swarm_semantics(p: &mut Probe, cid: ConnectionId, hash: InfoHash, fresh: bool, rep: &mut Rows) {
     let (pa, pb, pc) = (p.base + 20, p.base + 21, p.base + 22);
-    let rows = ["stopped_removes_peer", "left_0_is_seeder", "completed_counted_once"];
+    let rows = [
+        "stopped_removes_peer",
+        "left_0_is_seeder",
+        "completed_counted_once",
+    ];
     let outcome = (|| -> Result<(), String> {
         if !fresh {
             swarm_announce(p, cid, hash, pa, AnnounceEvent::Started, 1000)?;
@@ -1138,7 +1159,12 @@ fn swarm_semantics(p: &mut Probe, cid: ConnectionId, hash: InfoHash, fresh: bool
             .map(|r| r.check)
             .collect();
         for check in rows.into_iter().filter(|c| !done.contains(c)) {
-            rep.row(check, Verdict::Fail, "BEP 15 announce and scrape", e.clone());
+            rep.row(
+                check,
+                Verdict::Fail,
+                "BEP 15 announce and scrape",
+                e.clone(),
+            );
         }
     }
 }
@@ -1166,15 +1192,27 @@ fn lifetimes(probes: &mut [Probe], hash: InfoHash, rep: &mut Rows) {
             let accepted = matches!(answer, Answer::Peers(..));
             let (verdict, rule) = match secs {
                 115 => (
-                    if accepted { Verdict::Pass } else { Verdict::Fail },
+                    if accepted {
+                        Verdict::Pass
+                    } else {
+                        Verdict::Fail
+                    },
                     "BEP 15: a connection id is valid for 2 minutes",
                 ),
                 300 => (
-                    if accepted { Verdict::Pass } else { Verdict::Warn },
+                    if accepted {
+                        Verdict::Pass
+                    } else {
+                        Verdict::Warn
+                    },
                     "uTorrent and BitComet reuse a connection id for ~5 minutes",
                 ),
                 _ => (
-                    if accepted { Verdict::Warn } else { Verdict::Pass },
+                    if accepted {
+                        Verdict::Warn
+                    } else {
+                        Verdict::Pass
+                    },
                     "BEP 15: connection ids expire",
                 ),
             };

@@ -62,7 +62,10 @@ fn every_new_row_passes_against_our_tracker() {
             assert_eq!(r["address"], format!("{host}:{port}"), "{r}");
         }
         let stopped = row(&rows, "stopped_removes_peer")["seen"].as_str().unwrap();
-        assert!(stopped.contains("listed before: yes, after: no"), "{stopped}");
+        assert!(
+            stopped.contains("listed before: yes, after: no"),
+            "{stopped}"
+        );
         assert_eq!(
             row(&rows, "completed_counted_once")["seen"],
             "downloaded 0 → 1 → 1 (completed sent twice)"
@@ -198,7 +201,14 @@ fn answer(lie: Lie, bytes: &[u8], swarms: &mut HashMap<[u8; 20], Swarm>) -> Opti
             };
             r.extend(1u32.to_be_bytes());
             r.extend(tid.to_be_bytes());
-            r.extend(if lie == Lie::ShortInterval { 60u32 } else { 1800 }.to_be_bytes());
+            r.extend(
+                if lie == Lie::ShortInterval {
+                    60u32
+                } else {
+                    1800
+                }
+                .to_be_bytes(),
+            );
             let (leechers, seeders) = match lie {
                 Lie::NegativeCounts => (u32::MAX, seeders),
                 Lie::FakePeers => (leechers, 500),
@@ -213,7 +223,11 @@ fn answer(lie: Lie, bytes: &[u8], swarms: &mut HashMap<[u8; 20], Swarm>) -> Opti
                 .filter(|p| *p != a.port)
                 .collect();
             ports.sort_unstable();
-            let wanted = if a.num_want < 0 { 50 } else { a.num_want as usize };
+            let wanted = if a.num_want < 0 {
+                50
+            } else {
+                a.num_want as usize
+            };
             for p in ports.into_iter().take(wanted.min(200)) {
                 r.extend([127, 0, 0, 1]);
                 r.extend(p.to_be_bytes());
@@ -298,7 +312,10 @@ fn fake_peers_fail() {
     let (code, rows) = check(&t.url(), &[]);
     assert_eq!(verdict(&rows, "fake_peers"), "FAIL");
     let seen = row(&rows, "fake_peers")["seen"].as_str().unwrap();
-    assert!(seen.starts_with("fake peers: 30 other peers, 500 seeders"), "{seen}");
+    assert!(
+        seen.starts_with("fake peers: 30 other peers, 500 seeders"),
+        "{seen}"
+    );
     assert_eq!(verdict(&rows, "counts_non_negative"), "PASS");
     assert_eq!(code, Some(1));
 }
@@ -315,7 +332,10 @@ fn replies_from_another_socket_fail_and_name_it() {
     );
     let other = t.other.to_string();
     let connect = row(&rows, "connect")["seen"].as_str().unwrap();
-    assert!(connect.contains(&format!("a reply came from {other}")), "{connect}");
+    assert!(
+        connect.contains(&format!("a reply came from {other}")),
+        "{connect}"
+    );
     assert_eq!(
         row(&rows, "reply_source")["seen"],
         format!("datagrams came from {other}, not from {}", t.addr)
@@ -373,7 +393,10 @@ fn html_report_has_every_row_escaped() {
     let text = String::from_utf8(out.stdout).unwrap();
     let html = std::fs::read_to_string(&file).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
-    assert!(html.contains("<style>") && !html.contains("<script"), "{html}");
+    assert!(
+        html.contains("<style>") && !html.contains("<script"),
+        "{html}"
+    );
     assert!(html.contains(&t.url()) && html.contains(&format!("<h2>{}</h2>", t.addr)));
     assert!(html.contains(" UTC"), "no time in {html}");
     // Every text row is in the page, with its verdict.
@@ -382,7 +405,8 @@ fn html_report_has_every_row_escaped() {
     for line in &rows {
         let (verdict, rest) = line.split_once("  ").unwrap();
         let check = rest.split_whitespace().next().unwrap();
-        let needle = format!("<tr class=\"{verdict}\"><td class=\"v\">{verdict}</td><td>{check}</td>");
+        let needle =
+            format!("<tr class=\"{verdict}\"><td class=\"v\">{verdict}</td><td>{check}</td>");
         assert!(html.contains(&needle), "{needle} missing");
     }
     assert_eq!(html.matches("<tr class=").count(), rows.len());
@@ -392,7 +416,9 @@ fn html_report_has_every_row_escaped() {
         html.contains("&lt;b&gt;bad &amp; \\&quot;id\\&quot;&lt;/b&gt;"),
         "{html}"
     );
-    assert!(html.contains("<tr class=\"FAIL\"><td class=\"v\">FAIL</td><td>counts_non_negative</td>"));
+    assert!(
+        html.contains("<tr class=\"FAIL\"><td class=\"v\">FAIL</td><td>counts_non_negative</td>")
+    );
 }
 
 #[test]
@@ -414,7 +440,9 @@ fn an_unwritable_html_path_is_an_error_after_the_rows() {
         err.starts_with("trackwire: cannot write the HTML report /nonexistent-dir/report.html:"),
         "{err}"
     );
-    assert!(String::from_utf8(out.stdout).unwrap().starts_with("PASS  connect"));
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .starts_with("PASS  connect"));
 }
 
 #[test]
@@ -459,5 +487,7 @@ fn operator_rows_against_opentracker() {
     ] {
         assert_eq!(verdict_of(check), "PASS", "{check}:\n{text}");
     }
-    assert!(std::fs::read_to_string(&file).unwrap().contains("fake_peers"));
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("fake_peers"));
 }
