@@ -53,10 +53,10 @@ impl HtmlReport<'_> {
             escape(&title)
         );
         let addresses: Vec<String> = self.addresses.iter().map(ToString::to_string).collect();
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<p>Tracker <code>{}</code>; addresses <code>{}</code>; started {} \
-             (trackwire {}).</p>\n",
+             (trackwire {}).</p>",
             escape(self.url),
             escape(&addresses.join(", ")),
             utc(self.started),
