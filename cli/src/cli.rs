@@ -215,15 +215,19 @@ pub(crate) struct AnnounceArgs {
 /// `trackwire check`.
 #[derive(Args, Debug)]
 pub(crate) struct CheckArgs {
-    /// The tracker, `udp://HOST:PORT`
+    /// The tracker, `udp://HOST:PORT` (every address HOST resolves to is checked)
     #[arg(value_name = "URL")]
     pub(crate) url: String,
     /// One JSON object per row instead of text
     #[arg(long)]
     pub(crate) json: bool,
-    /// Add the connection-id lifetime checks (they take an hour)
+    /// Add the connection-id lifetime checks: reused after 2 minutes, 5 minutes (as
+    /// uTorrent and BitComet do) and an hour (the run takes an hour)
     #[arg(long)]
     pub(crate) long: bool,
+    /// Also write the rows as a self-contained HTML report to FILE
+    #[arg(long, value_name = "FILE")]
+    pub(crate) html: Option<PathBuf>,
     /// The torrent to announce (a whitelisting tracker needs one it knows)
     #[arg(long, value_name = "HEX40", value_parser = parse_hash20)]
     pub(crate) info_hash: Option<[u8; 20]>,

@@ -5,13 +5,20 @@
 //! client does. Decoding is linear in the input: a stream's buffer is compacted once per
 //! transcript line, not once per message. A message still without its line end when the
 //! input ends is reported (`"error": "unterminated_line"`), never dropped.
+//!
+//! Where dnh3.3.2 reads a line differently from the exact grammar, both readings are
+//! shown, both from the library: `SETDLIMIT`/`SETULIMIT` give the number as written
+//! (`dl_limit`, a string) and the limit the client applies (`dl_limit_applied`); a
+//! server `PROTOCOL` gives the version the client ends up with (`negotiated`); block
+//! markers say which spelling arrived (`marker`); and a server line the client's prefix
+//! matching reads as something else carries that reading as `client_reads`.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use serde_json::{json, Map, Value};
-use trackwire::ctcs::{ClientMessage, Framer, ServerMessage, Version};
+use trackwire::ctcs::{ClientMessage, Framer, KeywordMatch, Marker, ServerMessage, Version};
 
 use crate::cli::DecodeCtcsArgs;
 use crate::ctcs_json::{self, text};
@@ -199,6 +206,12 @@ fn client_json(line: &[u8], version: Version, conn: u32) -> Value {
         ClientMessage::CtPeer(p) => ctcs_json::peer(&mut m, &p),
         ClientMessage::CtConfig(c) => ctcs_json::config(&mut m, &c),
         ClientMessage::CtConfigValues(c) => ctcs_json::config_values(&mut m, &c, version, false),
+        ClientMessage::CtFileStart(k)
+        | ClientMessage::CtFilesDone(k)
+        | ClientMessage::CtPeerStart(k)
+        | ClientMessage::CtPeersDone(k) => {
+            m.insert("marker".into(), json!(marker_name(k)));
+        }
         ClientMessage::Unknown(t) => {
             m.insert("line".into(), text(t));
         }
@@ -207,36 +220,67 @@ fn client_json(line: &[u8], version: Version, conn: u32) -> Value {
     Value::Object(m)
 }
 
+/// A block marker's spelling as the JSON names it.
+fn marker_name(k: Marker) -> &'static str {
+    match k {
+        Marker::V3 => "v3",
+        Marker::Legacy => "legacy",
+    }
+}
+
 fn server_json(line: &[u8], version: Version, conn: u32) -> Value {
     let msg = match ServerMessage::decode(line, version) {
         Ok(m) => m,
         Err(e) => return error_json("S", conn, e),
     };
     let mut m = base("S", conn, msg.keyword());
-    match msg {
+    server_fields(&mut m, &msg, version);
+    // What dnh3.3.2's prefix dispatch makes of the line, when that is not what the exact
+    // grammar read (`CTQUITTER` quits the client).
+    match ServerMessage::decode_with(line, version, KeywordMatch::Prefix) {
+        Ok(p) if p != msg => {
+            let mut r = Map::new();
+            r.insert("type".into(), json!(p.keyword()));
+            server_fields(&mut r, &p, version);
+            m.insert("client_reads".into(), Value::Object(r));
+        }
+        Ok(_) => {}
+        Err(e) => {
+            m.insert(
+                "client_reads".into(),
+                json!({"error": e.kind().name(), "offset": e.offset()}),
+            );
+        }
+    }
+    Value::Object(m)
+}
+
+/// The fields of a server message, after its `type`.
+fn server_fields(m: &mut Map<String, Value>, msg: &ServerMessage<'_>, version: Version) {
+    match *msg {
         ServerMessage::Protocol(p) => {
             m.insert("version".into(), json!(p.version));
+            m.insert("negotiated".into(), json!(p.negotiated().get()));
         }
         ServerMessage::Error(e) => {
             m.insert("message".into(), text(e.message));
         }
         ServerMessage::SetDlimit(s) => {
-            m.insert("dl_limit".into(), json!(s.applied()));
-            m.insert("dl_limit_text".into(), text(s.dl_limit));
+            m.insert("dl_limit".into(), text(s.dl_limit));
+            m.insert("dl_limit_applied".into(), json!(s.applied()));
         }
         ServerMessage::SetUlimit(s) => {
-            m.insert("ul_limit".into(), json!(s.applied()));
-            m.insert("ul_limit_text".into(), text(s.ul_limit));
+            m.insert("ul_limit".into(), text(s.ul_limit));
+            m.insert("ul_limit_applied".into(), json!(s.applied()));
         }
         ServerMessage::CtConfig(c) => {
             m.insert("name".into(), text(c.name.into()));
             m.insert("value".into(), text(c.value));
         }
-        ServerMessage::CtConfigValues(c) => ctcs_json::config_values(&mut m, &c, version, true),
+        ServerMessage::CtConfigValues(c) => ctcs_json::config_values(m, &c, version, true),
         ServerMessage::Unknown(t) => {
             m.insert("line".into(), text(t));
         }
         _ => {}
     }
-    Value::Object(m)
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 use trackwire::udp::{AddressFamily, Request, Response, TailGrammar};
+use trackwire::DecodeErrorKind;
 
 use crate::cli::{DecodeUdpArgs, From};
 use crate::failure::{Failure, FAILED};
@@ -33,10 +34,20 @@ pub(crate) fn decode(
     };
     match decoded {
         Ok(v) => (v, true),
-        Err(e) => (
-            json!({"error": e.kind().name(), "offset": e.offset(), "len": bytes.len()}),
-            false,
-        ),
+        Err(e) => {
+            let mut v = json!({"error": e.kind().name(), "offset": e.offset(), "len": bytes.len()});
+            // The kind's parameter, so that a conformance suite can compare it too.
+            let detail = match e.kind() {
+                DecodeErrorKind::Truncated { needed } => Some(("needed", json!(needed))),
+                DecodeErrorKind::PartialRecord { stride } => Some(("stride", json!(stride))),
+                DecodeErrorKind::UnknownAction(a) => Some(("action", json!(a))),
+                _ => None,
+            };
+            if let (Some((k, d)), Some(m)) = (detail, v.as_object_mut()) {
+                m.insert(k.into(), d);
+            }
+            (v, false)
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod announce;
 mod check;
+mod check_html;
 mod cli;
 mod ctcs_check;
 mod ctcs_json;

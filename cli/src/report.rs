@@ -51,13 +51,6 @@ impl Report {
         }
     }
 
-    /// Says on stderr what runs next (a terminal only: nothing when piped or captured).
-    pub(crate) fn progress(&self, what: &str) {
-        if self.progress {
-            let _ = write!(std::io::stderr(), "\r\x1b[K… {what}");
-        }
-    }
-
     /// Prints one row now.
     pub(crate) fn row(
         &mut self,

@@ -123,6 +123,9 @@ pub(crate) fn response_json(r: &Response<'_>) -> Value {
             "action": 3,
             "transaction_id": e.transaction_id.0,
             "message": text(e.text()),
+            // opentracker ends its messages with a NUL, most trackers do not; `message`
+            // is the text without it.
+            "trailing_nul": e.message.last() == Some(&0),
         }),
     }
 }

@@ -177,7 +177,7 @@ fn udp_legacy_extensions_and_ipv6_flags() {
     );
     assert_eq!(
         r.values[0],
-        json!({"error": "truncated", "offset": 4, "len": 7})
+        json!({"error": "truncated", "offset": 4, "len": 7, "needed": 1})
     );
 }
 
@@ -241,6 +241,8 @@ fn ctcs_every_transcript() {
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
+        // Beside each transcript lies its expected results (`NAME.expected.jsonl`).
+        .filter(|n| n.ends_with(".txt"))
         .collect();
     names.sort();
     assert!(names.len() > 3, "the transcripts are there: {names:?}");
@@ -271,6 +273,8 @@ fn ctcs_every_transcript() {
                 ["PROTOCOL", "CTORRENT", "PROTOCOL", "CTSTATUS"]
             );
             assert!(types.contains(&"CTFILESTART") && types.contains(&"CTPEERSDONE"));
+            let start = values.iter().find(|v| v["type"] == "CTFILESTART").unwrap();
+            assert_eq!(start["marker"], "v3");
             let status = &values[3];
             for k in [
                 "seeders",
@@ -302,7 +306,13 @@ fn ctcs_every_transcript() {
             assert_eq!(last["type"], "CTCONFIG");
             assert_eq!(last["maxpeers"], 60);
             assert!(last["verbose"].is_null() && last["cache_size"].is_null());
-            assert!(values.iter().any(|v| v["type"] == "CTFILES"));
+            let files = values.iter().find(|v| v["type"] == "CTFILES").unwrap();
+            assert_eq!(files["marker"], "legacy");
+            let p = values
+                .iter()
+                .find(|v| v["type"] == "PROTOCOL" && v["dir"] == "S")
+                .unwrap();
+            assert_eq!((&p["version"], &p["negotiated"]), (&json!(2), &json!(2)));
             let client_cfg = values
                 .iter()
                 .find(|v| v["type"] == "CTCONFIG" && v["dir"] == "C")
@@ -322,8 +332,22 @@ fn ctcs_every_transcript() {
         }
         if name == "p3_limits.txt" {
             let u: Vec<_> = values.iter().filter(|v| v["type"] == "SETULIMIT").collect();
-            assert_eq!(u[1]["ul_limit"], 1500);
-            assert_eq!(u[1]["ul_limit_text"], "1.5e3");
+            // The number as written, and the one dnh3.3.2 applies ((int)strtod).
+            assert_eq!(u[1]["ul_limit"], "1.5e3");
+            assert_eq!(u[1]["ul_limit_applied"], 1500);
+            assert_eq!(u[2]["ul_limit"], "2048.9");
+            assert_eq!(u[2]["ul_limit_applied"], 2048);
+            // The CTBW that follows shows what the client really applied.
+            let bw: Vec<_> = values.iter().filter(|v| v["type"] == "CTBW").collect();
+            assert!(bw.iter().any(|b| b["ul_limit"] == 2048), "{bw:?}");
+            let d: Vec<_> = values.iter().filter(|v| v["type"] == "SETDLIMIT").collect();
+            assert_eq!(d[0]["dl_limit"], "20480");
+            assert_eq!(d[0]["dl_limit_applied"], 20480);
+            let p = values
+                .iter()
+                .find(|v| v["type"] == "PROTOCOL" && v["dir"] == "S")
+                .unwrap();
+            assert_eq!(p["negotiated"], 3);
         }
         if name == "auth.txt" {
             let a = values.iter().find(|v| v["type"] == "AUTH").unwrap();
@@ -347,6 +371,10 @@ C> 0.5 c1 CTSTATUS 0/0 13/13/13 0,0 0,0 0,0\\n\n";
     let values = &r.values;
     assert_eq!(values[0]["type"], "UNKNOWN");
     assert_eq!(values[0]["line"], "CTQUITTER");
+    // dnh3.3.2 matches keywords by prefix: it quits.
+    assert_eq!(values[0]["client_reads"], json!({"type": "CTQUIT"}));
+    // Read exactly, the line is what the client reads: no second reading.
+    assert!(values[1].get("client_reads").is_none(), "{}", values[1]);
     assert_eq!(values[1]["type"], "SENDSTATUS");
     assert_eq!(values[2]["error"], "nul_byte");
     assert_eq!(values[2]["offset"], 3);
@@ -359,6 +387,40 @@ C> 0.5 c1 CTSTATUS 0/0 13/13/13 0,0 0,0 0,0\\n\n";
         b"C> 0.1 c1 CTBW 1,2 3,4\\n\nnot a transcript line\n",
         1,
         "line 2: not a transcript line",
+    );
+}
+
+#[test]
+fn ctcs_both_readings_of_limits_protocol_and_markers() {
+    let input = b"S> 0.1 c1 PROTOCOL 0004\\n\n\
+C> 0.2 c1 CTFILES\\n\n\
+C> 0.3 c1 CTPDONE\\n\n\
+C> 0.4 c1 CTPEERSTART\\n\n\
+S> 0.5 c1 SETDLIMIT 1.5e3\\n\n\
+S> 0.6 c1 SETULIMIT abc\\n\n\
+S> 0.7 c1 SETDLIMIT1000\\n\n";
+    let r = run(&["decode", "ctcs"], input);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v = &r.values;
+    assert_eq!(v[0]["version"], 4);
+    assert_eq!(v[0]["negotiated"], 3);
+    // Under 3 (what the server announced), the legacy spelling is still a marker.
+    assert_eq!(
+        v[1],
+        json!({"dir": "C", "conn": 1, "type": "CTFILES", "marker": "legacy"})
+    );
+    assert_eq!(v[2]["type"], "CTPDONE");
+    assert_eq!(v[2]["marker"], "legacy");
+    assert_eq!(v[3]["marker"], "v3");
+    assert_eq!(v[4]["dl_limit"], "1.5e3");
+    assert_eq!(v[4]["dl_limit_applied"], 1500);
+    assert_eq!(v[5]["ul_limit"], "abc");
+    assert_eq!(v[5]["ul_limit_applied"], 0);
+    // Exactly read, an unknown keyword; the client reads its argument from byte 10.
+    assert_eq!(v[6]["type"], "UNKNOWN");
+    assert_eq!(
+        v[6]["client_reads"],
+        json!({"type": "SETDLIMIT", "dl_limit": "000", "dl_limit_applied": 0})
     );
 }
 
