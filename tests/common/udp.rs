@@ -20,8 +20,16 @@ pub(crate) struct Datagram {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// The UDP vectors, found from the library's tests (`CARGO_MANIFEST_DIR` is the repository
+/// root) and from the tool's (`cli/`, which includes this file by path).
 pub(crate) fn udp_vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/udp")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = manifest.join("tests/vectors/udp");
+    if here.is_dir() {
+        here
+    } else {
+        manifest.join("../tests/vectors/udp")
+    }
 }
 
 pub(crate) fn decode_hex(s: &str) -> Vec<u8> {

@@ -5,6 +5,8 @@
 
 pub(crate) mod driver;
 pub(crate) mod procs;
+// The vector reader is the library tests' own, so both read the corpus the same way.
+#[path = "../../../tests/common/udp.rs"]
 mod udp;
 
 pub(crate) use udp::*;
