@@ -69,8 +69,10 @@ pub(crate) fn bind_all(
                 }
                 out.push(s);
             }
+            // The first line alone, as before: scripts wait for it and read the address.
+            super::log(&format!("listening on {at}"));
             super::log(&format!(
-                "listening on {at} ({workers} workers, receive buffer {got} bytes)"
+                "{at}: {workers} workers, receive buffer {got} bytes each"
             ));
         }
     }
