@@ -165,10 +165,14 @@ pub(crate) fn run(a: &TrackerArgs) -> Result<ExitCode, Failure> {
             let seed = seed
                 .wrapping_add(i as u64)
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            std::thread::Builder::new()
+            let started = std::thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn_scoped(scope, move || worker::serve(socket, server, shared, seed))
-                .map_err(|e| Failure::Failed(format!("cannot start a worker: {e}")))?;
+                .spawn_scoped(scope, move || worker::serve(socket, server, shared, seed));
+            if let Err(e) = started {
+                // The workers already running must stop, or the scope never ends.
+                shared.stop.store(true, Ordering::Relaxed);
+                return Err(Failure::Failed(format!("cannot start a worker: {e}")));
+            }
         }
         let (stop, store, clock) = (&stop, &store, shared.clock);
         scope.spawn(move || {

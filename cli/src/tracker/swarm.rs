@@ -14,6 +14,7 @@
 //! this: to recognise a client whose address changed), so another host cannot merge
 //! itself into a client it does not know the key of.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -376,19 +377,19 @@ impl Store {
     ) -> Result<R, Full> {
         let mut guard = self.shard(&a.info_hash);
         let shard = &mut *guard;
-        if !shard.swarms.contains_key(&a.info_hash) {
-            if a.event == AnnounceEvent::Stopped {
-                return Ok(reply(0, 0, &mut std::iter::empty()));
+        let swarm = match shard.swarms.entry(a.info_hash) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                if a.event == AnnounceEvent::Stopped {
+                    return Ok(reply(0, 0, &mut std::iter::empty()));
+                }
+                self.torrents
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+                        (t < self.max_torrents).then_some(t + 1)
+                    })
+                    .map_err(|_| Full::Torrents)?;
+                e.insert(Swarm::default())
             }
-            self.torrents
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
-                    (t < self.max_torrents).then_some(t + 1)
-                })
-                .map_err(|_| Full::Torrents)?;
-            shard.swarms.insert(a.info_hash, Swarm::default());
-        }
-        let Some(swarm) = shard.swarms.get_mut(&a.info_hash) else {
-            unreachable!("inserted above")
         };
         let before = swarm.totals();
         let stored = swarm.announce(a.addr, a.client, a.seeder, a.event, a.now, self.max_peers);
@@ -447,5 +448,110 @@ impl Store {
             expired_peers: self.expired_peers.load(Ordering::Relaxed),
             freed_torrents: self.freed_torrents.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ClientId {
+        ClientId {
+            peer_id: [n; 20],
+            key: u32::from(n),
+        }
+    }
+
+    fn a(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_dual_stack_client_counts_once_and_goes_with_its_last_address() {
+        let mut s = Swarm::default();
+        let none = AnnounceEvent::None;
+        s.announce(a("127.0.0.1:1"), id(1), false, none, 0, 10)
+            .unwrap();
+        s.announce(a("[::1]:1"), id(1), false, none, 0, 10).unwrap();
+        assert_eq!((s.seeders, s.leechers), (0, 1));
+        // It completes over IPv6: one seeder, one download.
+        s.announce(a("[::1]:1"), id(1), true, AnnounceEvent::Completed, 1, 10)
+            .unwrap();
+        s.announce(
+            a("127.0.0.1:1"),
+            id(1),
+            true,
+            AnnounceEvent::Completed,
+            1,
+            10,
+        )
+        .unwrap();
+        assert_eq!((s.seeders, s.leechers, s.downloaded), (1, 0, 1));
+        s.announce(a("127.0.0.1:1"), id(1), true, AnnounceEvent::Stopped, 2, 10)
+            .unwrap();
+        assert_eq!((s.seeders, s.leechers), (1, 0));
+        assert_eq!(s.expire(1), 0);
+        assert_eq!(s.expire(2), 1);
+        assert_eq!((s.seeders, s.leechers), (0, 0));
+        assert!(s.is_empty() && s.clients.is_empty());
+    }
+
+    #[test]
+    fn picks_a_window_of_the_family_without_the_requester() {
+        let mut s = Swarm::default();
+        for p in 1..=10u16 {
+            let n = u8::try_from(p).unwrap();
+            s.announce(
+                SocketAddr::from(([127, 0, 0, 1], p)),
+                id(n),
+                false,
+                AnnounceEvent::None,
+                0,
+                100,
+            )
+            .unwrap();
+        }
+        s.announce(a("[::1]:5"), id(99), false, AnnounceEvent::None, 0, 100)
+            .unwrap();
+        let me = a("127.0.0.1:3");
+        for start in 0..25 {
+            let got: Vec<_> = s.pick(me, 4, start).collect();
+            assert_eq!(got.len(), 4);
+            assert!(got.iter().all(|p| p.is_ipv4() && *p != me), "{got:?}");
+        }
+        // Asking for more than there are: every other IPv4 peer once.
+        let mut all: Vec<_> = s.pick(me, 50, 7).map(|p| p.port()).collect();
+        all.sort_unstable();
+        assert_eq!(all, vec![1, 2, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(s.pick(a("[::1]:5"), 50, 3).count(), 0);
+        // The cap counts addresses of both families.
+        assert_eq!(
+            s.announce(a("[::1]:6"), id(98), false, AnnounceEvent::None, 0, 11),
+            Err(Full::Peers)
+        );
+    }
+
+    #[test]
+    fn removal_keeps_the_index_right() {
+        let mut s = Swarm::default();
+        for p in 1..=5u16 {
+            let n = u8::try_from(p).unwrap();
+            s.announce(
+                SocketAddr::from(([10, 0, 0, 1], p)),
+                id(n),
+                p % 2 == 0,
+                AnnounceEvent::None,
+                u64::from(p),
+                100,
+            )
+            .unwrap();
+        }
+        assert_eq!((s.seeders, s.leechers), (2, 3));
+        // Peers seen at 1 and 2 expire; the moved ones must still be found by address.
+        assert_eq!(s.expire(3), 2);
+        for (addr, &i) in &s.lists[0].index {
+            assert_eq!(s.lists[0].peers[i].addr, *addr);
+        }
+        assert_eq!((s.seeders, s.leechers), (1, 2));
     }
 }
