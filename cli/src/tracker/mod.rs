@@ -79,8 +79,12 @@ Signals: SIGHUP re-reads --access-list and --passkeys (swarms are kept; a file t
 does not read keeps the old lists and logs one line); SIGTERM or SIGINT stops the
 workers, prints the final counts on stderr, and exits 0.
 
-Metrics (--metrics): requests and replies by kind and family, bytes, rejections and
-drops by reason, torrents, peers by family, seeders, leechers, sweeps, resident memory.
+Metrics (--metrics, OpenMetrics text at GET /metrics), all named trackwire_…:
+  requests_total, replies_total {kind, family}; received_bytes_total, sent_bytes_total
+  {family}; rejected_total {reason}; dropped_total {reason, incl. rate_limited and
+  truncated}; torrents, peers {family}, seeders, leechers; sweeps_total,
+  expired_peers_total, freed_torrents_total; reloads_total, reload_failures_total;
+  resident_memory_bytes.
 
 Exit status:
   0   stopped by SIGTERM or SIGINT

@@ -16,18 +16,19 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow};
 
-/// One client across its addresses: the peer id and key of its announces.
+/// One client across its addresses: a keyed 64-bit hash of the peer id and key of its
+/// announces ([`Store::client_id`]), 8 bytes a peer instead of 24. Two clients of one
+/// swarm share a hash with odds of about n²/2^65 (2^-34 for a million peers), and
+/// the hash key is secret, so nobody can make theirs collide on purpose.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub(crate) struct ClientId {
-    pub(crate) peer_id: [u8; 20],
-    pub(crate) key: u32,
-}
+pub(crate) struct ClientId(u64);
 
 /// One listed address.
 #[derive(Clone, Copy, Debug)]
@@ -38,23 +39,69 @@ struct Peer {
     client: ClientId,
 }
 
+/// Lists up to this long are searched by a scan, with no index: most swarms are small,
+/// and an index would be most of their memory (a scan of 8 addresses costs less than
+/// hashing one).
+const SCAN_MAX: usize = 8;
+
 /// The peers of one address family.
 #[derive(Default, Debug)]
 struct PeerList {
     peers: Vec<Peer>,
-    index: HashMap<SocketAddr, usize>,
+    /// Address → position, once the list outgrows [`SCAN_MAX`].
+    index: Option<HashMap<SocketAddr, usize>>,
 }
 
 impl PeerList {
+    /// The position of `addr`.
+    fn find(&self, addr: &SocketAddr) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(addr).copied(),
+            None => self.peers.iter().position(|p| p.addr == *addr),
+        }
+    }
+
+    /// Appends a peer whose address is not listed.
+    fn push(&mut self, peer: Peer) {
+        let at = self.peers.len();
+        self.peers.push(peer);
+        match &mut self.index {
+            Some(index) => {
+                index.insert(peer.addr, at);
+            }
+            None if self.peers.len() > SCAN_MAX => {
+                let index = self
+                    .peers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.addr, i))
+                    .collect();
+                self.index = Some(index);
+            }
+            None => {}
+        }
+    }
+
     /// Removes the peer at `i` (which must exist), keeping the index right.
     fn remove_at(&mut self, i: usize) -> Option<Peer> {
         if i >= self.peers.len() {
             return None;
         }
         let gone = self.peers.swap_remove(i);
-        self.index.remove(&gone.addr);
-        if let Some(moved) = self.peers.get(i) {
-            self.index.insert(moved.addr, i);
+        if let Some(index) = &mut self.index {
+            index.remove(&gone.addr);
+            if let Some(moved) = self.peers.get(i) {
+                index.insert(moved.addr, i);
+            }
+            if self.peers.len() <= SCAN_MAX / 2 {
+                // Shrunk well below the threshold: the scan is cheap again (the margin
+                // keeps a list at the threshold from building and dropping its index on
+                // every announce).
+                self.index = None;
+            }
+        }
+        if self.peers.capacity() > 4 * self.peers.len().max(SCAN_MAX) {
+            self.peers.shrink_to_fit();
         }
         Some(gone)
     }
@@ -210,7 +257,7 @@ impl Swarm {
         max_peers: usize,
     ) -> Result<(), Full> {
         let f = family(&addr);
-        let at = self.lists[f].index.get(&addr).copied();
+        let at = self.lists[f].find(&addr);
         if event == AnnounceEvent::Stopped {
             if let Some(i) = at {
                 if let Some(gone) = self.lists[f].remove_at(i) {
@@ -240,9 +287,7 @@ impl Swarm {
                 if held >= max_peers {
                     return Err(Full::Peers);
                 }
-                let list = &mut self.lists[f];
-                list.index.insert(addr, list.peers.len());
-                list.peers.push(Peer {
+                self.lists[f].push(Peer {
                     addr,
                     seen: now,
                     client: id,
@@ -302,7 +347,10 @@ impl Swarm {
 /// One shard: its torrents and what they add up to.
 #[derive(Default, Debug)]
 struct Shard {
-    swarms: HashMap<InfoHash, Swarm>,
+    /// Boxed: the table keeps spare slots (up to half of them empty after it grows),
+    /// and a slot of 28 bytes wastes far less than a slot holding a whole swarm.
+    #[allow(clippy::box_collection)]
+    swarms: HashMap<InfoHash, Box<Swarm>>,
     totals: Totals,
 }
 
@@ -337,9 +385,17 @@ pub(crate) struct Store {
     sweeps: AtomicU64,
     expired_peers: AtomicU64,
     freed_torrents: AtomicU64,
+    /// The key of client ids: one for every worker, as a dual-stack client's two
+    /// addresses may reach different workers.
+    ids: std::collections::hash_map::RandomState,
 }
 
 impl Store {
+    /// The id of the client that announces with `peer_id` and `key`.
+    pub(crate) fn client_id(&self, peer_id: &[u8; 20], key: u32) -> ClientId {
+        ClientId(self.ids.hash_one((peer_id, key)))
+    }
+
     /// A store for `workers` threads: four shards a worker (at least 16, a power of two),
     /// so two workers rarely want the same shard at once.
     pub(crate) fn new(workers: usize, max_torrents: usize, max_peers: usize) -> Store {
@@ -352,6 +408,7 @@ impl Store {
             sweeps: AtomicU64::new(0),
             expired_peers: AtomicU64::new(0),
             freed_torrents: AtomicU64::new(0),
+            ids: std::collections::hash_map::RandomState::new(),
         }
     }
 
@@ -388,7 +445,7 @@ impl Store {
                         (t < self.max_torrents).then_some(t + 1)
                     })
                     .map_err(|_| Full::Torrents)?;
-                e.insert(Swarm::default())
+                e.insert(Box::default())
             }
         };
         let before = swarm.totals();
@@ -407,7 +464,7 @@ impl Store {
         self.shard(h)
             .swarms
             .get(h)
-            .map(Swarm::row)
+            .map(|s| s.row())
             .unwrap_or_default()
     }
 
@@ -456,10 +513,7 @@ mod tests {
     use super::*;
 
     fn id(n: u8) -> ClientId {
-        ClientId {
-            peer_id: [n; 20],
-            key: u32::from(n),
-        }
+        ClientId(u64::from(n))
     }
 
     fn a(s: &str) -> SocketAddr {
@@ -533,6 +587,23 @@ mod tests {
 
     #[test]
     fn removal_keeps_the_index_right() {
+        let mut big = Swarm::default();
+        for p in 1..=40u16 {
+            let n = u8::try_from(p).unwrap();
+            let addr = SocketAddr::from(([10, 0, 0, 1], p));
+            big.announce(addr, id(n), false, AnnounceEvent::None, u64::from(p), 100)
+                .unwrap();
+        }
+        assert!(big.lists[0].index.is_some());
+        // Expire down through the threshold, checking every position on the way.
+        for cutoff in [10, 30, 37, 39, 41] {
+            big.expire(cutoff);
+            for (i, p) in big.lists[0].peers.iter().enumerate() {
+                assert_eq!(big.lists[0].find(&p.addr), Some(i), "cutoff {cutoff}");
+            }
+            assert_eq!(u64::from(big.leechers), big.lists[0].peers.len() as u64);
+        }
+        assert!(big.lists[0].index.is_none() && big.is_empty());
         let mut s = Swarm::default();
         for p in 1..=5u16 {
             let n = u8::try_from(p).unwrap();
@@ -549,8 +620,8 @@ mod tests {
         assert_eq!((s.seeders, s.leechers), (2, 3));
         // Peers seen at 1 and 2 expire; the moved ones must still be found by address.
         assert_eq!(s.expire(3), 2);
-        for (addr, &i) in &s.lists[0].index {
-            assert_eq!(s.lists[0].peers[i].addr, *addr);
+        for (i, p) in s.lists[0].peers.iter().enumerate() {
+            assert_eq!(s.lists[0].find(&p.addr), Some(i));
         }
         assert_eq!((s.seeders, s.leechers), (1, 2));
     }

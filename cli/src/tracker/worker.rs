@@ -13,7 +13,7 @@ use trackwire::udp::{
 use trackwire::StdClock;
 
 use super::access::WorkerHooks;
-use super::swarm::{Announce, ClientId, Store};
+use super::swarm::{Announce, Store};
 
 /// The receive buffer: one byte more than the largest UDP payload (65 535 bytes less
 /// the 8-byte UDP header; IPv6 jumbograms never reach a UDP socket), so every datagram
@@ -163,10 +163,7 @@ pub(crate) fn serve(
                 let ann = Announce {
                     info_hash: r.info_hash,
                     addr: SocketAddr::new(a.from.ip(), r.port),
-                    client: ClientId {
-                        peer_id: r.peer_id.0,
-                        key: r.key,
-                    },
+                    client: sh.store.client_id(&r.peer_id.0, r.key),
                     seeder: r.left == 0,
                     event: r.event,
                     now: now.as_millis(),
