@@ -349,7 +349,6 @@ impl Swarm {
 struct Shard {
     /// Boxed: the table keeps spare slots (up to half of them empty after it grows),
     /// and a slot of 28 bytes wastes far less than a slot holding a whole swarm.
-    #[allow(clippy::box_collection)]
     swarms: HashMap<InfoHash, Box<Swarm>>,
     totals: Totals,
 }
