@@ -29,11 +29,9 @@ fn resolve(bind: &str) -> Result<Vec<SocketAddr>, Failure> {
 
 fn socket(addr: SocketAddr, recv_buffer: usize) -> std::io::Result<UdpSocket> {
     let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if addr.is_ipv6() {
-        // `[::]` serves IPv6 only; IPv4 gets its own --bind, so that each family's
-        // replies leave from a socket of that family.
-        s.set_only_v6(true)?;
-    }
+    // IPV6_V6ONLY is left at the system's default (Linux: off), as std's bind leaves
+    // it: `[::]:P` then serves IPv4 too, as IPv4-mapped addresses, which the library
+    // reads as IPv4.
     s.set_reuse_port(true)?;
     s.set_recv_buffer_size(recv_buffer)?;
     s.bind(&addr.into())?;
