@@ -38,8 +38,8 @@ pub(crate) enum Command {
     /// Run a conformance battery against a live UDP tracker (PASS / WARN / FAIL rows)
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
-    /// Run a UDP tracker with an in-memory swarm store
-    #[command(after_help = EXIT_CODES)]
+    /// Run a UDP tracker: every core, access lists, passkeys, rate limits, metrics
+    #[command(after_help = crate::tracker::HELP)]
     Tracker(TrackerArgs),
     /// CTCS: a control server, a simulated ctorrent, or a server conformance check
     Ctcs {
@@ -236,23 +236,99 @@ pub(crate) struct CheckArgs {
     pub(crate) wait_ms: u64,
 }
 
-/// `trackwire tracker`.
-#[derive(Args, Debug)]
+/// `trackwire tracker`. Every value flag is optional here so that a value in the
+/// `--config` file can be told from a default: the flag wins over the file, the file over
+/// the default (see `tracker::config`).
+#[derive(Args, Debug, Default)]
 pub(crate) struct TrackerArgs {
-    /// An address to serve on (host names resolve, e.g. `localhost:6969`; repeat for more)
-    #[arg(long, value_name = "ADDR", required = true)]
+    /// A TOML configuration file (keys below); flags given as well override it
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// An address to serve on (host names resolve, e.g. `localhost:6969`; repeat for more;
+    /// required here or as `bind` in the config file)
+    #[arg(long, value_name = "ADDR")]
     pub(crate) bind: Vec<String>,
-    /// The announce interval sent to clients, in seconds (1 to 86400)
-    #[arg(long, value_name = "SECS", default_value_t = 1800, value_parser = clap::value_parser!(u32).range(1..=86_400))]
-    pub(crate) interval: u32,
-    /// Forget peers silent this long, in seconds (default: twice the interval plus a minute)
+    /// Worker threads, each with its own socket on every address (1 to 1024; default: the
+    /// number of cores)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) workers: Option<u32>,
+    /// The announce interval sent to clients, in seconds (1 to 86400; default 1800)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub(crate) interval: Option<u32>,
+    /// Move each interval sent by up to this many seconds either way, at random (0 to
+    /// 43200; default 0; capped at half the interval)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(0..=43_200))]
+    pub(crate) interval_jitter: Option<u32>,
+    /// Forget peers silent this long, in seconds (1 to 1000000; default: twice the interval
+    /// plus a minute)
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub(crate) peer_timeout: Option<u64>,
-    /// How long a connection id stays valid, in seconds (120 to 65000)
+    /// How long a connection id stays valid, in seconds (120 to 65000; default 120)
     // The bounds are those `udp::Server` clamps to: refusing is better than clamping in
     // silence.
-    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(120..=65_000))]
-    pub(crate) max_age: u64,
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(120..=65_000))]
+    pub(crate) max_age: Option<u64>,
+    /// The most torrents held; announces for a new torrent beyond it get the error reply
+    /// "tracker full: too many torrents" (1 to 100000000; default 1000000)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub(crate) max_torrents: Option<u64>,
+    /// The most peers held per torrent (both families); a new peer beyond it gets the
+    /// error reply "tracker full: too many peers" (1 to 10000000; default 200000)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub(crate) max_peers_per_torrent: Option<u64>,
+    /// The kernel receive buffer asked for each socket (SO_RCVBUF), in bytes (65536 to
+    /// 1073741824; default 8388608; the kernel caps it at net.core.rmem_max)
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(65_536..=1_073_741_824))]
+    pub(crate) recv_buffer: Option<u64>,
+    /// Print one line per request on stderr (buffered); quiet otherwise
+    #[arg(long)]
+    pub(crate) log_requests: bool,
+    /// Info hashes, 40 hex digits a line (`#` comments, blank lines); re-read on SIGHUP
+    #[arg(long, value_name = "FILE")]
+    pub(crate) access_list: Option<PathBuf>,
+    /// Whether --access-list names the torrents served (allow) or refused (deny); default
+    /// allow
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(crate) access_mode: Option<AccessMode>,
+    /// Private mode: passkeys, one a line (`#` comments, blank lines); announces must carry
+    /// one in their URL (`/announce/KEY` or `?passkey=KEY`); re-read on SIGHUP
+    #[arg(long, value_name = "FILE")]
+    pub(crate) passkeys: Option<PathBuf>,
+    /// Limit each source address (IPv6: each /64) to PER_SECOND datagrams a second, with
+    /// bursts of BURST (default: twice PER_SECOND); each 1 to 1000000
+    #[arg(long, value_name = "PER_SECOND[:BURST]", value_parser = parse_rate)]
+    pub(crate) rate_limit: Option<(u32, u32)>,
+    /// Serve Prometheus metrics over HTTP at `http://ADDR/metrics`
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<String>,
+}
+
+/// What `--access-list` names.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum AccessMode {
+    /// Serve only the listed info hashes
+    Allow,
+    /// Serve every info hash but the listed ones
+    Deny,
+}
+
+/// `PER_SECOND[:BURST]`, each 1 to 1000000; BURST defaults to twice PER_SECOND.
+pub(crate) fn parse_rate(s: &str) -> Result<(u32, u32), String> {
+    const RANGE: &str = "PER_SECOND[:BURST], each 1 to 1000000";
+    let one = |t: &str| -> Result<u32, String> {
+        t.parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| format!("`{t}` is not in 1..=1000000; {RANGE}"))
+    };
+    match s.split_once(':') {
+        Some((rate, burst)) => Ok((one(rate)?, one(burst)?)),
+        None => {
+            let rate = one(s)?;
+            Ok((rate, rate.saturating_mul(2)))
+        }
+    }
 }
 
 /// `trackwire ctcs …`.

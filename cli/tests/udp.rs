@@ -107,6 +107,7 @@ fn announce_and_scrape_against_our_tracker_by_host_name() {
             &format!("localhost:{port}"),
             "--interval",
             "900",
+            "--log-requests",
         ]);
         c.arg("--bind").arg("[::1]:0");
         c
@@ -166,6 +167,10 @@ fn announce_and_scrape_against_our_tracker_by_host_name() {
     let trackers = v[0]["trackers"].as_array().unwrap();
     assert_eq!(trackers.len(), 2);
     assert!(trackers.iter().all(|t| t["status"] == "working"), "{v:?}");
+    // Both announces carry the same peer id and key: one client, one seeder, whichever
+    // family the tracker sees first; the first peer is one leecher too.
+    assert!(trackers.iter().all(|t| t["seeders"] == 1), "{v:?}");
+    assert!(trackers.iter().all(|t| t["leechers"] == 1), "{v:?}");
     let mut expected = vec![serde_json::json!("127.0.0.1:7001")];
     if localhost_v6 {
         expected.push(serde_json::json!("[::1]:7001"));
@@ -173,7 +178,7 @@ fn announce_and_scrape_against_our_tracker_by_host_name() {
     let mut peers = v[0]["peers"].as_array().unwrap().clone();
     peers.sort_by_key(|p| p.to_string());
     assert_eq!(peers, expected, "{v:?}");
-    // Scrape, in text: each peer counts once per family it announced from.
+    // Scrape, in text: each client counts once, whichever families it announced from.
     let out = tool(&["announce", &urls[0], "--info-hash", &hash, "--scrape"])
         .output()
         .unwrap();
@@ -182,7 +187,7 @@ fn announce_and_scrape_against_our_tracker_by_host_name() {
     assert_eq!(
         text.trim(),
         format!(
-            "{}: 2 seeders (complete), {families} leechers (incomplete), 0 downloaded",
+            "{}: 1 seeders (complete), 1 leechers (incomplete), 0 downloaded",
             urls[0]
         )
     );
