@@ -253,7 +253,7 @@ fn ctcs_every_transcript() {
         let (code, values) = (r.code, &r.values);
         let errors: Vec<_> = values.iter().filter(|v| v.get("error").is_some()).collect();
         if name == "p3_config.txt" {
-            // The deliberately malformed `CTCONFIG max_peers` (see tests/ctcs_vectors.rs).
+            // The deliberately malformed `CTCONFIG max_peers` (see tests/it/ctcs_vectors.rs).
             assert_eq!(code, Some(1), "{name}");
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0]["error"], "missing_field");

@@ -1,13 +1,10 @@
 //! Framing, decoding and encoding every transcript line allocates nothing.
 
-mod common;
+use crate::common;
 
 use common::{frame_transcript, parse_transcript, transcripts};
 use trackwire::ctcs::{ClientMessage, Framer, LineBuffer, ServerMessage, Version};
-use trackwire_alloc_count::{count as allocations, Counting};
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use trackwire_alloc_count::count as allocations;
 
 #[test]
 fn codec_calls_do_not_allocate() {
@@ -76,6 +73,6 @@ fn codec_calls_do_not_allocate() {
         decoded
     });
     assert_eq!(allocs, 0, "decoding or encoding allocated");
-    // Every line but the one deliberately malformed server line (tests/ctcs_vectors.rs).
+    // Every line but the one deliberately malformed server line (tests/it/ctcs_vectors.rs).
     assert_eq!(decoded, lines.len() - 1);
 }

@@ -12,7 +12,7 @@
 use std::fmt::{self, Write as _};
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use trackwire_alloc_count::{count, Counting};
+use trackwire_alloc_count::count;
 
 use trackwire::udp;
 use trackwire::udp::password_digest as sha1;
@@ -25,9 +25,6 @@ use trackwire::udp::{
 };
 use trackwire::udp::{encode_url_data, url_data_encoded_len, verify_datagram};
 use trackwire::{DecodeError, EncodeError};
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 // ---- the vectors --------------------------------------------------------------------------
 

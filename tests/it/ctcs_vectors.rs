@@ -1,7 +1,7 @@
 //! Every line of every shipped CTCS transcript decodes under the version in force on its
 //! connection (or gets the typed error listed below) and re-encodes byte for byte.
 
-mod common;
+use crate::common;
 
 use std::net::Ipv4Addr;
 

@@ -2,7 +2,7 @@
 //! or gets the exact error a conforming decoder must give; canonical ones re-encode to
 //! the same bytes.
 
-mod common;
+use crate::common;
 
 use trackwire::udp::{
     AddressFamily, AnnounceEvent, AnnounceOption, AnnounceTail, Request, Response, TailGrammar,

@@ -3,7 +3,7 @@
 //! version, block errors, framing errors, timers, and a property test over arbitrary
 //! scripts.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

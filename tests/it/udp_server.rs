@@ -1,7 +1,7 @@
 //! The tracker-side triage: connect, announce, scrape, error replies and drops; cookie
 //! expiry and forgery; reply caps; the no-amplification rule.
 
-mod common;
+use crate::common;
 
 use core::net::SocketAddr;
 use core::time::Duration;

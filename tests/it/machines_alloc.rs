@@ -21,10 +21,7 @@ use trackwire::udp::{
     ServerAction, ServerConfig, ServerHooks, SipCookies, SortedHashes, TransactionId,
 };
 use trackwire::Instant;
-use trackwire_alloc_count::{count, Counting};
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use trackwire_alloc_count::count;
 
 const TRACKER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 6969);
 const PEER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 6881);

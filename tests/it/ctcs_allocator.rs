@@ -17,10 +17,7 @@ use trackwire::ctcs::{
     TorrentPolicy, MAX_LIMIT, MIN_STEP,
 };
 use trackwire::{Instant, UsageErrorKind};
-use trackwire_alloc_count::{count as allocations, Counting};
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use trackwire_alloc_count::count as allocations;
 
 const D: LimitDirection = LimitDirection::Download;
 const U: LimitDirection = LimitDirection::Upload;

@@ -15,10 +15,7 @@ use trackwire::udp::{
     TrackerState, TrackerUrl,
 };
 use trackwire::Instant;
-use trackwire_alloc_count::{count, Counting};
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use trackwire_alloc_count::count;
 
 /// What the life of the announcer produced, to check it really ran.
 #[derive(Debug, Default, PartialEq)]

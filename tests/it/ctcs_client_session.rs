@@ -2,7 +2,7 @@
 //! (byte-exact client lines, the events of every server line, the reconnect of
 //! `auth.txt`), unit-style scenarios for each rule, and a property test.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
