@@ -31,7 +31,11 @@ fn object(out: &Output) -> Value {
 fn tracker_on(host: &str, bind: &str) -> (Proc, String) {
     let port = free_udp_port(bind);
     let addr = format!("{host}:{port}");
-    let p = start_tracker(std::slice::from_ref(&addr), &["--interval", "900"]);
+    // `--log-requests`: the tests read the info hashes the tracker saw from its log.
+    let p = start_tracker(
+        std::slice::from_ref(&addr),
+        &["--interval", "900", "--log-requests"],
+    );
     (p, format!("udp://{addr}"))
 }
 
