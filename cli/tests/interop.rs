@@ -466,7 +466,7 @@ mod tracker {
         } else {
             format!("{host}:{port}")
         };
-        let mut tracker = start_tracker(&[bind], &["--interval", "5"]);
+        let mut tracker = start_tracker(&[bind], &["--interval", "5", "--log-requests"]);
         let dir = scratch(&format!("lt-{}", host.replace(':', "_")));
         let mut py = Proc::spawn("libtorrent", {
             let mut c = Command::new(PYTHON);
@@ -512,7 +512,10 @@ mod tracker {
     /// A libtorrent seeder announced to a fresh tracker; returns (tracker, seeder, workdir).
     fn seeded(name: &str) -> (Proc, Proc, std::path::PathBuf) {
         let port = free_udp_port("127.0.0.1");
-        let tracker = start_tracker(&[format!("127.0.0.1:{port}")], &["--interval", "5"]);
+        let tracker = start_tracker(
+            &[format!("127.0.0.1:{port}")],
+            &["--interval", "5", "--log-requests"],
+        );
         let dir = scratch(name);
         let seed_dir = dir.join("seed");
         let mut seeder = Proc::spawn("seeder", {
