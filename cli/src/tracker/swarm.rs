@@ -424,13 +424,13 @@ impl Swarm {
         }
         let old = match (at, k) {
             (Some(At::V4(i)), _) => self.v4.get_mut(i).map(|p| {
-                let old = p.client();
+                let old = (p.client(), p.seeder);
                 (p.seen, p.seeder) = (now, seeder);
                 p.set_client(id);
                 old
             }),
             (Some(At::V6(i)), _) => self.v6.get_mut(i).map(|p| {
-                let old = p.client();
+                let old = (p.client(), p.seeder);
                 (p.seen, p.seeder) = (now, seeder);
                 p.set_client(id);
                 old
@@ -471,14 +471,27 @@ impl Swarm {
             }
         };
         match self.index.as_deref_mut() {
+            // The common case, a client re-announcing from its address: one lookup.
+            Some(ix) if old.is_some_and(|(o, _)| o == id) => {
+                if let Some(c) = ix.clients.get_mut(&id) {
+                    if c.seeder != seeder {
+                        count(&mut self.seeders, &mut self.leechers, c.seeder, false);
+                        count(&mut self.seeders, &mut self.leechers, seeder, true);
+                        c.seeder = seeder;
+                    }
+                }
+            }
             Some(ix) => {
                 // A listed address re-attaches (the same client: only its state
                 // changes) before its old client lets go of it.
                 attach(ix, &mut self.seeders, &mut self.leechers, id, seeder);
-                if let Some(old) = old {
+                if let Some((old, _)) = old {
                     detach(ix, &mut self.seeders, &mut self.leechers, old);
                 }
             }
+            // Without an index every entry of a client carries its state: nothing
+            // changed when the same client re-announces in the same state.
+            None if old == Some((id, seeder)) => {}
             None => {
                 self.set_state(id, seeder);
                 self.recount();
