@@ -2,10 +2,19 @@
 //! that workers announcing different torrents do not wait for each other.
 //!
 //! Every operation on a swarm costs what it touches, never the swarm's size: peers sit
-//! in one `Vec` per address family with an index from address to position (insert,
-//! update and remove are O(1), removal by `swap_remove`); a reply takes a contiguous
-//! window of the requester's family starting at a random position (O(peers returned));
-//! seeder and leecher counts are kept as peers come, change and go.
+//! in one list per address family, and once a swarm outgrows [`SCAN_MAX`] addresses it
+//! gets an index from address to position and from client to state (insert, update and
+//! remove are O(1), removal by `swap_remove`); a reply takes a contiguous window of the
+//! requester's family starting at a random position (O(peers returned)); seeder and
+//! leecher counts are kept as peers come, change and go.
+//!
+//! Memory is what limits a tracker holding a million torrents, most of them with one or
+//! two peers, so the layout is compact: a torrent is stored inline in its shard's table
+//! (no box), its first IPv4 peer inline in the torrent (no allocation for a one-peer
+//! swarm), a peer is its compact address (6 or 18 bytes, as BEP 15 sends it), the last
+//! announce in seconds (u32), the client hash and a seeder bit: 20 bytes for IPv4 and
+//! 32 for IPv6. Small swarms have no index at all; a scan of 8 entries costs less than
+//! hashing one address.
 //!
 //! Counting is per *client*, not per address: a client is its (peer id, key) pair, and a
 //! client announcing over IPv4 and IPv6 (two addresses, one in each list) is one seeder
@@ -17,11 +26,16 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use smallvec::SmallVec;
 use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow};
+
+/// The tables' hasher: fast, and seeded at random per table, so that nobody can choose
+/// info hashes or addresses that collide in it.
+type Hasher = foldhash::fast::RandomState;
 
 /// One client across its addresses: a keyed 64-bit hash of the peer id and key of its
 /// announces ([`Store::client_id`]), 8 bytes a peer instead of 24. Two clients of one
@@ -30,88 +44,92 @@ use trackwire::udp::{AnnounceEvent, InfoHash, ScrapeRow};
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct ClientId(u64);
 
-/// One listed address.
+/// One listed address, `N` bytes of it in BEP 15's compact form (IP, then port, big
+/// endian). Fields of 4-byte alignment keep an IPv4 peer at 20 bytes.
 #[derive(Clone, Copy, Debug)]
-struct Peer {
-    addr: SocketAddr,
-    /// Milliseconds of the tracker's clock at the last announce.
-    seen: u64,
-    client: ClientId,
+struct Peer<const N: usize> {
+    addr: [u8; N],
+    /// The client's state at its latest announce (kept right in every entry of the
+    /// client while the swarm has no index; with one, the index holds it).
+    seeder: bool,
+    /// Seconds of the tracker's clock at the last announce.
+    seen: u32,
+    /// The [`ClientId`], split so that it does not force 8-byte alignment.
+    client: [u32; 2],
 }
 
-/// Lists up to this long are searched by a scan, with no index: most swarms are small,
-/// and an index would be most of their memory (a scan of 8 addresses costs less than
-/// hashing one).
+impl<const N: usize> Peer<N> {
+    fn client(&self) -> ClientId {
+        let [hi, lo] = self.client;
+        ClientId(u64::from(hi) << 32 | u64::from(lo))
+    }
+
+    fn set_client(&mut self, id: ClientId) {
+        self.client = [(id.0 >> 32) as u32, id.0 as u32];
+    }
+}
+
+type Peer4 = Peer<6>;
+type Peer6 = Peer<18>;
+
+/// An address in compact form, by family.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Key {
+    V4([u8; 6]),
+    V6([u8; 18]),
+}
+
+fn key(addr: &SocketAddr) -> Key {
+    let port = addr.port().to_be_bytes();
+    match addr {
+        SocketAddr::V4(a) => {
+            let [a, b, c, d] = a.ip().octets();
+            Key::V4([a, b, c, d, port[0], port[1]])
+        }
+        SocketAddr::V6(a) => {
+            let mut k = [0u8; 18];
+            let (ip, p) = k.split_at_mut(16);
+            ip.copy_from_slice(&a.ip().octets());
+            p.copy_from_slice(&port);
+            Key::V6(k)
+        }
+    }
+}
+
+fn addr4(k: &[u8; 6]) -> SocketAddr {
+    let [a, b, c, d, p0, p1] = *k;
+    SocketAddr::from((Ipv4Addr::new(a, b, c, d), u16::from_be_bytes([p0, p1])))
+}
+
+fn addr6(k: &[u8; 18]) -> SocketAddr {
+    let mut ip = [0u8; 16];
+    let (i, p) = k.split_at(16);
+    ip.copy_from_slice(i);
+    let port = u16::from_be_bytes([
+        p.first().copied().unwrap_or(0),
+        p.get(1).copied().unwrap_or(0),
+    ]);
+    SocketAddr::from((Ipv6Addr::from(ip), port))
+}
+
+/// Swarms up to this many addresses (both families) are searched by a scan, with no
+/// index: most swarms are small, and an index would be most of their memory.
 const SCAN_MAX: usize = 8;
 
-/// The peers of one address family.
-#[derive(Default, Debug)]
-struct PeerList {
-    peers: Vec<Peer>,
-    /// Address → position, once the list outgrows [`SCAN_MAX`].
-    index: Option<HashMap<SocketAddr, usize>>,
-}
-
-impl PeerList {
-    /// The position of `addr`.
-    fn find(&self, addr: &SocketAddr) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(addr).copied(),
-            None => self.peers.iter().position(|p| p.addr == *addr),
-        }
-    }
-
-    /// Appends a peer whose address is not listed.
-    fn push(&mut self, peer: Peer) {
-        let at = self.peers.len();
-        self.peers.push(peer);
-        match &mut self.index {
-            Some(index) => {
-                index.insert(peer.addr, at);
-            }
-            None if self.peers.len() > SCAN_MAX => {
-                let index = self
-                    .peers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (p.addr, i))
-                    .collect();
-                self.index = Some(index);
-            }
-            None => {}
-        }
-    }
-
-    /// Removes the peer at `i` (which must exist), keeping the index right.
-    fn remove_at(&mut self, i: usize) -> Option<Peer> {
-        if i >= self.peers.len() {
-            return None;
-        }
-        let gone = self.peers.swap_remove(i);
-        if let Some(index) = &mut self.index {
-            index.remove(&gone.addr);
-            if let Some(moved) = self.peers.get(i) {
-                index.insert(moved.addr, i);
-            }
-            if self.peers.len() <= SCAN_MAX / 2 {
-                // Shrunk well below the threshold: the scan is cheap again (the margin
-                // keeps a list at the threshold from building and dropping its index on
-                // every announce).
-                self.index = None;
-            }
-        }
-        if self.peers.capacity() > 4 * self.peers.len().max(SCAN_MAX) {
-            self.peers.shrink_to_fit();
-        }
-        Some(gone)
-    }
-}
-
-/// A client's state: whether it seeds, and at how many addresses it is listed.
+/// A client's state in an indexed swarm: whether it seeds, and at how many addresses
+/// it is listed.
 #[derive(Clone, Copy, Debug)]
 struct Client {
     seeder: bool,
     addresses: u32,
+}
+
+/// The index of a swarm larger than [`SCAN_MAX`]: positions by address, clients by id.
+#[derive(Default, Debug)]
+struct Index {
+    v4: HashMap<[u8; 6], usize, Hasher>,
+    v6: HashMap<[u8; 18], usize, Hasher>,
+    clients: HashMap<ClientId, Client, Hasher>,
 }
 
 /// Why an announce was not stored.
@@ -136,9 +154,10 @@ impl Full {
 /// One torrent's peers and counts.
 #[derive(Default, Debug)]
 pub(crate) struct Swarm {
-    /// IPv4, then IPv6.
-    lists: [PeerList; 2],
-    clients: HashMap<ClientId, Client>,
+    /// The first IPv4 peer needs no allocation.
+    v4: SmallVec<[Peer4; 1]>,
+    v6: Vec<Peer6>,
+    index: Option<Box<Index>>,
     seeders: u32,
     leechers: u32,
     downloaded: u32,
@@ -170,99 +189,229 @@ impl Totals {
     }
 }
 
-fn family(addr: &SocketAddr) -> usize {
-    usize::from(addr.is_ipv6())
+/// Where an address is listed: its family's list and position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum At {
+    V4(usize),
+    V6(usize),
+}
+
+/// One seeder or leecher more (`up`) or fewer.
+fn count(seeders: &mut u32, leechers: &mut u32, seeder: bool, up: bool) {
+    let c = if seeder { seeders } else { leechers };
+    *c = if up {
+        c.saturating_add(1)
+    } else {
+        c.saturating_sub(1)
+    };
+}
+
+/// One more address for `id` in an indexed swarm, whose latest announce says `seeder`.
+fn attach(ix: &mut Index, seeders: &mut u32, leechers: &mut u32, id: ClientId, seeder: bool) {
+    match ix.clients.get_mut(&id) {
+        Some(c) => {
+            c.addresses = c.addresses.saturating_add(1);
+            let was = c.seeder;
+            c.seeder = seeder;
+            if was != seeder {
+                count(seeders, leechers, was, false);
+                count(seeders, leechers, seeder, true);
+            }
+        }
+        None => {
+            ix.clients.insert(
+                id,
+                Client {
+                    seeder,
+                    addresses: 1,
+                },
+            );
+            count(seeders, leechers, seeder, true);
+        }
+    }
+}
+
+/// One address fewer for `id` in an indexed swarm; the client goes with its last one.
+fn detach(ix: &mut Index, seeders: &mut u32, leechers: &mut u32, id: ClientId) {
+    let Some(c) = ix.clients.get_mut(&id) else {
+        return;
+    };
+    c.addresses = c.addresses.saturating_sub(1);
+    if c.addresses == 0 {
+        let seeder = c.seeder;
+        ix.clients.remove(&id);
+        count(seeders, leechers, seeder, false);
+    }
+}
+
+/// `peers` as a contiguous window starting at `start` (reduced modulo the length).
+fn window<T>(peers: &[T], start: usize) -> impl Iterator<Item = &T> {
+    let start = start.checked_rem(peers.len()).unwrap_or(0);
+    let (head, tail) = peers.split_at(start);
+    tail.iter().chain(head)
 }
 
 impl Swarm {
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+
     fn totals(&self) -> Totals {
         Totals {
-            peers: [
-                self.lists[0].peers.len() as u64,
-                self.lists[1].peers.len() as u64,
-            ],
+            peers: [self.v4.len() as u64, self.v6.len() as u64],
             seeders: u64::from(self.seeders),
             leechers: u64::from(self.leechers),
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.lists.iter().all(|l| l.peers.is_empty())
+        self.v4.is_empty() && self.v6.is_empty()
     }
 
-    fn count(&mut self, seeder: bool, up: bool) {
-        let c = if seeder {
-            &mut self.seeders
-        } else {
-            &mut self.leechers
-        };
-        *c = if up {
-            c.saturating_add(1)
-        } else {
-            c.saturating_sub(1)
-        };
+    /// Every entry's client and seeder bit.
+    fn entries(&self) -> impl Iterator<Item = (ClientId, bool)> + Clone + '_ {
+        let v4 = self.v4.iter().map(|p| (p.client(), p.seeder));
+        v4.chain(self.v6.iter().map(|p| (p.client(), p.seeder)))
     }
 
-    /// One more address for `id`, whose latest announce says `seeder`.
-    fn attach(&mut self, id: ClientId, seeder: bool) {
-        match self.clients.get_mut(&id) {
-            Some(c) => {
-                c.addresses = c.addresses.saturating_add(1);
-                let was = c.seeder;
-                c.seeder = seeder;
-                if was != seeder {
-                    self.count(was, false);
-                    self.count(seeder, true);
-                }
+    /// Counts the distinct clients of a swarm without an index (at most [`SCAN_MAX`]
+    /// entries: the quadratic scan is a few dozen comparisons).
+    fn recount(&mut self) {
+        let (mut seeders, mut leechers) = (0u32, 0u32);
+        let all = self.entries();
+        for (i, (id, seeder)) in all.clone().enumerate() {
+            if all.clone().take(i).any(|(o, _)| o == id) {
+                continue;
             }
-            None => {
-                self.clients.insert(
-                    id,
-                    Client {
-                        seeder,
-                        addresses: 1,
-                    },
-                );
-                self.count(seeder, true);
-            }
+            count(&mut seeders, &mut leechers, seeder, true);
         }
+        drop(all);
+        (self.seeders, self.leechers) = (seeders, leechers);
     }
 
-    /// One address fewer for `id`; the client goes with its last address.
-    fn detach(&mut self, id: ClientId) {
-        let Some(c) = self.clients.get_mut(&id) else {
-            return;
-        };
-        c.addresses = c.addresses.saturating_sub(1);
-        if c.addresses == 0 {
-            let seeder = c.seeder;
-            self.clients.remove(&id);
-            self.count(seeder, false);
+    /// Gives every entry of `id` the state of its latest announce (no index).
+    fn set_state(&mut self, id: ClientId, seeder: bool) {
+        for p in self.v4.iter_mut().filter(|p| p.client() == id) {
+            p.seeder = seeder;
+        }
+        for p in self.v6.iter_mut().filter(|p| p.client() == id) {
+            p.seeder = seeder;
         }
     }
 
     /// Whether `id` is a known seeder.
     fn is_seeder(&self, id: &ClientId) -> bool {
-        self.clients.get(id).is_some_and(|c| c.seeder)
+        match &self.index {
+            Some(ix) => ix.clients.get(id).is_some_and(|c| c.seeder),
+            None => self.entries().any(|(o, s)| o == *id && s),
+        }
     }
 
-    /// Records an announce from `addr` (the source IP and announced port) by client `id`.
+    /// Where `k` is listed.
+    fn find(&self, k: &Key) -> Option<At> {
+        match (k, &self.index) {
+            (Key::V4(a), Some(ix)) => ix.v4.get(a).copied().map(At::V4),
+            (Key::V6(a), Some(ix)) => ix.v6.get(a).copied().map(At::V6),
+            (Key::V4(a), None) => self.v4.iter().position(|p| p.addr == *a).map(At::V4),
+            (Key::V6(a), None) => self.v6.iter().position(|p| p.addr == *a).map(At::V6),
+        }
+    }
+
+    /// Indexes a swarm that outgrew [`SCAN_MAX`] (its seeder bits agree per client).
+    fn build_index(&mut self) {
+        let mut ix = Index::default();
+        let add = |clients: &mut HashMap<ClientId, Client, Hasher>, id, seeder| {
+            let c = clients.entry(id).or_insert(Client {
+                seeder,
+                addresses: 0,
+            });
+            c.addresses = c.addresses.saturating_add(1);
+        };
+        for (i, p) in self.v4.iter().enumerate() {
+            ix.v4.insert(p.addr, i);
+            add(&mut ix.clients, p.client(), p.seeder);
+        }
+        for (i, p) in self.v6.iter().enumerate() {
+            ix.v6.insert(p.addr, i);
+            add(&mut ix.clients, p.client(), p.seeder);
+        }
+        self.index = Some(Box::new(ix));
+    }
+
+    /// Drops the index of a swarm shrunk well below [`SCAN_MAX`] (the margin keeps a
+    /// swarm at the threshold from building and dropping it on every announce), copying
+    /// each client's state into its entries.
+    fn drop_index(&mut self) {
+        let Some(ix) = self.index.take() else {
+            return;
+        };
+        let seeds = |id: ClientId| ix.clients.get(&id).is_some_and(|c| c.seeder);
+        for p in self.v4.iter_mut() {
+            p.seeder = seeds(p.client());
+        }
+        for p in self.v6.iter_mut() {
+            p.seeder = seeds(p.client());
+        }
+    }
+
+    /// Removes the entry at `at`, keeping the index and the counts right.
+    fn remove(&mut self, at: At) {
+        let gone = match at {
+            At::V4(i) if i < self.v4.len() => {
+                let gone = self.v4.swap_remove(i);
+                if let Some(ix) = &mut self.index {
+                    ix.v4.remove(&gone.addr);
+                    if let Some(moved) = self.v4.get(i) {
+                        ix.v4.insert(moved.addr, i);
+                    }
+                }
+                gone.client()
+            }
+            At::V6(i) if i < self.v6.len() => {
+                let gone = self.v6.swap_remove(i);
+                if let Some(ix) = &mut self.index {
+                    ix.v6.remove(&gone.addr);
+                    if let Some(moved) = self.v6.get(i) {
+                        ix.v6.insert(moved.addr, i);
+                    }
+                }
+                gone.client()
+            }
+            _ => return,
+        };
+        match self.index.as_deref_mut() {
+            Some(ix) => {
+                detach(ix, &mut self.seeders, &mut self.leechers, gone);
+                if self.len() <= SCAN_MAX / 2 {
+                    self.drop_index();
+                }
+            }
+            None => self.recount(),
+        }
+        if self.v4.capacity() > 4 * self.v4.len().max(SCAN_MAX) {
+            self.v4.shrink_to_fit();
+        }
+        if self.v6.capacity() > 4 * self.v6.len().max(SCAN_MAX) {
+            self.v6.shrink_to_fit();
+        }
+    }
+
+    /// Records an announce from `addr` (the source IP and announced port) by client `id`
+    /// at `now` (seconds).
     fn announce(
         &mut self,
         addr: SocketAddr,
         id: ClientId,
         seeder: bool,
         event: AnnounceEvent,
-        now: u64,
+        now: u32,
         max_peers: usize,
     ) -> Result<(), Full> {
-        let f = family(&addr);
-        let at = self.lists[f].find(&addr);
+        let k = key(&addr);
+        let at = self.find(&k);
         if event == AnnounceEvent::Stopped {
-            if let Some(i) = at {
-                if let Some(gone) = self.lists[f].remove_at(i) {
-                    self.detach(gone.client);
-                }
+            if let Some(at) = at {
+                self.remove(at);
             }
             return Ok(());
         }
@@ -273,26 +422,82 @@ impl Swarm {
             // Nowhere to be reached: answered, not listed.
             return Ok(());
         }
-        match at.and_then(|i| self.lists[f].peers.get_mut(i)) {
-            Some(p) => {
-                p.seen = now;
-                let old = p.client;
-                p.client = id;
-                // Re-attach (the same client: only its state changes).
-                self.attach(id, seeder);
-                self.detach(old);
-            }
-            None => {
-                let held = self.lists[0].peers.len() + self.lists[1].peers.len();
-                if held >= max_peers {
+        let old = match (at, k) {
+            (Some(At::V4(i)), _) => self.v4.get_mut(i).map(|p| {
+                let old = (p.client(), p.seeder);
+                (p.seen, p.seeder) = (now, seeder);
+                p.set_client(id);
+                old
+            }),
+            (Some(At::V6(i)), _) => self.v6.get_mut(i).map(|p| {
+                let old = (p.client(), p.seeder);
+                (p.seen, p.seeder) = (now, seeder);
+                p.set_client(id);
+                old
+            }),
+            (None, k) => {
+                if self.len() >= max_peers {
                     return Err(Full::Peers);
                 }
-                self.lists[f].push(Peer {
-                    addr,
-                    seen: now,
-                    client: id,
-                });
-                self.attach(id, seeder);
+                match k {
+                    Key::V4(a) => {
+                        let mut p = Peer {
+                            addr: a,
+                            seeder,
+                            seen: now,
+                            client: [0; 2],
+                        };
+                        p.set_client(id);
+                        if let Some(ix) = &mut self.index {
+                            ix.v4.insert(a, self.v4.len());
+                        }
+                        self.v4.push(p);
+                    }
+                    Key::V6(a) => {
+                        let mut p = Peer {
+                            addr: a,
+                            seeder,
+                            seen: now,
+                            client: [0; 2],
+                        };
+                        p.set_client(id);
+                        if let Some(ix) = &mut self.index {
+                            ix.v6.insert(a, self.v6.len());
+                        }
+                        self.v6.push(p);
+                    }
+                }
+                None
+            }
+        };
+        match self.index.as_deref_mut() {
+            // The common case, a client re-announcing from its address: one lookup.
+            Some(ix) if old.is_some_and(|(o, _)| o == id) => {
+                if let Some(c) = ix.clients.get_mut(&id) {
+                    if c.seeder != seeder {
+                        count(&mut self.seeders, &mut self.leechers, c.seeder, false);
+                        count(&mut self.seeders, &mut self.leechers, seeder, true);
+                        c.seeder = seeder;
+                    }
+                }
+            }
+            Some(ix) => {
+                // A listed address re-attaches (the same client: only its state
+                // changes) before its old client lets go of it.
+                attach(ix, &mut self.seeders, &mut self.leechers, id, seeder);
+                if let Some((old, _)) = old {
+                    detach(ix, &mut self.seeders, &mut self.leechers, old);
+                }
+            }
+            // Without an index every entry of a client carries its state: nothing
+            // changed when the same client re-announces in the same state.
+            None if old == Some((id, seeder)) => {}
+            None => {
+                self.set_state(id, seeder);
+                self.recount();
+                if self.len() > SCAN_MAX {
+                    self.build_index();
+                }
             }
         }
         Ok(())
@@ -306,30 +511,36 @@ impl Swarm {
         n: usize,
         start: usize,
     ) -> impl Iterator<Item = SocketAddr> + '_ {
-        let peers = &self.lists[family(&addr)].peers;
-        let start = start.checked_rem(peers.len()).unwrap_or(0);
-        let (head, tail) = peers.split_at(start);
-        tail.iter()
-            .chain(head)
-            .map(|p| p.addr)
+        let (v4, v6): (&[Peer4], &[Peer6]) = if addr.is_ipv6() {
+            (&[], &self.v6)
+        } else {
+            (&self.v4, &[])
+        };
+        let v4 = window(v4, start).map(|p| addr4(&p.addr));
+        v4.chain(window(v6, start).map(|p| addr6(&p.addr)))
             .filter(move |a| *a != addr)
             .take(n)
     }
 
-    /// Drops addresses last seen before `cutoff`; returns how many.
-    fn expire(&mut self, cutoff: u64) -> u64 {
+    /// Drops addresses last seen before `cutoff` (seconds); returns how many.
+    fn expire(&mut self, cutoff: u32) -> u64 {
         let mut gone = 0u64;
-        for f in 0..2 {
-            let mut i = 0;
-            while let Some(p) = self.lists[f].peers.get(i) {
-                if p.seen < cutoff {
-                    if let Some(p) = self.lists[f].remove_at(i) {
-                        self.detach(p.client);
-                        gone += 1;
-                    }
-                } else {
-                    i += 1;
-                }
+        let mut i = 0;
+        while let Some(p) = self.v4.get(i) {
+            if p.seen < cutoff {
+                self.remove(At::V4(i));
+                gone += 1;
+            } else {
+                i += 1;
+            }
+        }
+        i = 0;
+        while let Some(p) = self.v6.get(i) {
+            if p.seen < cutoff {
+                self.remove(At::V6(i));
+                gone += 1;
+            } else {
+                i += 1;
             }
         }
         gone
@@ -344,12 +555,16 @@ impl Swarm {
     }
 }
 
+/// Seconds of the tracker's clock from its milliseconds (u32 seconds last 136 years).
+fn secs(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX)
+}
+
 /// One shard: its torrents and what they add up to.
 #[derive(Default, Debug)]
 struct Shard {
-    /// Boxed: the table keeps spare slots (up to half of them empty after it grows),
-    /// and a slot of 28 bytes wastes far less than a slot holding a whole swarm.
-    swarms: HashMap<InfoHash, Box<Swarm>>,
+    /// Inline, not boxed: a slot is 104 bytes and a one-peer IPv4 swarm needs nothing more.
+    swarms: HashMap<InfoHash, Swarm, Hasher>,
     totals: Totals,
 }
 
@@ -444,11 +659,18 @@ impl Store {
                         (t < self.max_torrents).then_some(t + 1)
                     })
                     .map_err(|_| Full::Torrents)?;
-                e.insert(Box::default())
+                e.insert(Swarm::default())
             }
         };
         let before = swarm.totals();
-        let stored = swarm.announce(a.addr, a.client, a.seeder, a.event, a.now, self.max_peers);
+        let stored = swarm.announce(
+            a.addr,
+            a.client,
+            a.seeder,
+            a.event,
+            secs(a.now),
+            self.max_peers,
+        );
         let after = swarm.totals();
         shard.totals.sub(before);
         shard.totals.add(after);
@@ -470,6 +692,8 @@ impl Store {
     /// Drops every address last seen before `cutoff` (milliseconds of the tracker's
     /// clock) and frees the torrents left empty, one shard at a time.
     pub(crate) fn sweep(&self, cutoff: u64) {
+        // Rounded down: a peer is never dropped before its time, at most a second late.
+        let cutoff = secs(cutoff);
         let (mut expired, mut freed) = (0u64, 0u64);
         for m in self.shards.iter() {
             let mut shard = m.lock().unwrap_or_else(PoisonError::into_inner);
@@ -546,7 +770,7 @@ mod tests {
         assert_eq!(s.expire(1), 0);
         assert_eq!(s.expire(2), 1);
         assert_eq!((s.seeders, s.leechers), (0, 0));
-        assert!(s.is_empty() && s.clients.is_empty());
+        assert!(s.is_empty() && s.index.is_none());
     }
 
     #[test]
@@ -590,19 +814,23 @@ mod tests {
         for p in 1..=40u16 {
             let n = u8::try_from(p).unwrap();
             let addr = SocketAddr::from(([10, 0, 0, 1], p));
-            big.announce(addr, id(n), false, AnnounceEvent::None, u64::from(p), 100)
+            big.announce(addr, id(n), false, AnnounceEvent::None, u32::from(p), 100)
                 .unwrap();
         }
-        assert!(big.lists[0].index.is_some());
+        assert!(big.index.is_some());
         // Expire down through the threshold, checking every position on the way.
         for cutoff in [10, 30, 37, 39, 41] {
             big.expire(cutoff);
-            for (i, p) in big.lists[0].peers.iter().enumerate() {
-                assert_eq!(big.lists[0].find(&p.addr), Some(i), "cutoff {cutoff}");
+            for (i, p) in big.v4.iter().enumerate() {
+                assert_eq!(
+                    big.find(&Key::V4(p.addr)),
+                    Some(At::V4(i)),
+                    "cutoff {cutoff}"
+                );
             }
-            assert_eq!(u64::from(big.leechers), big.lists[0].peers.len() as u64);
+            assert_eq!(u64::from(big.leechers), big.v4.len() as u64);
         }
-        assert!(big.lists[0].index.is_none() && big.is_empty());
+        assert!(big.index.is_none() && big.is_empty());
         let mut s = Swarm::default();
         for p in 1..=5u16 {
             let n = u8::try_from(p).unwrap();
@@ -611,7 +839,7 @@ mod tests {
                 id(n),
                 p % 2 == 0,
                 AnnounceEvent::None,
-                u64::from(p),
+                u32::from(p),
                 100,
             )
             .unwrap();
@@ -619,9 +847,98 @@ mod tests {
         assert_eq!((s.seeders, s.leechers), (2, 3));
         // Peers seen at 1 and 2 expire; the moved ones must still be found by address.
         assert_eq!(s.expire(3), 2);
-        for (i, p) in s.lists[0].peers.iter().enumerate() {
-            assert_eq!(s.lists[0].find(&p.addr), Some(i));
+        for (i, p) in s.v4.iter().enumerate() {
+            assert_eq!(s.find(&Key::V4(p.addr)), Some(At::V4(i)));
         }
         assert_eq!((s.seeders, s.leechers), (1, 2));
+    }
+
+    #[test]
+    fn counts_agree_across_the_index_threshold_and_back() {
+        // Six dual-stack clients (12 addresses: indexed), two of them seeders; then
+        // the IPv6 addresses go (4 left, below SCAN_MAX / 2: the index is dropped) and a
+        // leecher becomes a seeder through its remaining address.
+        let mut s = Swarm::default();
+        for c in 1..=6u8 {
+            let seeder = c <= 2;
+            let v4 = SocketAddr::from(([10, 0, 0, c], 6881));
+            let v6 = SocketAddr::new(
+                Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, u16::from(c)).into(),
+                6881,
+            );
+            s.announce(v4, id(c), seeder, AnnounceEvent::None, 1, 100)
+                .unwrap();
+            s.announce(v6, id(c), seeder, AnnounceEvent::None, 2, 100)
+                .unwrap();
+        }
+        assert!(s.index.is_some());
+        assert_eq!((s.seeders, s.leechers), (2, 4));
+        assert_eq!(s.expire(3), 12);
+        assert_eq!((s.seeders, s.leechers), (0, 0));
+        for c in 1..=6u8 {
+            let v4 = SocketAddr::from(([10, 0, 0, c], 6881));
+            let v6 = SocketAddr::new(
+                Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, u16::from(c)).into(),
+                6881,
+            );
+            s.announce(v4, id(c), c <= 2, AnnounceEvent::None, 5, 100)
+                .unwrap();
+            s.announce(v6, id(c), c <= 2, AnnounceEvent::None, 4, 100)
+                .unwrap();
+        }
+        assert_eq!(s.expire(5), 6);
+        assert!(
+            s.index.is_some(),
+            "6 addresses: above SCAN_MAX / 2, still indexed"
+        );
+        s.announce(
+            a("10.0.0.6:6881"),
+            id(6),
+            false,
+            AnnounceEvent::Stopped,
+            6,
+            100,
+        )
+        .unwrap();
+        s.announce(
+            a("10.0.0.5:6881"),
+            id(5),
+            false,
+            AnnounceEvent::Stopped,
+            6,
+            100,
+        )
+        .unwrap();
+        assert!(s.index.is_none());
+        assert_eq!((s.seeders, s.leechers), (2, 2));
+        s.announce(
+            a("10.0.0.3:6881"),
+            id(3),
+            true,
+            AnnounceEvent::Completed,
+            7,
+            100,
+        )
+        .unwrap();
+        assert_eq!((s.seeders, s.leechers, s.downloaded), (3, 1, 1));
+        // Client 1 moves to another address with the same id: still one seeder.
+        s.announce(a("10.0.0.9:6881"), id(1), true, AnnounceEvent::None, 7, 100)
+            .unwrap();
+        assert_eq!((s.seeders, s.leechers), (3, 1));
+        let got: Vec<_> = s.pick(a("10.0.0.9:6881"), 10, 1).collect();
+        assert_eq!(got.len(), 4, "{got:?}");
+    }
+
+    #[test]
+    fn peers_are_compact() {
+        // The memory budget of a million torrents rests on these sizes.
+        assert_eq!(size_of::<Peer4>(), 20);
+        assert_eq!(size_of::<Peer6>(), 32);
+        assert!(size_of::<(InfoHash, Swarm)>() <= 104);
+        assert_eq!(addr4(&[10, 0, 0, 1, 0x1a, 0xe1]), a("10.0.0.1:6881"));
+        let Key::V6(k) = key(&a("[fd00::7]:6881")) else {
+            panic!("an IPv6 key")
+        };
+        assert_eq!(addr6(&k), a("[fd00::7]:6881"));
     }
 }

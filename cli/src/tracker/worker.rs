@@ -2,11 +2,15 @@
 //! cookie secret with the others, so an id issued by one worker is good at any), with
 //! announces and scrapes answered from the shared swarm store.
 
-use std::io::Write;
+use std::io::{IoSlice, IoSliceMut, Write};
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags};
+use nix::sys::socket::{recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use trackwire::udp::{
     AnnounceEvent, Dropped, InfoHash, Rejection, Server, ServerAction, SipCookies,
 };
@@ -22,6 +26,9 @@ pub(crate) const RECV_LEN: usize = 65_536;
 
 /// How long a worker blocks before looking at the stop flag and flushing its log.
 pub(crate) const TICK: Duration = Duration::from_millis(200);
+
+/// [`TICK`] in milliseconds, as poll takes it.
+const TICK_MS: i32 = TICK.as_millis() as i32;
 
 /// The request log is written when it holds this much (or on every tick).
 const LOG_FLUSH: usize = 32 * 1024;
@@ -111,6 +118,19 @@ fn flush(log: &mut Vec<u8>) {
     }
 }
 
+/// Datagrams received (and replies sent) per system call: one `recvmmsg` and one
+/// `sendmmsg` serve up to this many requests, where the kernel's per-call cost (entry,
+/// socket lookup and locking) was a large share of a request's.
+const BATCH: usize = 32;
+
+/// A peer address as the socket calls take it.
+fn std_addr(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::V4((*v4).into()));
+    }
+    a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
+}
+
 /// Serves `socket` until the stop flag is set.
 pub(crate) fn serve(
     socket: UdpSocket,
@@ -119,86 +139,96 @@ pub(crate) fn serve(
     seed: u64,
 ) {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut buf = vec![0u8; RECV_LEN];
-    let mut reply = [0u8; 1500];
+    let fd = socket.as_raw_fd();
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH).map(|_| vec![0u8; RECV_LEN]).collect();
+    let mut replies = vec![[0u8; 1500]; BATCH];
+    let mut rx = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let mut tx = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    // Per batch: each datagram's length and source; each reply's slot, length and address.
+    let mut got: Vec<(usize, Option<SocketAddr>)> = Vec::with_capacity(BATCH);
+    let mut out: Vec<(usize, usize, SocketAddr)> = Vec::with_capacity(BATCH);
     let mut log = Vec::with_capacity(if sh.log_requests { 2 * LOG_FLUSH } else { 0 });
     while !sh.stop.load(Ordering::Relaxed) {
-        let (n, from) = match socket.recv_from(&mut buf) {
-            Ok(x) => x,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                flush(&mut log);
-                continue;
+        got.clear();
+        {
+            let iovs: Vec<[IoSliceMut<'_>; 1]> = bufs
+                .iter_mut()
+                .map(|b| [IoSliceMut::new(b.as_mut_slice())])
+                .collect();
+            // Take what is queued without waiting; only an empty queue waits, in poll
+            // (nix's flags lack MSG_WAITFORONE, and a blocking recvmmsg would wait for
+            // a whole batch).
+            match recvmmsg(fd, &mut rx, &iovs, MsgFlags::MSG_DONTWAIT, None) {
+                Ok(msgs) => {
+                    got.extend(msgs.map(|m| (m.bytes, m.address.and_then(|a| std_addr(&a)))))
+                }
+                Err(Errno::EAGAIN | Errno::EINTR) => {
+                    flush(&mut log);
+                    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+                    // Woken by a datagram or after a tick, to look at the stop flag.
+                    let _ = poll(&mut fds, TICK_MS);
+                    continue;
+                }
+                Err(e) => {
+                    // ICMP errors from earlier sends (ECONNREFUSED) land here on some
+                    // systems: not this datagram's fault, nothing to answer.
+                    if sh.log_requests {
+                        let _ = writeln!(log, "receive: {e}");
+                    }
+                    continue;
+                }
             }
-            Err(e) => {
-                // ICMP errors from earlier sends (ECONNREFUSED) land here on some
-                // systems: not this datagram's fault, nothing to answer.
+        }
+        out.clear();
+        for (i, ((&(n, from), buf), reply)) in
+            got.iter().zip(&bufs).zip(replies.iter_mut()).enumerate()
+        {
+            let Some(from) = from else { continue };
+            if n >= buf.len() {
+                sh.truncated.fetch_add(1, Ordering::Relaxed);
                 if sh.log_requests {
-                    let _ = writeln!(log, "receive: {e}");
+                    let _ = writeln!(
+                        log,
+                        "{from} at least {n} bytes: dropped: larger than the receive buffer"
+                    );
                 }
                 continue;
             }
-        };
-        if n >= buf.len() {
-            sh.truncated.fetch_add(1, Ordering::Relaxed);
-            if sh.log_requests {
-                let _ = writeln!(
-                    log,
-                    "{from} at least {n} bytes: dropped: larger than the receive buffer"
-                );
+            let bytes = buf.get(..n).unwrap_or_default();
+            let len = handle(&server, sh, &mut rng, from, bytes, reply, &mut log);
+            if len > 0 {
+                out.push((i, len, from));
             }
+        }
+        if out.is_empty() {
             continue;
         }
-        let bytes = buf.get(..n).unwrap_or_default();
-        let now = sh.clock.now();
-        let action = server.handle_datagram(now, from, bytes, &mut reply);
-        let len = match &action {
-            ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => *len,
-            ServerAction::Announce(a) => {
-                let r = &a.request;
-                let ann = Announce {
-                    info_hash: r.info_hash,
-                    addr: SocketAddr::new(a.from.ip(), r.port),
-                    client: sh.store.client_id(&r.peer_id.0, r.key),
-                    seeder: r.left == 0,
-                    event: r.event,
-                    now: now.as_millis(),
-                };
-                let interval = a.interval(rng.u32(..));
-                let start = rng.usize(..);
-                let want = if r.event == AnnounceEvent::Stopped {
-                    0
-                } else {
-                    a.peer_limit()
-                };
-                match sh
-                    .store
-                    .announce(&ann, want, start, |leechers, seeders, peers| {
-                        a.respond(interval, leechers, seeders, peers, &mut reply)
-                    }) {
-                    Ok(written) => written.unwrap_or(0),
-                    Err(full) => a.reject(full.message(), &mut reply).unwrap_or(0),
-                }
-            }
-            ServerAction::Scrape(s) => server
-                .respond_scrape(s, |h| sh.store.row(&h), &mut reply)
-                .unwrap_or(0),
-            _ => 0,
+        let reply_of = |&(i, len, _): &(usize, usize, SocketAddr)| {
+            replies
+                .get(i)
+                .and_then(|r| r.get(..len))
+                .unwrap_or_default()
         };
-        if sh.log_requests {
-            log_line(&mut log, from, n, &action, len);
-            if log.len() >= LOG_FLUSH {
-                flush(&mut log);
+        let slices: Vec<[IoSlice<'_>; 1]> =
+            out.iter().map(|o| [IoSlice::new(reply_of(o))]).collect();
+        let addrs: Vec<Option<SockaddrStorage>> = out
+            .iter()
+            .map(|&(_, _, a)| Some(SockaddrStorage::from(a)))
+            .collect();
+        let sent = match sendmmsg(fd, &mut tx, &slices, &addrs, [], MsgFlags::empty()) {
+            Ok(r) => r.count(),
+            Err(_) => 0,
+        };
+        // What the batch call did not send (it stops at the first error) goes one by
+        // one, so that each error is seen (and logged) where it belongs.
+        for (k, o) in out.iter().enumerate() {
+            let (bytes, from) = (reply_of(o), o.2);
+            if k < sent {
+                server.record_sent(from, bytes);
+                continue;
             }
-        }
-        if len > 0 {
-            let out = reply.get(..len).unwrap_or_default();
-            match socket.send_to(out, from) {
-                Ok(_) => server.record_sent(from, out),
+            match socket.send_to(bytes, from) {
+                Ok(_) => server.record_sent(from, bytes),
                 Err(e) => {
                     if sh.log_requests {
                         let _ = writeln!(log, "send to {from}: {e}");
@@ -208,6 +238,60 @@ pub(crate) fn serve(
         }
     }
     flush(&mut log);
+}
+
+/// Answers one datagram into `reply`; returns the reply's length (0: no reply).
+fn handle(
+    server: &Server<SipCookies, WorkerHooks>,
+    sh: &Shared<'_>,
+    rng: &mut fastrand::Rng,
+    from: SocketAddr,
+    bytes: &[u8],
+    reply: &mut [u8; 1500],
+    log: &mut Vec<u8>,
+) -> usize {
+    let now = sh.clock.now();
+    let action = server.handle_datagram(now, from, bytes, reply);
+    let len = match &action {
+        ServerAction::Connected { len } | ServerAction::Rejected { len, .. } => *len,
+        ServerAction::Announce(a) => {
+            let r = &a.request;
+            let ann = Announce {
+                info_hash: r.info_hash,
+                addr: SocketAddr::new(a.from.ip(), r.port),
+                client: sh.store.client_id(&r.peer_id.0, r.key),
+                seeder: r.left == 0,
+                event: r.event,
+                now: now.as_millis(),
+            };
+            let interval = a.interval(rng.u32(..));
+            let start = rng.usize(..);
+            let want = if r.event == AnnounceEvent::Stopped {
+                0
+            } else {
+                a.peer_limit()
+            };
+            match sh
+                .store
+                .announce(&ann, want, start, |leechers, seeders, peers| {
+                    a.respond(interval, leechers, seeders, peers, reply)
+                }) {
+                Ok(written) => written.unwrap_or(0),
+                Err(full) => a.reject(full.message(), reply).unwrap_or(0),
+            }
+        }
+        ServerAction::Scrape(s) => server
+            .respond_scrape(s, |h| sh.store.row(&h), reply)
+            .unwrap_or(0),
+        _ => 0,
+    };
+    if sh.log_requests {
+        log_line(log, from, bytes.len(), &action, len);
+        if log.len() >= LOG_FLUSH {
+            flush(log);
+        }
+    }
+    len
 }
 
 #[cfg(test)]
