@@ -2,6 +2,7 @@
 //! Flags carry over from the examples the tool replaces (`decode`, `announce`,
 //! `check_tracker`, `tracker`, `ctcs_server`, `ctcs_client`).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -298,6 +299,11 @@ pub(crate) struct TrackerArgs {
     /// bursts of BURST (default: twice PER_SECOND); each 1 to 1000000
     #[arg(long, value_name = "PER_SECOND[:BURST]", value_parser = parse_rate)]
     pub(crate) rate_limit: Option<(u32, u32)>,
+    /// Sources the rate limit never applies to: addresses or prefixes (`127.0.0.1`,
+    /// `10.0.0.0/8`, `2001:db8::/32`), comma-separated or repeated — the operator's own
+    /// monitoring and load generators
+    #[arg(long, value_name = "ADDR[/PREFIX]", value_delimiter = ',', value_parser = parse_prefix)]
+    pub(crate) rate_limit_exempt: Vec<(IpAddr, u8)>,
     /// Serve Prometheus metrics over HTTP at `http://ADDR/metrics`
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<String>,
@@ -314,6 +320,27 @@ pub(crate) enum AccessMode {
 }
 
 /// `PER_SECOND[:BURST]`, each 1 to 1000000; BURST defaults to twice PER_SECOND.
+/// `ADDR` or `ADDR/PREFIX` (an address alone is its full length: /32 or /128).
+pub(crate) fn parse_prefix(s: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("`{addr}` is not an IPv4 or IPv6 address"))?;
+    let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        None => max,
+        Some(l) => l
+            .parse::<u8>()
+            .ok()
+            .filter(|n| *n <= max)
+            .ok_or_else(|| format!("prefix length `{l}` is not in 0..={max}"))?,
+    };
+    Ok((addr, len))
+}
+
 pub(crate) fn parse_rate(s: &str) -> Result<(u32, u32), String> {
     const RANGE: &str = "PER_SECOND[:BURST], each 1 to 1000000";
     let one = |t: &str| -> Result<u32, String> {

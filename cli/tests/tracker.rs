@@ -610,6 +610,46 @@ fn rate_limited_sources_are_dropped_and_counted() {
 }
 
 #[test]
+fn exempt_sources_are_never_rate_limited() {
+    // 127.0.0.1 is exempt, 127.0.0.2 is not: the same ten connects, only one is limited.
+    let t = start(
+        &[
+            "--rate-limit",
+            "1:3",
+            "--rate-limit-exempt",
+            "127.0.0.1,10.0.0.0/8",
+        ],
+        false,
+        true,
+    );
+    let replies_from = |source: &str| {
+        let sock = UdpSocket::bind((source, 0)).unwrap();
+        sock.connect(t.v4).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        for tid in 0..10u32 {
+            let mut req = MAGIC.to_be_bytes().to_vec();
+            req.extend(0u32.to_be_bytes());
+            req.extend(tid.to_be_bytes());
+            sock.send(&req).unwrap();
+        }
+        let mut replies = 0;
+        let mut buf = [0u8; 64];
+        while sock.recv(&mut buf).is_ok() {
+            replies += 1;
+        }
+        replies
+    };
+    assert_eq!(replies_from("127.0.0.1"), 10);
+    let limited = replies_from("127.0.0.2");
+    assert!((3..=4).contains(&limited), "{limited}");
+    assert_eq!(
+        t.metric("trackwire_dropped_total{reason=\"rate_limited\"}"),
+        10 - limited
+    );
+}
+
+#[test]
 fn interval_jitter_spreads_intervals() {
     let t = start(
         &["--interval", "1000", "--interval-jitter", "100"],
@@ -692,6 +732,11 @@ fn flags_out_of_range_are_usage_errors() {
         (&["--recv-buffer", "10"], "65536..=1073741824"),
         (&["--rate-limit", "0"], "1..=1000000"),
         (&["--rate-limit", "5:x"], "1..=1000000"),
+        (&["--rate-limit-exempt", "10.0.0.0/33"], "0..=32"),
+        (
+            &["--rate-limit-exempt", "localhost"],
+            "not an IPv4 or IPv6 address",
+        ),
         (&["--access-mode", "maybe"], "allow"),
     ] {
         let out = tool(&["tracker", "--bind", "127.0.0.1:0"])

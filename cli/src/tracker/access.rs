@@ -39,6 +39,8 @@ pub(crate) struct Policy {
     current: RwLock<Arc<Lists>>,
     generation: AtomicU64,
     limiter: Option<RateLimiter<Box<[AtomicU64]>>>,
+    /// Sources the limiter never sees (address, prefix length).
+    exempt: Vec<(IpAddr, u8)>,
 }
 
 /// The lines of a list file that carry something: `#` starts a comment, blanks are
@@ -110,6 +112,7 @@ impl Policy {
         access_file: Option<(PathBuf, AccessMode)>,
         passkey_file: Option<PathBuf>,
         rate: Option<(u32, u32)>,
+        exempt: Vec<(IpAddr, u8)>,
     ) -> Result<Policy, String> {
         let access_file = access_file.map(|(p, m)| {
             let mode = match m {
@@ -140,6 +143,7 @@ impl Policy {
             current: RwLock::default(),
             generation: AtomicU64::new(0),
             limiter,
+            exempt,
         };
         let lists = p.load()?;
         *p.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(lists);
@@ -231,6 +235,15 @@ impl ServerHooks for WorkerHooks {
 
     fn admit(&self, now: Instant, source: IpAddr) -> bool {
         match &self.policy.limiter {
+            Some(_)
+                if self
+                    .policy
+                    .exempt
+                    .iter()
+                    .any(|&(n, len)| in_prefix(source, n, len)) =>
+            {
+                true
+            }
             Some(l) => l.admit(now, source),
             None => true,
         }
@@ -238,6 +251,50 @@ impl ServerHooks for WorkerHooks {
 
     fn counters(&self) -> Option<&Counters> {
         Some(&self.counters)
+    }
+}
+
+/// Whether `ip` lies in `net/len` (an IPv4-mapped IPv6 source counts as its IPv4 address).
+fn in_prefix(ip: IpAddr, net: IpAddr, len: u8) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    let (a, b, bits) = match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(a.to_bits()), u128::from(b.to_bits()), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (a.to_bits(), b.to_bits(), 128),
+        _ => return false,
+    };
+    let len = u32::from(len).min(bits);
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (bits - len)
+    };
+    let width = if bits == 32 {
+        u128::from(u32::MAX)
+    } else {
+        u128::MAX
+    };
+    (a ^ b) & mask & width == 0
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::in_prefix;
+
+    #[test]
+    fn prefixes_match_as_written() {
+        let ip = |s: &str| s.parse().unwrap();
+        assert!(in_prefix(ip("127.0.0.1"), ip("127.0.0.1"), 32));
+        assert!(!in_prefix(ip("127.0.0.2"), ip("127.0.0.1"), 32));
+        assert!(in_prefix(ip("10.9.8.7"), ip("10.0.0.0"), 8));
+        assert!(!in_prefix(ip("11.0.0.1"), ip("10.0.0.0"), 8));
+        assert!(in_prefix(ip("1.2.3.4"), ip("0.0.0.0"), 0));
+        assert!(in_prefix(ip("::ffff:10.1.2.3"), ip("10.0.0.0"), 8));
+        assert!(in_prefix(ip("2001:db8::1"), ip("2001:db8::"), 32));
+        assert!(!in_prefix(ip("2001:db9::1"), ip("2001:db8::"), 32));
+        assert!(!in_prefix(ip("2001:db8::1"), ip("10.0.0.0"), 8));
     }
 }
 

@@ -28,6 +28,7 @@ struct File {
     access_mode: Option<AccessMode>,
     passkeys: Option<PathBuf>,
     rate_limit: Option<String>,
+    rate_limit_exempt: Option<Vec<String>>,
     metrics: Option<String>,
 }
 
@@ -48,6 +49,8 @@ pub(crate) struct Settings {
     pub(crate) access_mode: AccessMode,
     pub(crate) passkeys: Option<PathBuf>,
     pub(crate) rate_limit: Option<(u32, u32)>,
+    /// Sources (address, prefix length) the rate limit never applies to.
+    pub(crate) rate_limit_exempt: Vec<(std::net::IpAddr, u8)>,
     pub(crate) metrics: Option<String>,
 }
 
@@ -125,6 +128,16 @@ impl Settings {
             })?),
             None => None,
         };
+        let file_exempt = f
+            .rate_limit_exempt
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                crate::cli::parse_prefix(e).map_err(|m| {
+                    Failure::Usage(format!("{}: `rate_limit_exempt` = {e:?}: {m}", p.display()))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
 
         let bind = if a.bind.is_empty() {
             f.bind.unwrap_or_default()
@@ -175,6 +188,11 @@ impl Settings {
             access_mode: a.access_mode.or(f.access_mode).unwrap_or(AccessMode::Allow),
             passkeys: a.passkeys.clone().or(f.passkeys),
             rate_limit: a.rate_limit.or(file_rate),
+            rate_limit_exempt: if a.rate_limit_exempt.is_empty() {
+                file_exempt
+            } else {
+                a.rate_limit_exempt.clone()
+            },
             metrics: a.metrics.clone().or(f.metrics),
         })
     }

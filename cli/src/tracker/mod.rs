@@ -55,6 +55,7 @@ command line overrides the file. Keys (all optional):
   access_mode = \"allow\"       or \"deny\"
   passkeys = \"keys.txt\"       private mode: one passkey a line
   rate_limit = \"50:100\"       PER_SECOND[:BURST] per source address (IPv6: per /64)
+  rate_limit_exempt = [\"127.0.0.1\", \"10.0.0.0/8\"]   sources never rate-limited
   metrics = \"127.0.0.1:9000\"  serve http://ADDR/metrics
 Unknown keys and values out of range are usage errors.
 
@@ -109,6 +110,7 @@ pub(crate) fn run(a: &TrackerArgs) -> Result<ExitCode, Failure> {
         s.access_list.clone().map(|p| (p, s.access_mode)),
         s.passkeys.clone(),
         s.rate_limit,
+        s.rate_limit_exempt.clone(),
     )
     .map_err(Failure::Usage)?;
     let policy = Arc::new(policy);
