@@ -583,10 +583,9 @@ fn metrics_are_prometheus_text_and_move() {
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
 }
 
-#[test]
-fn rate_limited_sources_are_dropped_and_counted() {
-    let t = start(&["--rate-limit", "1:3"], false, true);
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+/// Sends ten connects from `source` at once and counts the replies.
+fn connect_replies(t: &Tracker, source: &str) -> u64 {
+    let sock = UdpSocket::bind((source, 0)).unwrap();
     sock.connect(t.v4).unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
@@ -601,6 +600,13 @@ fn rate_limited_sources_are_dropped_and_counted() {
     while sock.recv(&mut buf).is_ok() {
         replies += 1;
     }
+    replies
+}
+
+#[test]
+fn rate_limited_sources_are_dropped_and_counted() {
+    let t = start(&["--rate-limit", "1:3"], false, true);
+    let replies = connect_replies(&t, "127.0.0.1");
     // The burst of 3, and at most one more token refilled meanwhile.
     assert!((3..=4).contains(&replies), "{replies}");
     assert_eq!(
@@ -622,26 +628,8 @@ fn exempt_sources_are_never_rate_limited() {
         false,
         true,
     );
-    let replies_from = |source: &str| {
-        let sock = UdpSocket::bind((source, 0)).unwrap();
-        sock.connect(t.v4).unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
-        for tid in 0..10u32 {
-            let mut req = MAGIC.to_be_bytes().to_vec();
-            req.extend(0u32.to_be_bytes());
-            req.extend(tid.to_be_bytes());
-            sock.send(&req).unwrap();
-        }
-        let mut replies = 0;
-        let mut buf = [0u8; 64];
-        while sock.recv(&mut buf).is_ok() {
-            replies += 1;
-        }
-        replies
-    };
-    assert_eq!(replies_from("127.0.0.1"), 10);
-    let limited = replies_from("127.0.0.2");
+    assert_eq!(connect_replies(&t, "127.0.0.1"), 10);
+    let limited = connect_replies(&t, "127.0.0.2");
     assert!((3..=4).contains(&limited), "{limited}");
     assert_eq!(
         t.metric("trackwire_dropped_total{reason=\"rate_limited\"}"),
